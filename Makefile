@@ -1,0 +1,55 @@
+# Two commands do all set-up on a fresh machine: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STATIC_VENDOR := src/observatoire/api/static/vendor
+DEMO_DIR ?= var/demo
+PORT ?= 8000
+
+.PHONY: demo test install install-test web chromium bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+
+# Runtime dependencies, pinned by requirements.lock, then the package itself (editable).
+$(VENV)/.installed: $(BIN)/python requirements.lock pyproject.toml
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed requirements-test.lock
+	$(BIN)/python -m pip install --quiet -r requirements-test.lock
+	touch $@
+
+# Front-end libraries come from npm at set-up time and are served by the app (no CDN).
+$(STATIC_VENDOR)/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	rm -rf $(STATIC_VENDOR) && mkdir -p $(STATIC_VENDOR)/leaflet
+	cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css \
+	      node_modules/leaflet/dist/images node_modules/leaflet/LICENSE $(STATIC_VENDOR)/leaflet/
+	touch $@
+
+install: $(VENV)/.installed web
+install-test: $(VENV)/.installed-test web chromium
+web: $(STATIC_VENDOR)/.installed
+
+# Browser tests use Debian's chromium, never a downloaded browser.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian chromium for the browser tests"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+demo: install
+	$(BIN)/observatoire demo --out $(DEMO_DIR) --port $(PORT)
+
+test: install-test
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python bench/throughput.py
+
+clean:
+	rm -rf var $(STATIC_VENDOR) node_modules .pytest_cache

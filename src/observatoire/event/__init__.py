@@ -1,0 +1,1 @@
+"""The canonical event: the one record every source is turned into."""

@@ -1,0 +1,60 @@
+"""Settings, built at the entry point (CLI ``main`` or ``create_app``) and passed down.
+
+Nothing here reads the environment at import time; :meth:`Settings.from_env`
+is called explicitly by entry points.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping
+
+from observatoire.city.profile import CityProfile, load_city
+
+# Default retention per source, in days, counted from when the facts occurred.
+# Starting points for the data-protection officer, not legal advice: CCTV
+# analytics and social posts are short-lived; logbooks follow the municipal
+# police's usual five years; hospital records are kept one year at event level.
+DEFAULT_RETENTION_DAYS: Mapping[str, int] = MappingProxyType({
+    "mains_courantes": 5 * 365,
+    "verbalisations": 3 * 365,
+    "municipal_reports": 3 * 365,
+    "cctv_events": 30,
+    "hospital": 365,
+    "social_media": 30,
+    "planned_events": 5 * 365,
+})
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    store_dir: Path = Path("var/store")
+    city_path: Path | None = None                    # None: the packaged default (Marseille)
+    retention_days: Mapping[str, int] = field(default_factory=lambda: DEFAULT_RETENTION_DAYS)
+    # Fault injection for the crash test: seconds to pause after each staged file.
+    test_write_delay_s: float = 0.0
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> "Settings":
+        """Settings from ``OBSERVATOIRE_*`` variables, then explicit overrides."""
+        env: dict[str, object] = {}
+        if v := os.environ.get("OBSERVATOIRE_STORE"):
+            env["store_dir"] = Path(v)
+        if v := os.environ.get("OBSERVATOIRE_CITY"):
+            env["city_path"] = Path(v)
+        if v := os.environ.get("OBSERVATOIRE_TEST_WRITE_DELAY_S"):
+            env["test_write_delay_s"] = float(v)
+        env.update({k: val for k, val in overrides.items() if val is not None})
+        return cls(**env)  # type: ignore[arg-type]
+
+    def city(self) -> CityProfile:
+        return load_city(self.city_path)
+
+    def store(self, city: CityProfile | None = None):  # -> ParquetStore; typed loosely to keep imports lazy
+        from observatoire.store.parquet import ParquetStore
+
+        city = city or self.city()
+        return ParquetStore(self.store_dir, zone_ids=city.zone_ids, write_delay_s=self.test_write_delay_s)

@@ -1,0 +1,1 @@
+"""The store: immutable Parquet files plus a manifest, queried through Ibis."""

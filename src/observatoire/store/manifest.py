@@ -1,0 +1,73 @@
+"""The manifest: the only list of files that belong to the store.
+
+Readers see exactly the files the manifest lists; a file on disk that the
+manifest does not list (left by a crash) does not exist for them. The manifest
+is replaced atomically (write to a temporary file, fsync, ``os.replace``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from observatoire.errors import StoreError
+
+MANIFEST_VERSION = 1
+
+
+@dataclass(slots=True)
+class Manifest:
+    generation: int = 0
+    batches: dict[str, dict[str, Any]] = field(default_factory=dict)
+    reference: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def files(self, kind: str, source: str | None = None) -> list[str]:
+        """Relative paths of the ``kind`` files (events | quarantine), optionally of one source."""
+        return [
+            f
+            for b in self.batches.values()
+            if source is None or b["source"] == source
+            for f in b["files"].get(kind, [])
+        ]
+
+    def all_files(self) -> set[str]:
+        listed = {f for b in self.batches.values() for fs in b["files"].values() for f in fs}
+        return listed | {r["file"] for r in self.reference.values()}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"manifest_version": MANIFEST_VERSION, "generation": self.generation,
+                "batches": self.batches, "reference": self.reference}
+
+
+def read_manifest(path: Path) -> Manifest:
+    if not path.exists():
+        return Manifest()
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise StoreError(f"store manifest {path} is unreadable ({type(exc).__name__})") from exc
+    if doc.get("manifest_version") != MANIFEST_VERSION:
+        raise StoreError(f"store manifest {path} has version {doc.get('manifest_version')}, "
+                         f"expected {MANIFEST_VERSION}")
+    return Manifest(generation=int(doc["generation"]), batches=doc["batches"], reference=doc["reference"])
+
+
+def write_manifest(path: Path, manifest: Manifest) -> None:
+    tmp = path.with_suffix(".json.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(manifest.to_json(), fh, indent=1, sort_keys=True)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
