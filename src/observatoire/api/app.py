@@ -1,0 +1,73 @@
+"""The application factory: settings in, a FastAPI app out; nothing happens at import time.
+
+Run it with uvicorn's factory mode (settings from ``OBSERVATOIRE_*`` variables)::
+
+    uvicorn --factory observatoire.api.app:app_from_env --port 8000
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from observatoire.api.deps import StoreReader
+from observatoire.api.routes import health, meta, pages, zones
+from observatoire.api.routes.pages import static_dir
+from observatoire.errors import InputError, ObservatoireError
+from observatoire.settings import Settings
+
+
+def _input_error(_: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=422)
+
+
+def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    # One line per request, e.g. "invalid parameter start: Field required", instead of Pydantic's list.
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    parts = [f"invalid parameter {'.'.join(str(p) for p in e.get('loc', ())[1:]) or '?'}: {e.get('msg', '')}"
+             for e in errors]
+    return JSONResponse({"detail": "; ".join(parts) or "invalid request"}, status_code=422)
+
+
+def _store_error(_: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": f"the store cannot be read: {exc}"}, status_code=503)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the app: load the city profile, open the store, mount the routes and the page.
+
+    Parameters
+    ----------
+    settings
+        Where the store and the city profile are.
+
+    Returns
+    -------
+    fastapi.FastAPI
+        An app whose routes read ``app.state.city`` (the :class:`CityProfile`) and
+        ``app.state.store`` (a :class:`StoreReader`) through ``CityDep``/``StoreDep``.
+    """
+    city = settings.city()
+    store = settings.store(city)
+    app = FastAPI(
+        title="Observatoire",
+        summary=f"Counts of public-safety events per zone of {city.name}",
+        version="1",
+    )
+    app.state.settings = settings
+    app.state.city = city
+    app.state.store = StoreReader(store)
+    app.add_exception_handler(InputError, _input_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(ObservatoireError, _store_error)
+    for router in (health.router, meta.router, zones.router, pages.router):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=static_dir()), name="static")
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """The app with :meth:`Settings.from_env` (for ``uvicorn --factory``)."""
+    return create_app(Settings.from_env())

@@ -1,0 +1,52 @@
+"""Typed dependencies: what a route may ask for, read from ``app.state`` (set by the factory).
+
+Route signatures read like prose: ``def zones(city: CityDep, store: StoreDep, ...)``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Annotated, TypeVar
+
+import ibis.expr.types as ir
+from fastapi import Depends, Request
+
+from observatoire.city.profile import CityProfile
+from observatoire.store.base import Store
+
+T = TypeVar("T")
+
+
+class StoreReader:
+    """Read access to a store's events for request handlers.
+
+    Sync routes run in a thread pool while the store shares one DuckDB
+    connection, which must not run two queries at once: queries go through
+    :meth:`query`, one at a time.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._lock = threading.Lock()
+
+    def query(self, fn: Callable[[ir.Table], T]) -> T:
+        """Run ``fn`` on the store's events table and return its (materialised) result."""
+        with self._lock:
+            return fn(self._store.events())
+
+
+def get_city(request: Request) -> CityProfile:
+    """The city profile the factory loaded."""
+    city: CityProfile = request.app.state.city
+    return city
+
+
+def get_store(request: Request) -> StoreReader:
+    """The store reader the factory opened."""
+    reader: StoreReader = request.app.state.store
+    return reader
+
+
+CityDep = Annotated[CityProfile, Depends(get_city)]
+StoreDep = Annotated[StoreReader, Depends(get_store)]

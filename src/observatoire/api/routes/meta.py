@@ -1,0 +1,56 @@
+"""``GET /api/v1/meta``: the city, and what the store holds (for the page's pickers)."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import ibis.expr.types as ir
+import pyarrow as pa
+from fastapi import APIRouter
+
+from observatoire.analytics.counts import available_months, category_counts, default_period, source_counts
+from observatoire.api.deps import CityDep, StoreDep
+from observatoire.api.models import CategoryInfo, CityInfo, Meta, MonthPeriod, MonthRange, SourceInfo
+from observatoire.event.taxonomy import CATEGORIES
+
+router = APIRouter(prefix="/api/v1", tags=["meta"])
+
+# French display names of the registered sources (the code is shown for any other).
+SOURCE_LABELS_FR: dict[str, str] = {
+    "mains_courantes": "Mains courantes (police municipale)",
+    "verbalisations": "Verbalisations",
+    "municipal_reports": "Rapports d'intervention municipaux",
+    "cctv_events": "Détections vidéo (CSU)",
+    "hospital": "Urgences hospitalières",
+    "social_media": "Réseaux sociaux",
+    "planned_events": "Événements programmés",
+}
+
+
+class _Holdings(NamedTuple):
+    sources: pa.Table
+    categories: pa.Table
+    months: list[str]
+
+
+def _holdings(events: ir.Table) -> _Holdings:
+    return _Holdings(source_counts(events), category_counts(events), available_months(events))
+
+
+@router.get("/meta", response_model=Meta)
+def meta(city: CityDep, store: StoreDep) -> Meta:
+    """City name and attribution, sources and categories with their row counts, months present."""
+    held = store.query(_holdings)
+    by_category = dict(zip(held.categories["category"].to_pylist(), held.categories["events"].to_pylist()))
+    period = default_period(held.months)
+    return Meta(
+        city=CityInfo(name=city.name, attribution=city.attribution, timezone=city.timezone,
+                      zones=len(city.zones), population=city.population),
+        sources=[SourceInfo(source=s, label_fr=SOURCE_LABELS_FR.get(s, s), events=n)
+                 for s, n in zip(held.sources["source"].to_pylist(), held.sources["events"].to_pylist())],
+        categories=[CategoryInfo(code=c.code, label_fr=c.label_fr, label_en=c.label_en, kind=c.kind,
+                                 events=by_category.get(c.code, 0)) for c in CATEGORIES],
+        months=MonthRange(first=held.months[0] if held.months else None,
+                          last=held.months[-1] if held.months else None, available=held.months),
+        default_period=MonthPeriod(start=period[0], end=period[1]) if period else None,
+    )

@@ -1,0 +1,39 @@
+"""``GET /``: the map page (static HTML; the data come from the API)."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+
+router = APIRouter(tags=["pages"])
+
+VENDOR_FILES = ("vendor/leaflet/leaflet.js", "vendor/leaflet/leaflet.css")
+_NOTICE_SLOT = "<!-- vendor-notice -->"
+_NOTICE = (
+    '<div class="notice" role="alert" id="vendor-notice">'
+    "La bibliothèque cartographique (Leaflet) n'est pas installée : lancez <code>make web</code> "
+    "puis rechargez la page. <span lang=\"en\">(Leaflet is missing: run <code>make web</code>.)</span></div>"
+)
+
+
+def static_dir() -> Path:
+    """The packaged ``static`` folder (page, script, style, and ``vendor/`` made by ``make web``)."""
+    return Path(str(resources.files("observatoire.api") / "static"))
+
+
+def missing_vendor_files(root: Path) -> list[str]:
+    """Front-end files that ``make web`` should have copied under ``root`` but did not."""
+    return [f for f in VENDOR_FILES if not (root / f).is_file()]
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def index() -> HTMLResponse:
+    """The map page; it says to run ``make web`` when Leaflet is missing instead of staying blank."""
+    root = static_dir()
+    html = (root / "index.html").read_text(encoding="utf-8")
+    if missing_vendor_files(root):
+        html = html.replace(_NOTICE_SLOT, _NOTICE)
+    return HTMLResponse(html)

@@ -1,0 +1,297 @@
+// Observatoire map page: a choropleth of the zones served by the API, the pickers, and a table.
+// UI text is French; the English meaning is given in comments where it helps.
+// Nothing is loaded from outside this server: no tiles, no fonts, no CDN.
+
+const API = "api/v1";
+const CLASSES = 5;
+// ColorBrewer YlOrRd, sequential, by number of classes.
+const PALETTES = {
+  1: ["#fd8d3c"],
+  2: ["#fecc5c", "#f03b20"],
+  3: ["#ffeda0", "#feb24c", "#f03b20"],
+  4: ["#ffffb2", "#fecc5c", "#fd8d3c", "#e31a1c"],
+  5: ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"],
+};
+const NO_DATA = "#c8ccd1";
+const KIND_LABELS = {
+  incident: "Faits", // incidents
+  enforcement: "Verbalisations", // enforcement
+  activity: "Activité des services", // activity
+  detection: "Détections vidéo", // automated detections
+  post: "Publications", // public posts
+  context: "Contexte", // context
+};
+const MEASURES = {
+  count: { label: "Nombre d'événements", key: "count", digits: 0 }, // number of events
+  rate: { label: "Taux pour 1\u202f000 habitants", key: "rate_per_1000", digits: 2 }, // rate per 1,000 residents
+};
+
+const $ = (id) => document.getElementById(id);
+const state = { map: null, layer: null, legend: null, data: null, seq: 0, fitted: false };
+
+// French number display: decimal comma, narrow no-break space (U+202F) between thousands.
+const formats = {
+  0: new Intl.NumberFormat("fr-FR", { maximumFractionDigits: 0 }),
+  2: new Intl.NumberFormat("fr-FR", { minimumFractionDigits: 2, maximumFractionDigits: 2 }),
+};
+function frNumber(value, digits = 0) {
+  if (value === null || value === undefined || Number.isNaN(value)) return "—";
+  return formats[digits].formatToParts(value).map((p) => (p.type === "group" ? "\u202f" : p.value)).join("");
+}
+
+function escapeHtml(text) {
+  return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+}
+
+function showNotice(message) {
+  const box = $("notice");
+  box.textContent = message;
+  box.hidden = false;
+}
+
+function setStatus(message) {
+  $("status").textContent = message;
+}
+
+async function getJson(url) {
+  const response = await fetch(url, { headers: { Accept: "application/json" } });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(body.detail || `HTTP ${response.status}`);
+  return body;
+}
+
+// "2024-03" -> "2024-04-01": the first day after an inclusive end month.
+function dayAfterMonth(month) {
+  const [y, m] = month.split("-").map(Number);
+  return m === 12 ? `${y + 1}-01-01` : `${y}-${String(m + 1).padStart(2, "0")}-01`;
+}
+
+function currentQuery() {
+  const params = new URLSearchParams();
+  const start = $("start").value;
+  const end = $("end").value;
+  if (start) params.set("start", `${start}-01`);
+  if (end) params.set("end", dayAfterMonth(end));
+  if ($("source").value) params.set("source", $("source").value);
+  if ($("category").value) params.set("category", $("category").value);
+  return params.toString();
+}
+
+// Quantile classes on ranks; equal values always share a class. Returns [{min, max, color}] and a lookup.
+function classify(values) {
+  const sorted = values.filter((v) => v !== null && v !== undefined).sort((a, b) => a - b);
+  if (!sorted.length) return { classes: [], colorOf: () => NO_DATA };
+  const n = sorted.length;
+  const firstRank = new Map();
+  sorted.forEach((v, i) => { if (!firstRank.has(v)) firstRank.set(v, i); });
+  const groups = [];
+  for (const v of sorted) {
+    const index = Math.min(CLASSES - 1, Math.floor((firstRank.get(v) * CLASSES) / n));
+    const last = groups[groups.length - 1];
+    if (last && last.index === index) last.max = v;
+    else groups.push({ index, min: v, max: v });
+  }
+  const palette = PALETTES[groups.length];
+  groups.forEach((g, i) => { g.color = palette[i]; });
+  const colorOf = (v) => {
+    if (v === null || v === undefined) return NO_DATA;
+    for (const g of groups) if (v <= g.max) return g.color;
+    return groups[groups.length - 1].color;
+  };
+  return { classes: groups, colorOf };
+}
+
+function renderLegend(measure, classes) {
+  if (state.legend) state.legend.remove();
+  const legend = L.control({ position: "bottomright" });
+  legend.onAdd = () => {
+    const div = L.DomUtil.create("div", "legend");
+    div.id = "legend";
+    const rows = classes.map((c) => {
+      const range = c.min === c.max ? frNumber(c.min, measure.digits)
+        : `${frNumber(c.min, measure.digits)} – ${frNumber(c.max, measure.digits)}`;
+      return `<div><span class="swatch" style="background:${c.color}"></span>${range}</div>`;
+    });
+    div.innerHTML = `<h2>${escapeHtml(measure.label)}</h2>${rows.join("") || "<div>Aucune donnée</div>"}`;
+    return div;
+  };
+  legend.addTo(state.map);
+  state.legend = legend;
+}
+
+function zoneSummary(p) {
+  return `<strong>${escapeHtml(p.name)}</strong><br>`
+    + `${frNumber(p.count)} événement${p.count > 1 ? "s" : ""}<br>`
+    + `${frNumber(p.rate_per_1000, 2)} pour 1\u202f000 habitants`;
+}
+
+function highlight(zoneId, on) {
+  document.querySelectorAll(`#zones-table tbody tr[data-zone-id="${zoneId}"]`)
+    .forEach((tr) => tr.classList.toggle("active", on));
+  if (!state.layer) return;
+  state.layer.eachLayer((l) => {
+    if (l.feature.id === zoneId) l.setStyle({ weight: on ? 3 : 1, color: on ? "#1d2733" : "#ffffff" });
+  });
+}
+
+function renderMap(fc, measure) {
+  const { classes, colorOf } = classify(fc.features.map((f) => f.properties[measure.key]));
+  if (state.layer) state.layer.remove();
+  state.layer = L.geoJSON(fc, {
+    attribution: "Limites : IGN ; population : INSEE", // boundaries: IGN; population: INSEE
+    style: (f) => ({
+      fillColor: colorOf(f.properties[measure.key]), fillOpacity: 0.85, color: "#ffffff", weight: 1,
+    }),
+    onEachFeature: (f, layer) => {
+      layer.bindTooltip(zoneSummary(f.properties), { sticky: true });
+      layer.bindPopup(zoneSummary(f.properties));
+      layer.on("mouseover", () => highlight(f.id, true));
+      layer.on("mouseout", () => highlight(f.id, false));
+    },
+  }).addTo(state.map);
+  // Mark each drawn polygon with its zone, for styling hooks and tests.
+  state.layer.eachLayer((l) => {
+    const el = l.getElement();
+    if (!el) return;
+    el.setAttribute("data-zone-id", l.feature.properties.zone_id);
+    el.setAttribute("data-count", String(l.feature.properties.count));
+    el.setAttribute("data-rate", String(l.feature.properties.rate_per_1000 ?? ""));
+  });
+  if (!state.fitted) {
+    state.map.fitBounds(state.layer.getBounds(), { padding: [10, 10] });
+    state.fitted = true;
+  }
+  renderLegend(measure, classes);
+}
+
+function numberCell(value, digits) {
+  const td = document.createElement("td");
+  td.className = "num";
+  td.dataset.value = value === null || value === undefined ? "" : String(value);
+  td.textContent = frNumber(value, digits);
+  return td;
+}
+
+function renderTable(fc, query) {
+  const body = document.createElement("tbody");
+  let population = 0;
+  for (const f of fc.features) {
+    const p = f.properties;
+    population += p.population;
+    const tr = document.createElement("tr");
+    tr.dataset.zoneId = p.zone_id;
+    const name = document.createElement("th");
+    name.scope = "row";
+    name.textContent = p.name;
+    tr.append(name, numberCell(p.population, 0), numberCell(p.count, 0), numberCell(p.rate_per_1000, 2));
+    tr.addEventListener("mouseenter", () => highlight(p.zone_id, true));
+    tr.addEventListener("mouseleave", () => highlight(p.zone_id, false));
+    body.append(tr);
+  }
+  const located = fc.total - fc.unlocated;
+  const foot = document.createElement("tfoot");
+  const tr = document.createElement("tr");
+  const label = document.createElement("td");
+  label.textContent = "Ensemble des arrondissements"; // all zones
+  tr.append(label, numberCell(population, 0), numberCell(located, 0),
+    numberCell(population ? Math.round((located / population) * 100000) / 100 : null, 2));
+  foot.append(tr);
+  const table = $("zones-table");
+  table.tBodies[0].replaceWith(body);
+  table.tFoot.replaceWith(foot);
+  table.dataset.query = query;
+  $("table-caption").textContent = `Événements par arrondissement, ${periodText(fc.period)}`;
+  $("unlocated").textContent = fc.unlocated
+    ? `${frNumber(fc.unlocated)} événement${fc.unlocated > 1 ? "s" : ""} sans arrondissement connu (non cartographiés).`
+    : "";
+}
+
+function periodText(period) {
+  const fmt = (d) => new Date(`${d}T00:00:00Z`).toLocaleDateString("fr-FR", { timeZone: "UTC" });
+  if (period.start && period.end) {
+    const last = new Date(`${period.end}T00:00:00Z`);
+    last.setUTCDate(last.getUTCDate() - 1);
+    return `du ${fmt(period.start)} au ${last.toLocaleDateString("fr-FR", { timeZone: "UTC" })}`;
+  }
+  if (period.start) return `depuis le ${fmt(period.start)}`;
+  if (period.end) return `avant le ${fmt(period.end)}`;
+  return "toute la période";
+}
+
+function render() {
+  if (!state.data) return;
+  const measure = MEASURES[$("measure").value] || MEASURES.count;
+  renderMap(state.data.fc, measure);
+  renderTable(state.data.fc, state.data.query);
+}
+
+async function refresh() {
+  const seq = ++state.seq;
+  const query = currentQuery();
+  document.body.dataset.state = "loading";
+  setStatus("Chargement…"); // loading
+  try {
+    const fc = await getJson(`${API}/zones${query ? `?${query}` : ""}`);
+    if (seq !== state.seq) return; // a newer request has been sent
+    state.data = { fc, query };
+    render();
+    setStatus(`${frNumber(fc.total)} événement${fc.total > 1 ? "s" : ""} sur la période.`);
+    document.body.dataset.state = "ready";
+  } catch (err) {
+    if (seq !== state.seq) return;
+    setStatus(`Impossible d'afficher ces données : ${err.message}`); // cannot show these data
+    document.body.dataset.state = "error";
+  }
+}
+
+function fillPickers(meta) {
+  $("city-name").textContent = meta.city.name;
+  $("attribution").textContent = `Sources des fonds : ${meta.city.attribution}`;
+  const source = $("source");
+  for (const s of meta.sources) {
+    source.append(new Option(`${s.label_fr} (${frNumber(s.events)})`, s.source));
+  }
+  const present = meta.categories.filter((c) => c.events > 0);
+  const shown = present.length ? present : meta.categories;
+  const category = $("category");
+  for (const kind of Object.keys(KIND_LABELS)) {
+    const items = shown.filter((c) => c.kind === kind);
+    if (!items.length) continue;
+    const group = document.createElement("optgroup");
+    group.label = KIND_LABELS[kind];
+    for (const c of items) group.append(new Option(c.label_fr, c.code));
+    category.append(group);
+  }
+  for (const id of ["start", "end"]) {
+    if (meta.months.first) $(id).min = meta.months.first;
+    if (meta.months.last) $(id).max = meta.months.last;
+  }
+  if (meta.default_period) {
+    $("start").value = meta.default_period.start;
+    $("end").value = meta.default_period.end;
+  }
+}
+
+async function main() {
+  if (typeof window.L === "undefined") {
+    // Leaflet missing: `make web` copies it from node_modules into static/vendor.
+    showNotice("La bibliothèque cartographique (Leaflet) est absente : lancez « make web » puis rechargez la page.");
+    setStatus("");
+    document.body.dataset.state = "error";
+    return;
+  }
+  state.map = L.map("map", { zoomSnap: 0.25, scrollWheelZoom: false });
+  state.map.attributionControl.setPrefix("Leaflet");
+  try {
+    fillPickers(await getJson(`${API}/meta`));
+  } catch (err) {
+    setStatus(`Impossible de lire les métadonnées : ${err.message}`); // cannot read metadata
+    document.body.dataset.state = "error";
+    return;
+  }
+  for (const id of ["start", "end", "source", "category"]) $(id).addEventListener("change", refresh);
+  $("measure").addEventListener("change", render);
+  await refresh();
+}
+
+main();

@@ -1,0 +1,1 @@
+"""The privacy gate: the one way from a source into the store (``admit``)."""

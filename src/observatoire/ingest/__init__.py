@@ -1,0 +1,1 @@
+"""Ingest: source files -> privacy gate -> canonical events -> store, one atomic batch per file."""

@@ -1,0 +1,68 @@
+"""The source extension point.
+
+A source reads one kind of export into a *raw* Arrow table (every declared
+column, plus ``__row``), declares the privacy role of each raw field, and turns
+the table the privacy gate admitted into canonical events (or a reference
+table). It never sees the store directly and never writes anywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
+
+import pyarrow as pa
+
+if TYPE_CHECKING:
+    from observatoire.city.profile import CityProfile
+
+FieldRole = Literal["data", "identifier", "free_text"]
+ROW = "__row"   # 1-based data row (CSV, header excluded) or line (JSON Lines) of the source file
+
+
+@dataclass(frozen=True, slots=True)
+class RawFile:
+    """A source file as read: declared columns (+ ``__row``) and the rows that could not be parsed."""
+
+    table: pa.Table
+    malformed_rows: list[int]
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a source needs to canonicalise one batch."""
+
+    city: "CityProfile"
+    batch_id: str
+    source_file: str
+    ingested_at: datetime
+    retention_days: int | None
+    references: Mapping[str, pa.Table]     # reference tables already in the store (e.g. cctv_cameras)
+
+
+@dataclass(frozen=True, slots=True)
+class Canonical:
+    """A source's output for one batch: events or a reference table, and the refused rows."""
+
+    events: pa.Table | None
+    reference: pa.Table | None
+    quarantine: pa.Table
+
+
+class Source(Protocol):
+    name: ClassVar[str]
+    kind: ClassVar[Literal["events", "reference"]]
+    patterns: ClassVar[tuple[str, ...]]          # file-name globs that identify the source
+    fields: ClassVar[Mapping[str, FieldRole]]    # every raw field and its privacy role
+    needs: ClassVar[tuple[str, ...]]             # reference tables that must be in the store first
+
+    def read(self, path: Path, timezone: str) -> RawFile:
+        """The raw table (declared columns, strings or parsed values, and ``__row``) and malformed rows."""
+        ...
+
+    def canonicalise(self, admitted: pa.RecordBatch, ctx: Context) -> Canonical:
+        """Canonical events (or a reference table) and quarantine rows from the admitted table."""
+        ...

@@ -1,0 +1,169 @@
+"""Readers and parsers for what real French exports contain.
+
+CSV: UTF-8 (with or without BOM) or Windows-1252, ``;`` or ``,`` delimiter,
+empty cells as nulls, every column read as a string and parsed explicitly.
+JSON Lines: one object per line, read with orjson; a line that is not an
+object is reported, not fatal. Parsers return the parsed array and a mask of
+values that were present but invalid, so callers quarantine them with a reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from observatoire.errors import SchemaError, UnreadableFileError
+from observatoire.sources.base import ROW, RawFile
+
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise UnreadableFileError(f"{path}: cannot be read ({exc.strerror or type(exc).__name__})") from exc
+
+
+def _decode(data: bytes, path: Path) -> str:
+    if data.startswith(UTF8_BOM):
+        data = data[len(UTF8_BOM):]
+    if b"\x00" in data[:4096]:
+        raise UnreadableFileError(f"{path}: binary content, not a text export")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def read_csv(path: Path, columns: Sequence[str], optional: Sequence[str] = ()) -> RawFile:
+    """Read a delimited export as strings; refuse it when a required column is missing."""
+    text = _decode(_read_bytes(path), path)
+    header = text.split("\n", 1)[0]
+    delimiter = ";" if header.count(";") >= header.count(",") else ","
+    bad_lines: list[int] = []
+
+    def on_invalid(row: pacsv.InvalidRow) -> str:
+        bad_lines.append(row.number if row.number is not None else -1)
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            pa.BufferReader(text.encode("utf-8")),
+            read_options=pacsv.ReadOptions(block_size=1 << 24, use_threads=False),  # threads lose line numbers
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(
+                column_types={c: pa.string() for c in header.strip().split(delimiter)},
+                strings_can_be_null=True, null_values=[""], quoted_strings_can_be_null=True,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise UnreadableFileError(f"{path}: not a readable CSV export ({str(exc).splitlines()[0][:120]})") from exc
+    names = [n.strip().lstrip("\ufeff") for n in table.column_names]
+    table = table.rename_columns(names)
+    missing = [c for c in columns if c not in names]
+    if missing:
+        raise SchemaError(f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(columns)}")
+    keep = list(columns) + [c for c in optional if c in names]
+    table = table.select(keep)
+    for c in optional:
+        if c not in names:
+            table = table.append_column(c, pa.nulls(table.num_rows, pa.string()))
+    # Data rows are numbered from 1 after the header; physical line = data row + 1 (no multi-line values).
+    malformed = sorted(n - 1 for n in bad_lines)
+    total = table.num_rows + len(malformed)
+    rows = np.setdiff1d(np.arange(1, total + 1), np.asarray(malformed, dtype=np.int64))[: table.num_rows]
+    return RawFile(table.append_column(ROW, pa.array(rows, pa.int64())), malformed)
+
+
+def read_jsonl(path: Path, fields: Mapping[str, str]) -> RawFile:
+    """Read JSON Lines; ``fields`` maps output column -> dotted path in each object (e.g. ``geo.lon``)."""
+    text = _decode(_read_bytes(path), path)
+    paths = {col: dotted.split(".") for col, dotted in fields.items()}
+    columns: dict[str, list[object]] = {c: [] for c in fields}
+    rows: list[int] = []
+    malformed: list[int] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            obj = None
+        if not isinstance(obj, dict):
+            malformed.append(number)
+            continue
+        rows.append(number)
+        for col, keys in paths.items():
+            value: object = obj
+            for key in keys:
+                value = value.get(key) if isinstance(value, dict) else None
+            columns[col].append(None if value is None else str(value) if not isinstance(value, str) else value)
+    if not rows and malformed:
+        raise UnreadableFileError(f"{path}: no line is a JSON object; not a JSON Lines export")
+    table = pa.table({c: pa.array(v, pa.string()) for c, v in columns.items()})
+    return RawFile(table.append_column(ROW, pa.array(rows, pa.int64())), malformed)
+
+
+# -- value parsers: (parsed, invalid) where invalid = present but unparseable ------------------
+
+def _invalid(raw: pa.Array, parsed: pa.Array) -> np.ndarray:
+    present = pc.and_(pc.is_valid(raw), pc.not_equal(pc.utf8_trim_whitespace(pc.fill_null(raw, "")), ""))
+    return np.asarray(pc.and_(present, pc.is_null(parsed)).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def parse_decimal(raw: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """Numbers with a decimal comma or point (``5,374`` / ``5.374``); thousands spaces removed."""
+    cleaned = pc.replace_substring_regex(pc.utf8_trim_whitespace(raw), "[\\s\u00a0\u202f]", "")
+    cleaned = pc.replace_substring(cleaned, ",", ".")
+    ok = pc.match_substring_regex(cleaned, r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+    parsed = pc.if_else(pc.fill_null(ok, False), cleaned, pa.scalar(None, pa.string())).cast(pa.float64())
+    return parsed, _invalid(raw, parsed)
+
+
+def parse_int(raw: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    cleaned = pc.utf8_trim_whitespace(raw)
+    ok = pc.fill_null(pc.match_substring_regex(cleaned, r"^[+-]?\d{1,9}$"), False)
+    parsed = pc.if_else(ok, cleaned, pa.scalar(None, pa.string())).cast(pa.int64())
+    return parsed, _invalid(raw, parsed)
+
+
+def parse_local(raw: pa.Array, timezone: str, formats: Sequence[str]) -> tuple[pa.Array, np.ndarray]:
+    """Local date-times in ``timezone`` -> UTC. Ambiguous -> earlier instant; nonexistent -> moved forward."""
+    cleaned = pc.utf8_trim_whitespace(raw)
+    parsed = None
+    for fmt in formats:
+        attempt = pc.strptime(cleaned, format=fmt, unit="us", error_is_null=True)
+        parsed = attempt if parsed is None else pc.coalesce(parsed, attempt)
+    utc = pc.assume_timezone(parsed, timezone=timezone, ambiguous="earliest", nonexistent="latest")
+    return utc, _invalid(raw, utc)
+
+
+def parse_iso(raw: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """ISO 8601 timestamps with an offset or ``Z`` -> UTC; a timestamp without offset is invalid."""
+    cleaned = pc.utf8_trim_whitespace(raw)
+    parsed = None
+    for fmt in ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%dT%H:%M%z"):
+        attempt = pc.strptime(pc.replace_substring_regex(cleaned, r"\.\d+", ""), format=fmt, unit="us",
+                              error_is_null=True)
+        parsed = attempt if parsed is None else pc.coalesce(parsed, attempt)
+    parsed = parsed.cast(pa.timestamp("us", tz="UTC"))
+    return parsed, _invalid(raw, parsed)
+
+
+def join_date_time(date: pa.Array, time: pa.Array) -> pa.Array:
+    """``date`` + ``' '`` + ``time`` where time is present, else the date alone."""
+    both = pc.binary_join_element_wise(pc.utf8_trim_whitespace(date), pc.utf8_trim_whitespace(time), " ")
+    return pc.coalesce(both, date)
+
+
+def extract_postcode(address: pa.Array) -> pa.Array:
+    """The French postcode (5 digits) written in a free-text address, or null."""
+    found = pc.extract_regex(pc.fill_null(address, ""), r"(?P<cp>\b\d{5}\b)")
+    return pc.struct_field(found, "cp")

@@ -1,0 +1,71 @@
+"""Mains courantes: the municipal police logbook (CSV export). Format: docs/sources.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from observatoire.sources.base import ROW, Canonical, Context, FieldRole, RawFile
+from observatoire.sources.canonical import Rejects, attributes_for, build_events, zones_of_postcodes
+from observatoire.sources.formats import extract_postcode, parse_decimal, parse_local, read_csv
+from observatoire.sources.labels import categories_of
+
+DATETIME_FORMATS = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S")
+ORIGIN_DISCOVERY = {"initiative": "directed", "videoprotection": "directed",
+                    "appel_usager": "independent", "requisition": "independent"}
+POSTCODE = "code_postal"   # derived at read time from the address; the address itself never passes the gate
+
+
+class MainsCourantes:
+    name: ClassVar[str] = "mains_courantes"
+    kind: ClassVar[Literal["events", "reference"]] = "events"
+    patterns: ClassVar[tuple[str, ...]] = ("mains_courantes*.csv",)
+    needs: ClassVar[tuple[str, ...]] = ()
+    fields: ClassVar[dict[str, FieldRole]] = {
+        "numero": "data", "date_heure": "data", "date_saisie": "data", "adresse": "free_text",
+        "longitude": "data", "latitude": "data", "categorie": "data", "origine": "data",
+        "recit": "free_text", "agent": "identifier", "personnes_impliquees": "identifier",
+        POSTCODE: "data", "nb_personnes": "data",
+    }
+    columns = ("numero", "date_heure", "adresse", "longitude", "latitude", "categorie", "origine", "recit")
+    optional = ("date_saisie", "agent", "personnes_impliquees")
+
+    def read(self, path: Path, timezone: str) -> RawFile:
+        raw = read_csv(path, self.columns, self.optional)
+        table = raw.table.append_column(POSTCODE, extract_postcode(raw.table["adresse"]))
+        persons = pc.list_value_length(pc.split_pattern(pc.fill_null(raw.table["personnes_impliquees"], ""), "|"))
+        named = pc.if_else(pc.is_null(raw.table["personnes_impliquees"]), 0, persons)
+        # A count of persons is data; their names are identifiers and stop at the gate.
+        table = table.append_column("nb_personnes", named.cast(pa.int16()))
+        return RawFile(table, raw.malformed_rows)
+
+    def canonicalise(self, admitted: pa.RecordBatch, ctx: Context) -> Canonical:
+        t = admitted
+        rejects = Rejects(t[ROW].to_numpy())
+        occurred, bad_time = parse_local(t["date_heure"], ctx.city.timezone, DATETIME_FORMATS)
+        reported, bad_report = parse_local(t["date_saisie"], ctx.city.timezone, DATETIME_FORMATS)
+        lon, bad_lon = parse_decimal(t["longitude"])
+        lat, bad_lat = parse_decimal(t["latitude"])
+        category = categories_of(t["categorie"])
+        origin = np.asarray(pc.fill_null(t["origine"], "").to_pylist(), dtype=object)
+        discovery = np.array([ORIGIN_DISCOVERY.get(o.strip().lower(), None) for o in origin], dtype=object)
+        rejects.reject(bad_time, "bad_timestamp", "date_heure is not dd/mm/yyyy HH:MM")
+        rejects.reject(bad_report, "bad_timestamp", "date_saisie is not dd/mm/yyyy HH:MM")
+        rejects.reject(bad_lon | bad_lat, "bad_coordinates", "longitude/latitude are not numbers")
+        rejects.reject(category == None, "unknown_category", "categorie is not a known logbook label")  # noqa: E711
+        rejects.reject(discovery == None, "unknown_origin", "origine is not one of " + "/".join(ORIGIN_DISCOVERY))  # noqa: E711
+        rejects.reject(np.asarray(pc.is_null(t["numero"]).to_numpy(zero_copy_only=False), bool),
+                       "missing_key", "numero is empty")
+        zone = zones_of_postcodes(ctx, t[POSTCODE])
+        attrs = attributes_for(self.name, logbook_ref=t["numero"], logbook_category=t["categorie"],
+                               persons_involved=t["nb_personnes"])
+        events, quarantine = build_events(
+            source=self.name, ctx=ctx, rejects=rejects, keys=pc.fill_null(t["numero"], "").to_pylist(),
+            category=category, occurred_at=occurred, time_precision="minute", discovery=discovery,
+            attributes=attrs, reported_at=reported, lon=lon, lat=lat, precision_m=25.0, zone_id=zone,
+        )
+        return Canonical(events, None, quarantine)

@@ -1,0 +1,54 @@
+"""Other municipal reports: interventions and supervision-centre operator reports (JSON Lines)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from observatoire.sources.base import ROW, Canonical, Context, FieldRole, RawFile
+from observatoire.sources.canonical import Rejects, attributes_for, build_events
+from observatoire.sources.formats import parse_decimal, parse_iso, read_jsonl
+from observatoire.sources.labels import categories_of
+
+REPORT_TYPES = {"intervention": "intervention", "rapport_operateur": "operator_report"}
+
+
+class MunicipalReports:
+    name: ClassVar[str] = "municipal_reports"
+    kind: ClassVar[Literal["events", "reference"]] = "events"
+    patterns: ClassVar[tuple[str, ...]] = ("municipal_reports*.jsonl",)
+    needs: ClassVar[tuple[str, ...]] = ()
+    fields: ClassVar[dict[str, FieldRole]] = {
+        "id": "data", "type": "data", "horodatage": "data", "lon": "data", "lat": "data", "nature": "data",
+        "note": "free_text", "agent": "identifier",
+    }
+
+    def read(self, path: Path, timezone: str) -> RawFile:
+        return read_jsonl(path, {f: f for f in self.fields})
+
+    def canonicalise(self, admitted: pa.RecordBatch, ctx: Context) -> Canonical:
+        t = admitted
+        rejects = Rejects(t[ROW].to_numpy())
+        occurred, bad_time = parse_iso(t["horodatage"])
+        lon, bad_lon = parse_decimal(t["lon"])
+        lat, bad_lat = parse_decimal(t["lat"])
+        report_type = np.array([REPORT_TYPES.get(x) for x in t["type"].to_pylist()], dtype=object)
+        category = categories_of(t["nature"])
+        rejects.reject(np.asarray(pc.is_null(t["id"]).to_numpy(zero_copy_only=False), bool), "missing_key",
+                       "id is empty")
+        rejects.reject(bad_time | np.asarray(pc.is_null(occurred).to_numpy(zero_copy_only=False), bool),
+                       "bad_timestamp", "horodatage is not ISO 8601 with an offset")
+        rejects.reject(report_type == None, "unknown_type", "type is not intervention/rapport_operateur")  # noqa: E711
+        rejects.reject(category == None, "unknown_category", "nature is not a known category label")  # noqa: E711
+        rejects.reject(bad_lon | bad_lat, "bad_coordinates", "lon/lat are not numbers")
+        attrs = attributes_for(self.name, report_type=pa.array(report_type, pa.string()), nature=t["nature"])
+        events, quarantine = build_events(
+            source=self.name, ctx=ctx, rejects=rejects, keys=pc.fill_null(t["id"], "").to_pylist(),
+            category=category, occurred_at=occurred, time_precision="second", discovery="directed",
+            attributes=attrs, lon=lon, lat=lat, precision_m=25.0,
+        )
+        return Canonical(events, None, quarantine)

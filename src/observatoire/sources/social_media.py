@@ -1,0 +1,53 @@
+"""Public social-media posts (JSON Lines). The author and the text never pass the gate (for now)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from observatoire.sources.base import ROW, Canonical, Context, FieldRole, RawFile
+from observatoire.sources.canonical import Rejects, attributes_for, build_events
+from observatoire.sources.formats import parse_decimal, parse_iso, read_jsonl
+
+# Geotags of phones are precise to a few metres in theory; platforms round them. 50 m is conservative.
+GEOTAG_PRECISION_M = 50.0
+
+
+class SocialMedia:
+    name: ClassVar[str] = "social_media"
+    kind: ClassVar[Literal["events", "reference"]] = "events"
+    patterns: ClassVar[tuple[str, ...]] = ("social_media*.jsonl",)
+    needs: ClassVar[tuple[str, ...]] = ()
+    fields: ClassVar[dict[str, FieldRole]] = {
+        "id": "data", "created_at": "data", "text": "free_text", "lang": "data",
+        "author_id": "identifier", "author_handle": "identifier", "geo_lon": "data", "geo_lat": "data",
+    }
+    paths = {"id": "id", "created_at": "created_at", "text": "text", "lang": "lang", "author_id": "author.id",
+             "author_handle": "author.handle", "geo_lon": "geo.lon", "geo_lat": "geo.lat"}
+
+    def read(self, path: Path, timezone: str) -> RawFile:
+        return read_jsonl(path, self.paths)
+
+    def canonicalise(self, admitted: pa.RecordBatch, ctx: Context) -> Canonical:
+        t = admitted
+        rejects = Rejects(t[ROW].to_numpy())
+        occurred, bad_time = parse_iso(t["created_at"])
+        lon, bad_lon = parse_decimal(t["geo_lon"])
+        lat, bad_lat = parse_decimal(t["geo_lat"])
+        geotagged = pc.and_(pc.is_valid(lon), pc.is_valid(lat))
+        rejects.reject(np.asarray(pc.is_null(t["id"]).to_numpy(zero_copy_only=False), bool), "missing_key",
+                       "id is empty")
+        rejects.reject(bad_time | np.asarray(pc.is_null(occurred).to_numpy(zero_copy_only=False), bool),
+                       "bad_timestamp", "created_at is not ISO 8601 with an offset")
+        rejects.reject(bad_lon | bad_lat, "bad_coordinates", "geo.lon/geo.lat are not numbers")
+        attrs = attributes_for(self.name, lang=t["lang"], geotagged=geotagged)
+        events, quarantine = build_events(
+            source=self.name, ctx=ctx, rejects=rejects, keys=pc.fill_null(t["id"], "").to_pylist(),
+            category="social_post", occurred_at=occurred, time_precision="second", discovery="independent",
+            attributes=attrs, lon=lon, lat=lat, precision_m=GEOTAG_PRECISION_M,
+        )
+        return Canonical(events, None, quarantine)
