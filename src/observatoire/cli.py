@@ -18,7 +18,7 @@ app = typer.Typer(
     help="Observatoire: a public-safety observatory for cities, place-based and privacy-first.",
     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
 )
-console = Console(stderr=True)
+console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 StoreOpt = Annotated[Optional[Path], typer.Option("--store", help="Store directory (default: $OBSERVATOIRE_STORE or var/store).")]
 CityOpt = Annotated[Optional[Path], typer.Option("--city", help="City profile GeoJSON (default: the packaged Marseille profile).")]

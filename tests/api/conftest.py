@@ -9,9 +9,10 @@ and a few events on UTC month boundaries.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -187,6 +188,24 @@ def store_dir(tmp_path_factory: pytest.TempPathFactory, city: CityProfile) -> Pa
 @pytest.fixture(scope="session")
 def store(store_dir: Path, city: CityProfile) -> ParquetStore:
     return ParquetStore(store_dir, zone_ids=city.zone_ids)
+
+
+@pytest.fixture(scope="session")
+def reference_counts(store: ParquetStore) -> Callable[..., dict[str | None, int]]:
+    """:func:`duckdb_counts` over the store's files: ``reference_counts(start=..., sources=[...])``."""
+    return partial(duckdb_counts, store.event_files())
+
+
+@pytest.fixture(scope="session")
+def months() -> list[str]:
+    """The UTC months the synthetic store covers, in order."""
+    return list(MONTHS)
+
+
+@pytest.fixture(scope="session")
+def empty_zone() -> str:
+    """A zone without any verbalisation in the synthetic store."""
+    return EMPTY_ZONE
 
 
 @pytest.fixture(scope="session")

@@ -163,7 +163,7 @@ def validate_events(table: pa.Table, zone_ids: frozenset[str] | None = None) -> 
     if len(tokens) and not _all(pc.match_substring_regex(pc.struct_field(tokens, "token"), PSEUDONYM_PATTERN)):
         _fail("a pseudonym is not a keyed token <key id>:<24 hex> (raw identifiers are refused)")
     if zone_ids is not None:
-        known = pc.fill_null(pc.is_in(table["zone_id"], pa.array(sorted(zone_ids))), True)
+        known = pc.or_(pc.is_null(table["zone_id"]), pc.is_in(table["zone_id"], pa.array(sorted(zone_ids))))
         if not _all(known):
             _fail("zone_id is not a zone of the city profile")
     return table

@@ -16,7 +16,7 @@ QUARTIERS: tuple[tuple[str, float, float], ...] = (
     ("Belsunce", 5.3770, 43.2990),
     ("Noailles", 5.3805, 43.2960),
     ("la Canebière", 5.3800, 43.2972),
-    ("le Vieux-Port", 5.3735, 43.2952),
+    ("le Vieux-Port", 5.3745, 43.2958),
     ("Saint-Charles", 5.3805, 43.3030),
     ("le Panier", 5.3685, 43.2990),
     ("la Joliette", 5.3662, 43.3042),

@@ -141,7 +141,8 @@ def parse_local(raw: pa.Array, timezone: str, formats: Sequence[str]) -> tuple[p
     for fmt in formats:
         attempt = pc.strptime(cleaned, format=fmt, unit="us", error_is_null=True)
         parsed = attempt if parsed is None else pc.coalesce(parsed, attempt)
-    utc = pc.assume_timezone(parsed, timezone=timezone, ambiguous="earliest", nonexistent="latest")
+    local = pc.assume_timezone(parsed, timezone=timezone, ambiguous="earliest", nonexistent="latest")
+    utc = local.cast(pa.timestamp("us", tz="UTC"))
     return utc, _invalid(raw, utc)
 
 

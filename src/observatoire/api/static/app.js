@@ -130,7 +130,9 @@ function highlight(zoneId, on) {
     .forEach((tr) => tr.classList.toggle("active", on));
   if (!state.layer) return;
   state.layer.eachLayer((l) => {
-    if (l.feature.id === zoneId) l.setStyle({ weight: on ? 3 : 1, color: on ? "#1d2733" : "#ffffff" });
+    if (l.feature.id !== zoneId) return;
+    l.setStyle({ weight: on ? 3 : 1, color: on ? "#1d2733" : "#ffffff" });
+    if (on) l.bringToFront();
   });
 }
 
@@ -148,7 +150,13 @@ function renderMap(fc, measure) {
       layer.on("mouseover", () => highlight(f.id, true));
       layer.on("mouseout", () => highlight(f.id, false));
     },
-  }).addTo(state.map);
+  });
+  // The map needs a view before its first layer is drawn.
+  if (!state.fitted) {
+    state.map.fitBounds(state.layer.getBounds(), { padding: [10, 10] });
+    state.fitted = true;
+  }
+  state.layer.addTo(state.map);
   // Mark each drawn polygon with its zone, for styling hooks and tests.
   state.layer.eachLayer((l) => {
     const el = l.getElement();
@@ -157,10 +165,6 @@ function renderMap(fc, measure) {
     el.setAttribute("data-count", String(l.feature.properties.count));
     el.setAttribute("data-rate", String(l.feature.properties.rate_per_1000 ?? ""));
   });
-  if (!state.fitted) {
-    state.map.fitBounds(state.layer.getBounds(), { padding: [10, 10] });
-    state.fitted = true;
-  }
   renderLegend(measure, classes);
 }
 
@@ -246,7 +250,7 @@ async function refresh() {
 
 function fillPickers(meta) {
   $("city-name").textContent = meta.city.name;
-  $("attribution").textContent = `Sources des fonds : ${meta.city.attribution}`;
+  $("attribution").textContent = `(${meta.city.attribution})`; // the profile's own attribution, in English
   const source = $("source");
   for (const s of meta.sources) {
     source.append(new Option(`${s.label_fr} (${frNumber(s.events)})`, s.source));

@@ -1,0 +1,38 @@
+"""Shared fixtures: the packaged city profile, registered sources, writing small export files."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from observatoire.city.profile import CityProfile, load_city
+from observatoire.sources.base import Source
+from observatoire.sources.registry import load_sources
+from observatoire.store.parquet import ParquetStore
+
+NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def city() -> CityProfile:
+    return load_city()
+
+
+@pytest.fixture(scope="session")
+def sources() -> dict[str, Source]:
+    return load_sources()
+
+
+@pytest.fixture
+def store(tmp_path: Path, city: CityProfile) -> ParquetStore:
+    return ParquetStore(tmp_path / "store", zone_ids=city.zone_ids)
+
+
+def write(directory: Path, name: str, text: str, encoding: str = "utf-8", bom: bool = False) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    data = text.encode(encoding)
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
+    return path
