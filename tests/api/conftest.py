@@ -123,17 +123,15 @@ def synthetic_events(city: CityProfile, spec: Spec, rng: np.random.Generator, ba
 def _quarantine(batch_id: str, source: str) -> pa.Table:
     return pa.Table.from_pylist([{
         "batch_id": batch_id, "source": source, "source_file": f"{source}.csv", "source_row": 9999,
-        "reason": "bad_timestamp", "detail": "occurred_at: not a date", "quarantined_at": datetime(2025, 3, 1, tzinfo=UTC),
+        "reason": "bad_timestamp", "detail": "occurred_at: not a date",
+        "quarantined_at": datetime(2025, 3, 1, tzinfo=UTC),
     }], schema=QUARANTINE_SCHEMA)
 
 
 def build_store(root: Path, city: CityProfile) -> ParquetStore:
     """Commit one synthetic batch per source under ``root`` and return the store."""
     rng = np.random.default_rng(SEED)
-    # zone_ids=None: validate_events (observatoire 0.1.0) refuses null zone ids when given the
-    # profile's zones (pc.is_in gives False, not null, for a null), and unlocated events are needed
-    # here. Every non-null zone id below comes from the profile anyway (checked by the tests).
-    store = ParquetStore(root, zone_ids=None)
+    store = ParquetStore(root, zone_ids=city.zone_ids)
     for source, categories in SOURCES.items():
         spec = Spec(source, EVENTS_PER_SOURCE[source], categories,
                     BOUNDARY_TIMES if source == "mains_courantes" else ())

@@ -16,6 +16,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from playwright import sync_api
 
 from observatoire.api.routes.pages import missing_vendor_files, static_dir
 
@@ -29,8 +30,6 @@ pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed at /usr/bin/chromium "
                                                      "(make chromium)"),
 ]
-
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (Python) is not installed")
 
 
 def _free_port() -> int:
@@ -119,7 +118,8 @@ def test_when_page_opened_then_map_and_table_match_the_api(base_url: str, browse
     # French display: decimal comma and narrow no-break space between thousands.
     population = page.eval_on_selector("#zones-table tbody tr[data-zone-id='13208'] td", "td => td.textContent")
     assert population == "81\u202f028"
-    rate_text = page.eval_on_selector_all("#zones-table tbody tr td:nth-of-type(3)", "tds => tds.map(t => t.textContent)")
+    rate_text = page.eval_on_selector_all("#zones-table tbody tr td:nth-of-type(3)",
+                                          "tds => tds.map(t => t.textContent)")
     assert all("," in t and "." not in t for t in rate_text)
 
     # Another source: the figures change and still equal the API's.

@@ -79,4 +79,5 @@ def check_sources(sources: tuple[str, ...], present: Iterable[str]) -> None:
     known_set = set(ATTRIBUTES) | set(present)
     unknown = [s for s in sources if s not in known_set]
     if unknown:
-        raise InputError(f"unknown source: {', '.join(u[:40] for u in unknown)} (known: {', '.join(sorted(known_set))})")
+        names = ", ".join(u[:40] for u in unknown)
+        raise InputError(f"unknown source: {names} (known: {', '.join(sorted(known_set))})")

@@ -187,5 +187,6 @@ class ParquetStore:
         files = self.event_files(source)
         if not files or len(event_ids) == 0:
             return pa.array([], pa.string())
-        stored = pq.ParquetDataset([str(f) for f in files]).read(columns=["event_id"])["event_id"]
-        return pc.filter(event_ids, pc.is_in(event_ids, stored))
+        stored = pa.chunked_array([pq.ParquetFile(f).read(columns=["event_id"])["event_id"].combine_chunks()
+                                   for f in files])
+        return pc.filter(event_ids, pc.is_in(event_ids, stored.combine_chunks()))

@@ -279,7 +279,11 @@ function fillPickers(meta) {
 async function main() {
   if (typeof window.L === "undefined") {
     // Leaflet missing: `make web` copies it from node_modules into static/vendor.
-    showNotice("La bibliothèque cartographique (Leaflet) est absente : lancez « make web » puis rechargez la page.");
+    // The server already says so when it sees the files missing; say it here when they failed to load.
+    if (!$("vendor-notice")) {
+      showNotice("La bibliothèque cartographique (Leaflet) n'a pas pu être chargée : lancez « make web » "
+        + "puis rechargez la page."); // Leaflet could not be loaded: run `make web`, then reload
+    }
     setStatus("");
     document.body.dataset.state = "error";
     return;
