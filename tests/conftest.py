@@ -31,8 +31,8 @@ def store(tmp_path: Path, city: CityProfile) -> ParquetStore:
 
 
 def write(directory: Path, name: str, text: str, encoding: str = "utf-8", bom: bool = False) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
     path = directory / name
+    path.parent.mkdir(parents=True, exist_ok=True)
     data = text.encode(encoding)
     path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
     return path

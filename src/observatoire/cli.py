@@ -26,7 +26,7 @@ CityOpt = Annotated[Optional[Path], typer.Option("--city", help="City profile Ge
 
 def _progress() -> Progress:
     return Progress(TextColumn("{task.description:<40}"), BarColumn(), TextColumn("{task.percentage:>3.0f} %"),
-                    TimeElapsedColumn(), console=console, transient=False)
+                    TimeElapsedColumn(), console=console, transient=True)
 
 
 def _simulate(out: Path, seed: int, year: int, scale: float, settings: Settings) -> Path:

@@ -1,0 +1,80 @@
+"""The command line: help that explains, and bad input that gets one clear line and a non-zero exit."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import write
+
+GOOD = ("numero;date_heure;date_saisie;adresse;longitude;latitude;categorie;origine;recit;agent;personnes_impliquees\n"
+        "MC-1;01/03/2025 14:05;;;5,3790;43,2920;Violences;appel_usager;récit;PM0421;\n")
+
+
+def run(*args: str, store: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "OBSERVATOIRE_STORE": str(store), "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "observatoire.cli", *args], env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+@pytest.mark.parametrize("command, words", [
+    ("simulate", "Simulate a city-year"), ("ingest", "privacy gate"), ("serve", "Serve the API"),
+    ("demo", "Simulate a city-year of Marseille"),
+])
+def test_every_command_explains_itself(tmp_path: Path, command: str, words: str) -> None:
+    out = run(command, "--help", store=tmp_path)
+    assert out.returncode == 0 and words in out.stdout
+
+
+@pytest.fixture
+def seeded_store(tmp_path: Path) -> Path:
+    store = tmp_path / "store"
+    ok = run("ingest", str(write(tmp_path, "mains_courantes_ok.csv", GOOD)), store=store)
+    assert ok.returncode == 0, ok.stderr
+    return store
+
+
+def _bad_inputs(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
+    binary = tmp_path / "mains_courantes_bin.csv"
+    binary.write_bytes(b"\x00\x01\x02PK\x03\x04" * 100)
+    wrong = write(tmp_path, "mains_courantes_wrong.csv", "a;b;c\n1;2;3\n")
+    unknown = write(tmp_path, "export_2025.csv", GOOD)
+    return {
+        "unreadable file": ([str(binary)], "binary content"),
+        "wrong schema": ([str(wrong)], "missing column(s) numero"),
+        "unknown source by name": ([str(unknown)], "no single source recognises"),
+        "unknown source named": (["--source", "facebook_friends", str(write(tmp_path, "x.csv", GOOD))],
+                                 "unknown source 'facebook_friends'"),
+        "missing file": ([str(tmp_path / "nope.csv")], "no such file"),
+        "one bad file among good ones": ([str(write(tmp_path, "d/mains_courantes_2.csv", GOOD.replace("MC-1", "MC-2"))),
+                                          str(wrong)], "missing column(s)"),
+    }
+
+
+@pytest.mark.parametrize("case", ["unreadable file", "wrong schema", "unknown source by name",
+                                  "unknown source named", "missing file", "one bad file among good ones"])
+def test_when_ingest_gets_bad_input_then_one_clear_line_a_nonzero_exit_and_an_untouched_store(
+        tmp_path: Path, seeded_store: Path, case: str) -> None:
+    args, message = _bad_inputs(tmp_path)[case]
+    manifest = (seeded_store / "manifest.json").read_bytes()
+    files = sorted(p for p in seeded_store.rglob("*") if p.is_file())
+    out = run("ingest", *args, store=seeded_store)
+    assert out.returncode != 0
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0], out.stderr
+    assert "Traceback" not in out.stderr
+    assert (seeded_store / "manifest.json").read_bytes() == manifest
+    assert sorted(p for p in seeded_store.rglob("*") if p.is_file()) == files
+
+
+def test_ingest_prints_rows_read_admitted_and_quarantined_per_file(tmp_path: Path) -> None:
+    text = GOOD + "MC-2;99/99/2025 14:05;;;5,3790;43,2920;Violences;appel_usager;r;PM0421;\n"
+    out = run("ingest", str(write(tmp_path, "mains_courantes_x.csv", text)), store=tmp_path / "s")
+    assert out.returncode == 0
+    row = next(line for line in out.stderr.splitlines() if "mains_courantes_x.csv" in line)
+    assert [c.strip() for c in row.split("│")[1:-1]][:6] == [
+        "mains_courantes_x.csv", "mains_courantes", "2", "1", "1", "committed"]
