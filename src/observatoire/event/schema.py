@@ -1,7 +1,7 @@
 """The canonical event as an Arrow schema, and its validation on write.
 
 Every source is turned into rows of this one schema before it reaches the
-store. Field by field (see ``docs/canonical-event.md`` for the long form):
+store. Field by field:
 
 ``event_id``            stable id, ``<source>:<24 hex>``, derived from the source's own record key,
                         so re-ingesting a record gives the same id.

@@ -214,7 +214,7 @@ class HospitalParameters:
 class SocialParameters:
     """Step 8: public social-media posts."""
 
-    noise_posts_per_year: float = 190_000.0
+    noise_posts_per_year: float = 162_000.0
     geotag_share: float = 0.15
     incident_posts_mean: dict[str, float] = _d(
         violence=0.45, robbery=0.30, public_order=0.80, criminal_damage=0.25, road_safety=0.70, drugs=0.10,
