@@ -72,8 +72,9 @@ def main() -> None:
     table.add_row("baseline: parse exports only", f"{n_parse:,}", f"{t_parse:.1f}", f"{n_parse / t_parse:,.0f}", "1.0")
     table.add_row("ingest (gate, canonical, zones, H3, commit)", f"{n_read:,}", f"{t_ingest:.1f}",
                   f"{n_read / t_ingest:,.0f}", f"{t_ingest / t_parse:.1f}")
-    Console().print(table)
-    Console().print(f"admitted {n_admitted:,} of {n_read:,} rows read; store {size_mb:.0f} MB of Parquet")
+    console = Console(width=120)
+    console.print(table)
+    console.print(f"admitted {n_admitted:,} of {n_read:,} rows read; store {size_mb:.0f} MB of Parquet")
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ def _simulate(out: Path, seed: int, year: int, scale: float, settings: Settings)
     table.add_row("[bold]total[/bold]", f"{sum(summary.rows.values()):,}")
     console.print(table)
     console.print(f"exports in {out / 'exports'}, ground truth in {out / 'truth'} "
-                  f"({summary.seconds:.1f} s, {summary.true_incidents:,} true incidents)")
+                  f"({summary.seconds:.1f} s, {summary.incidents:,} true incidents)")
     return out / "exports"
 
 

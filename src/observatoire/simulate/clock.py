@@ -68,7 +68,7 @@ def local_to_utc(naive: np.ndarray, tz: str) -> np.ndarray:
     """
     if len(naive) == 0:
         return np.zeros(0, dtype=np.int64)
-    utc = pc.assume_timezone(_ts(naive, None), timezone=tz, ambiguous="earliest", nonexistent="earliest")
+    utc = pc.assume_timezone(_ts(naive, None), timezone=tz, ambiguous="earliest", nonexistent="latest")
     return utc.cast(pa.int64()).to_numpy(zero_copy_only=False)
 
 
@@ -100,13 +100,33 @@ def hour_bins(clock: Clock) -> np.ndarray:
 
 
 def format_local(ts: np.ndarray, tz: str, fmt: str) -> pa.Array:
-    """UTC instants formatted in local time with a ``strftime`` pattern."""
-    return pc.strftime(_ts(ts, tz), format=fmt)
+    """UTC instants formatted in local time with a ``strftime`` pattern (date part, then time part).
+
+    A year has at most 366 distinct days and 86,400 distinct times of day:
+    each is formatted once and the rows take their labels, an order of
+    magnitude faster than formatting every row.
+    """
+    ts = np.asarray(ts, dtype=np.int64)
+    loc = local_seconds(ts, tz) if tz != "UTC" else ts
+    cut = fmt.find("%H")
+    if cut < 0:
+        return _labels(loc // DAY_S * DAY_S, fmt)
+    if cut == 0:
+        return _labels(loc % DAY_S, fmt)
+    date = _labels(loc // DAY_S * DAY_S, fmt[:cut - 1])
+    time = _labels(loc % DAY_S, fmt[cut:])
+    return pc.binary_join_element_wise(date, time, fmt[cut - 1])
+
+
+def _labels(values: np.ndarray, fmt: str) -> pa.Array:
+    uniq, inverse = np.unique(values, return_inverse=True)
+    labels = pc.strftime(pa.array(uniq, type=pa.timestamp("s")), format=fmt)
+    return labels.take(pa.array(inverse.ravel()))
 
 
 def format_utc_z(ts: np.ndarray) -> pa.Array:
     """ISO 8601 UTC with a ``Z``: ``2025-03-01T13:05:12Z``."""
-    return pc.strftime(_ts(ts, "UTC"), format="%Y-%m-%dT%H:%M:%SZ")
+    return format_local(ts, "UTC", "%Y-%m-%dT%H:%M:%SZ")
 
 
 def format_local_offset(ts: np.ndarray, tz: str) -> pa.Array:
@@ -117,7 +137,7 @@ def format_local_offset(ts: np.ndarray, tz: str) -> pa.Array:
     uniq, inverse = np.unique(offset, return_inverse=True)
     labels = np.array([_offset_label(int(o)) for o in uniq], dtype=object)
     suffix = pa.array(labels[inverse.ravel()], type=pa.string())
-    base = pc.strftime(_ts(ts, tz), format="%Y-%m-%dT%H:%M:%S")
+    base = format_local(ts, tz, "%Y-%m-%dT%H:%M:%S")
     return pc.binary_join_element_wise(base, suffix, "")
 
 

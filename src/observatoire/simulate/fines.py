@@ -66,9 +66,11 @@ def simulate_fines(rng: np.random.Generator, frame: CityFrame, clock: Clock, hot
     counts = rng.poisson(rate[None, :, None] * patrols.hours * scale)
     cell = np.repeat(np.arange(counts.size), counts.ravel())
     d, s, z = np.unravel_index(cell, counts.shape)
-    n = len(cell)
-    t = patrols.start[d, s] + (rng.random(n) * (patrols.end[d, s] - patrols.start[d, s])).astype(np.int64)
+    t = patrols.start[d, s] + (rng.random(len(cell)) * (patrols.end[d, s] - patrols.start[d, s])).astype(np.int64)
     t = t // 60 * 60
+    in_year = t < clock.end  # the last night shift runs into the next year: its fines belong there
+    t, s, z = t[in_year], s[in_year], z[in_year]
+    n = len(t)
 
     choice = natinf_choice(params)
     natinf = np.zeros(n, dtype=np.int64)

@@ -102,6 +102,9 @@ def simulate_logbook(rng: np.random.Generator, frame: CityFrame, clock: Clock, h
     cell = rng.choice(len(w), m, p=w / w.sum())
     d, s, z = np.unravel_index(cell, patrols.hours.shape)
     t_non = patrols.start[d, s] + (rng.random(m) * (patrols.end[d, s] - patrols.start[d, s])).astype(np.int64)
+    in_year = t_non < clock.end  # the last night shift runs into the next year
+    t_non, z = t_non[in_year], z[in_year]
+    m = len(t_non)
     xn, yn = sample_in_zones(rng, frame, hotspots, z, 0.7)
 
     t = np.concatenate([incidents.t[rec], t_non]) // 60 * 60

@@ -13,10 +13,12 @@ import random
 from dataclasses import dataclass, field
 
 from observatoire.simulate import people
+from observatoire.simulate.people import pick
 
 FACTS: dict[str, tuple[str, ...]] = {
     "violence": ("une rixe entre deux individus", "une altercation ayant dégénéré en coups",
-                 "des violences volontaires sur la voie publique", "un homme frappé par deux individus qui prennent la fuite",
+                 "des violences volontaires sur la voie publique",
+                 "un homme frappé par deux individus qui prennent la fuite",
                  "une bagarre à la sortie d'un établissement de nuit", "des violences conjugales sur la voie publique"),
     "theft": ("un vol à l'étalage dans un commerce", "un vol de téléphone portable à la tire", "un vol de sac à main",
               "un vol de vélo pourtant attaché", "un vol de portefeuille dans le métro", "un vol dans un commerce"),
@@ -40,7 +42,8 @@ FACTS: dict[str, tuple[str, ...]] = {
     "public_hygiene": ("un dépôt sauvage d'encombrants", "des déchets abandonnés sur le trottoir",
                        "des gravats déposés sur la voie publique", "un matelas et un réfrigérateur abandonnés"),
     "road_safety": ("un accident matériel entre le véhicule {plate} et le véhicule {plate2}",
-                    "un accident corporel impliquant un deux-roues immatriculé {plate}", "un piéton renversé par le véhicule {plate}",
+                    "un accident corporel impliquant un deux-roues immatriculé {plate}",
+                    "un piéton renversé par le véhicule {plate}",
                     "un refus de priorité du véhicule {plate}"),
     "assistance": ("une personne âgée désorientée", "une personne en malaise sur la voie publique", "un enfant égaré",
                    "une personne vulnérable sans domicile", "une personne chutée à domicile"),
@@ -55,13 +58,15 @@ CLOSINGS: dict[str, tuple[str, ...]] = {
                  "La victime a été invitée à déposer plainte."),
     "robbery": ("La victime a été invitée à déposer plainte.", "Signalement diffusé aux équipages.",
                 "Rapport transmis à l'OPJ de permanence."),
-    "theft": ("La victime a été invitée à déposer plainte.", "Pas de suite immédiate.", "Main courante pour information."),
+    "theft": ("La victime a été invitée à déposer plainte.", "Pas de suite immédiate.",
+              "Main courante pour information."),
     "burglary": ("Le propriétaire a été orienté vers le commissariat.", "Police technique sollicitée."),
     "vehicle_crime": ("Le propriétaire a été avisé.", "Fourrière sollicitée.", "Main courante pour information."),
     "criminal_damage": ("Les services techniques ont été avisés.", "Marins-pompiers sur place.",
                         "Main courante pour information."),
     "drugs": ("Les individus ont quitté les lieux à notre arrivée.", "Information transmise à la police nationale."),
-    "public_order": ("Dispersion sans incident.", "Renfort police nationale demandé.", "Retour au calme à notre départ."),
+    "public_order": ("Dispersion sans incident.", "Renfort police nationale demandé.",
+                     "Retour au calme à notre départ."),
     "nuisance": ("Le responsable a été rappelé à la réglementation.", "Retour au calme.", "Verbalisation effectuée."),
     "public_hygiene": ("Enlèvement demandé auprès des services de propreté.", "Photos jointes au dossier."),
     "road_safety": ("Constat amiable rempli par les conducteurs.", "Les marins-pompiers ont pris en charge le blessé.",
@@ -121,7 +126,7 @@ def _of(street: str) -> str:
 
 def _street_at(rnd: random.Random, streets: tuple[str, ...]) -> str:
     """Where the facts took place, as an officer writes it (often a bare street name)."""
-    street = rnd.choice(streets)
+    street = pick(rnd, streets)
     u = rnd.random()
     if u < 0.35:
         return street
@@ -167,7 +172,7 @@ def _person_detail(rnd: random.Random, role: str, p: people.Person, year: int, s
     if rnd.random() < 0.45:
         a = people.address(rnd, streets, postcode, with_city=rnd.random() < 0.7)
         out.pii.append(("address", a))
-        parts.append(f"{rnd.choice(('demeurant', 'domicilié' + ('e' if p.sex == 'F' else ''), 'adresse :'))} {a}")
+        parts.append(f"{pick(rnd, ('demeurant', 'domicilié' + ('e' if p.sex == 'F' else ''), 'adresse :'))} {a}")
     if rnd.random() < 0.5:
         ph = people.phone(rnd)
         out.pii.append(("phone", ph))
@@ -183,8 +188,8 @@ def logbook_narrative(rnd: random.Random, code: str, origine: str, streets: tupl
                       year: int, camera: str | None, persons_max: int) -> Written:
     """The ``recit`` of a logbook entry, its persons involved and the personal data it holds."""
     out = Written()
-    fact = _fill_plates(rnd, rnd.choice(FACTS[code]), out)
-    opening = rnd.choice(OPENINGS[origine])
+    fact = _fill_plates(rnd, pick(rnd, FACTS[code]), out)
+    opening = pick(rnd, OPENINGS[origine])
     requester = ""
     if "{requester}" in opening:
         p = people.person(rnd)
@@ -199,11 +204,12 @@ def logbook_narrative(rnd: random.Random, code: str, origine: str, streets: tupl
     text = opening.format(street=_street_at(rnd, streets), fact=fact, requester=requester,
                           camera=camera or "caméra du secteur")
     sentences = [text[0].upper() + text[1:]]
-    n_persons = rnd.choice(range(0, persons_max + 1)) if code not in ("public_hygiene",) else rnd.choice((0, 0, 1))
+    u = rnd.random()  # 0, 1, 2 or 3 persons named, with probabilities 0.3, 0.4, 0.2, 0.1
+    n_persons = min(persons_max, 0 if u < 0.3 else 1 if u < 0.7 else 2 if u < 0.9 else 3)
     roles = ROLES[code]
     for i in range(n_persons):
         sentences.append(_person_detail(rnd, roles[min(i, 1)], people.person(rnd), year, streets, postcode, out))
-    sentences.append(rnd.choice(CLOSINGS[code]))
+    sentences.append(pick(rnd, CLOSINGS[code]))
     text = " ".join(sentences)
     # Officers type fast: some entries are written all in lower case.
     if rnd.random() < 0.05:
@@ -218,13 +224,13 @@ def report_note(rnd: random.Random, code: str, report_type: str, streets: tuple[
                 year: int, with_pii: bool) -> Written:
     """The ``note`` of a municipal report; personal data only when ``with_pii``."""
     out = Written()
-    fact = rnd.choice(FACTS[code])
+    fact = pick(rnd, FACTS[code])
     fact = _fill_plates(rnd, fact, out) if with_pii else _without_plates(fact)
     where = _street_at(rnd, streets)
     if report_type == "rapport_operateur":
-        text = f"Opérateur CSU : {fact} {where}. {rnd.choice(CLOSINGS[code if code in CLOSINGS else 'operator_report'])}"
+        text = f"Opérateur CSU : {fact} {where}. {pick(rnd, CLOSINGS[code if code in CLOSINGS else 'operator_report'])}"
     else:
-        text = f"Intervention pour {fact} {where}. {rnd.choice(CLOSINGS[code])}"
+        text = f"Intervention pour {fact} {where}. {pick(rnd, CLOSINGS[code])}"
     if with_pii:
         p = people.person(rnd)
         name = people.name_form(rnd, p)

@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import random
 import unicodedata
+from typing import Sequence, TypeVar
 
 import numpy as np
+
+T = TypeVar("T")
 
 FIRST_NAMES_F: tuple[str, ...] = (
     "Marie", "Sophie", "Julie", "Camille", "Léa", "Manon", "Chloé", "Emma", "Sarah", "Laura", "Nathalie",
@@ -67,6 +70,16 @@ SIV_LETTERS = "ABCDEFGHJKLMNPQRSTVWXYZ"
 FNI_DEPARTMENTS: tuple[str, ...] = ("13",) * 8 + ("83", "84", "30", "06", "04", "69", "75")
 
 
+def pick(rnd: random.Random, seq: Sequence[T]) -> T:
+    """``rnd.choice(seq)``, about twice as fast (one float instead of rejection sampling of bits)."""
+    return seq[int(rnd.random() * len(seq))]
+
+
+def between(rnd: random.Random, lo: int, hi: int) -> int:
+    """An integer in ``[lo, hi)``, like ``rnd.randrange(lo, hi)`` but cheaper."""
+    return lo + int(rnd.random() * (hi - lo))
+
+
 class Person:
     """A synthetic person: first name, surname, sex ('F'/'M')."""
 
@@ -78,8 +91,8 @@ class Person:
 
 def person(rnd: random.Random) -> Person:
     if rnd.random() < 0.5:
-        return Person(rnd.choice(FIRST_NAMES_F), rnd.choice(SURNAMES), "F")
-    return Person(rnd.choice(FIRST_NAMES_M), rnd.choice(SURNAMES), "M")
+        return Person(pick(rnd, FIRST_NAMES_F), pick(rnd, SURNAMES), "F")
+    return Person(pick(rnd, FIRST_NAMES_M), pick(rnd, SURNAMES), "M")
 
 
 def name_form(rnd: random.Random, p: Person) -> str:
@@ -102,8 +115,8 @@ def civility(p: Person) -> str:
 
 def phone(rnd: random.Random) -> str:
     """A French mobile (06/07) or landline (04, Marseille) number in one of the usual layouts."""
-    first = rnd.choice(("6", "6", "6", "7", "4"))
-    pairs = [f"{rnd.randrange(100):02d}" for _ in range(4)]
+    first = pick(rnd, ("6", "6", "6", "7", "4"))
+    pairs = [f"{between(rnd, 0, 100):02d}" for _ in range(4)]
     u = rnd.random()
     if u < 0.40:
         return f"0{first} " + " ".join(pairs)
@@ -118,19 +131,19 @@ def phone(rnd: random.Random) -> str:
 
 def phone_phrase(rnd: random.Random, number: str) -> str:
     """The number with or without a context word (a detector must not rely on one)."""
-    ctx = rnd.choice(("tél. ", "tel ", "Tél : ", "joignable au ", "portable ", "n° ", "", "", ""))
+    ctx = pick(rnd, ("tél. ", "tel ", "Tél : ", "joignable au ", "portable ", "n° ", "", "", ""))
     return ctx + number
 
 
 def siv_plate(rnd: random.Random) -> str:
     L = SIV_LETTERS
-    return (f"{rnd.choice(L)}{rnd.choice(L)}-{rnd.randrange(1, 1000):03d}-"
-            f"{rnd.choice(L)}{rnd.choice(L)}")
+    return (f"{pick(rnd, L)}{pick(rnd, L)}-{between(rnd, 1, 1000):03d}-"
+            f"{pick(rnd, L)}{pick(rnd, L)}")
 
 
 def fni_plate(rnd: random.Random) -> str:
-    letters = "".join(rnd.choice(SIV_LETTERS) for _ in range(rnd.choice((2, 2, 3))))
-    return f"{rnd.randrange(1, 10000)} {letters} {rnd.choice(FNI_DEPARTMENTS)}"
+    letters = "".join(pick(rnd, SIV_LETTERS) for _ in range(pick(rnd, (2, 2, 3))))
+    return f"{between(rnd, 1, 10000)} {letters} {pick(rnd, FNI_DEPARTMENTS)}"
 
 
 def plate(rnd: random.Random, fni_share: float = 0.15) -> str:
@@ -154,17 +167,17 @@ def plates_vectorised(rng: np.random.Generator, n: int, fni_share: float) -> np.
 
 
 def address(rnd: random.Random, streets: tuple[str, ...], postcode: str, *, with_city: bool = True) -> str:
-    number = rnd.randrange(1, 180)
-    suffix = rnd.choice(("", "", "", "", "", " bis", " ter"))
-    base = f"{number}{suffix} {rnd.choice(streets)}"
+    number = between(rnd, 1, 180)
+    suffix = pick(rnd, ("", "", "", "", "", " bis", " ter"))
+    base = f"{number}{suffix} {pick(rnd, streets)}"
     return f"{base}, {postcode} Marseille" if with_city else base
 
 
 def birth_date(rnd: random.Random, year_now: int) -> str:
     """A date of birth written numerically or in words ("12/06/1990", "3 mars 1987", "douze juin 1990")."""
-    y = year_now - rnd.randrange(14, 85)
-    m = rnd.randrange(1, 13)
-    d = rnd.randrange(1, 29)
+    y = year_now - between(rnd, 14, 85)
+    m = between(rnd, 1, 13)
+    d = between(rnd, 1, 29)
     u = rnd.random()
     if u < 0.40:
         return f"{d:02d}/{m:02d}/{y}"
@@ -179,15 +192,16 @@ def birth_date(rnd: random.Random, year_now: int) -> str:
 
 def born_phrase(rnd: random.Random, p: Person, date_text: str) -> str:
     e = "e" if p.sex == "F" else ""
-    return rnd.choice((f"né{e} le {date_text}", f"né{e} le {date_text}", f"DN : {date_text}",
+    return pick(rnd, (f"né{e} le {date_text}", f"né{e} le {date_text}", f"DN : {date_text}",
                        f"date de naissance {date_text}", f"né{e} {date_text}"))
 
 
-def _ascii(s: str) -> str:
-    return unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode().lower().replace(" ", "")
+def ascii_slug(s: str) -> str:
+    """Lower-case ASCII without spaces or apostrophes: ``"Chaïma"`` -> ``"chaima"``."""
+    return unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode().lower().replace(" ", "").replace("'", "")
 
 
 def email(rnd: random.Random, p: Person) -> str:
-    sep = rnd.choice((".", "_", "", "."))
-    tail = rnd.choice(("", "", str(rnd.randrange(1, 100)), "13"))
-    return f"{_ascii(p.first)}{sep}{_ascii(p.last)}{tail}@{rnd.choice(EMAIL_DOMAINS)}"
+    sep = pick(rnd, (".", "_", "", "."))
+    tail = pick(rnd, ("", "", str(between(rnd, 1, 100)), "13"))
+    return f"{ascii_slug(p.first)}{sep}{ascii_slug(p.last)}{tail}@{pick(rnd, EMAIL_DOMAINS)}"

@@ -96,7 +96,10 @@ def simulate_planned_events(rng: np.random.Generator, clock: Clock, params: Plan
     for day in _pick(rng, _dates(year, (2, 3, 4, 5), (1, 2, 3, 4, 5, 6, 9, 10, 11, 12)), params.dome_concerts):
         add("Concert au Dôme", "concert", "Le Dôme", day, (20, 0), 3.0, int(rng.integers(4_000, 8_500)))
 
-    sat = lambda month, lo, hi: _pick(rng, [d for d in _dates(year, (5,), (month,)) if lo <= d.day <= hi], 1)[0]  # noqa: E731
+    def sat(month: int, lo: int, hi: int) -> dt.date:
+        """A Saturday of ``month`` between days ``lo`` and ``hi``."""
+        return _pick(rng, [d for d in _dates(year, (5,), (month,)) if lo <= d.day <= hi], 1)[0]
+
     add("Carnaval de Marseille", "festival", "La Canebière", sat(4, 1, 30), (14, 0), 4.0, 20_000)
     add("Fête du Panier", "festival", "Le Panier", sat(6, 8, 20), (12, 0), 11.0, 15_000)
     add("Fête de la musique", "festival", "Vieux-Port", dt.date(year, 6, 21), (18, 0), 8.0, 80_000)

@@ -68,6 +68,9 @@ def simulate_reports(rng: np.random.Generator, frame: CityFrame, clock: Clock, h
     cell = rng.choice(len(w), m, p=w / w.sum())
     d, s, z = np.unravel_index(cell, patrols.hours.shape)
     t = patrols.start[d, s] + (rng.random(m) * (patrols.end[d, s] - patrols.start[d, s])).astype(np.int64)
+    in_year = t < clock.end  # the last night shift runs into the next year
+    t, z = t[in_year], z[in_year]
+    m = len(t)
     x, y = sample_in_zones(rng, frame, hotspots, z, 0.7)
     x, y = jitter_inside(rng, frame, x, y, 10.0, 25.0)
     names = np.array(list(params.routine_labels), dtype=object)

@@ -21,7 +21,7 @@ from observatoire.simulate.gazetteer import with_preposition
 from observatoire.simulate.geography import CityFrame, Hotspots, gaussian_in_geom, sample_in_zones
 from observatoire.simulate.incidents import Incidents
 from observatoire.simulate.parameters import HOUR_DAY, SocialParameters
-from observatoire.simulate.people import FIRST_NAMES_F, FIRST_NAMES_M
+from observatoire.simulate.people import FIRST_NAMES_F, FIRST_NAMES_M, ascii_slug, between, pick
 from observatoire.simulate.planned import PlannedEvents
 from observatoire.simulate.social_texts import (ENGLISH, INCIDENT, INCIDENT_NO_PLACE, NOISE_NO_PLACE,
                                                 NOISE_WITH_PLACE, PLANNED)
@@ -64,24 +64,23 @@ def nearest_quartier(frame: CityFrame, x: np.ndarray, y: np.ndarray) -> np.ndarr
 def _authors(rnd: random.Random, n: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
     ids, handles, seen = [], [], set()
     words = ("massilia", "marseillais", "om", "sud", "calanques", "panisse", "minot", "cagole", "mistral", "ciel")
-    firsts = FIRST_NAMES_F + FIRST_NAMES_M
+    firsts = tuple(ascii_slug(f) for f in FIRST_NAMES_F + FIRST_NAMES_M)
     while len(ids) < n:
-        first = rnd.choice(firsts).lower().replace(" ", "").replace("ï", "i").replace("é", "e").replace("è", "e") \
-            .replace("ë", "e").replace("ç", "c").replace("ô", "o").replace("â", "a").replace("'", "")
+        first = pick(rnd, firsts)
         u = rnd.random()
         if u < 0.4:
-            handle = f"@{first}{rnd.randrange(1, 100)}"
+            handle = f"@{first}{between(rnd, 1, 10_000)}"
         elif u < 0.7:
-            handle = f"@{first}_{rnd.choice(words)}"
+            handle = f"@{first}_{pick(rnd, words)}{pick(rnd, ('', '13', str(between(rnd, 70, 100))))}"
         elif u < 0.85:
-            handle = f"@{rnd.choice(words)}{rnd.choice(('13', '_13', '13013', '1899', ''))}{rnd.randrange(10, 1000)}"
+            handle = f"@{pick(rnd, words)}{pick(rnd, ('13', '_13', '13013', '1899', ''))}{between(rnd, 10, 1000)}"
         else:
-            handle = f"@{first}.{rnd.choice('abcdefghijklmnoprstvz')}{rnd.choice(('', '13', '06'))}"
-        if handle in seen:
-            continue
+            handle = f"@{first}.{pick(rnd, 'abcdefghijklmnoprstvz')}{pick(rnd, ('', '13', '06'))}"
+        if handle in seen:  # the pattern space is finite: make a taken handle unique rather than redraw
+            handle = f"{handle}_{len(ids)}"
         seen.add(handle)
         handles.append(handle)
-        ids.append(str(rnd.randrange(10**9, 10**18)))
+        ids.append(str(between(rnd, 10**9, 10**12) * 1_000_000 + len(ids)))  # unique by construction
     return tuple(ids), tuple(handles)
 
 
@@ -170,18 +169,18 @@ def simulate_posts(rng: np.random.Generator, frame: CityFrame, clock: Clock, hot
         q = int(named[i])
         qname = frame.quartier_names[q] if q >= 0 else ""
         if english[i] and kind[i] != INCIDENT_POST:
-            texts.append(rnd.choice(ENGLISH))
+            texts.append(pick(rnd, ENGLISH))
             langs.append("en")
             continue
         langs.append("fr")
         if kind[i] == NOISE:
-            tpl = rnd.choice(NOISE_WITH_PLACE) if q >= 0 else rnd.choice(NOISE_NO_PLACE)
+            tpl = pick(rnd, NOISE_WITH_PLACE) if q >= 0 else pick(rnd, NOISE_NO_PLACE)
         elif kind[i] == INCIDENT_POST:
-            tpl = rnd.choice(INCIDENT[INCIDENT_CATEGORIES[int(cats[incident[i]])]]) if q >= 0 \
-                else rnd.choice(INCIDENT_NO_PLACE)
+            tpl = pick(rnd, INCIDENT[INCIDENT_CATEGORIES[int(cats[incident[i]])]]) if q >= 0 \
+                else pick(rnd, INCIDENT_NO_PLACE)
         else:
             e = int(planned_ix[i])
-            tpl = rnd.choice(PLANNED[planned.types[e]]).replace("{name}", planned.names[e]) \
+            tpl = pick(rnd, PLANNED[planned.types[e]]).replace("{name}", planned.names[e]) \
                 .replace("{venue}", planned.venues[e])
         texts.append(tpl.replace("{q}", with_preposition(qname)).replace("{Q}", qname))
     ms = (t * 1000 - TWITTER_EPOCH_MS).astype(np.int64)

@@ -9,6 +9,7 @@ values that were present but invalid, so callers quarantine them with a reason.
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -59,7 +60,7 @@ def read_csv(path: Path, columns: Sequence[str], optional: Sequence[str] = ()) -
             read_options=pacsv.ReadOptions(block_size=1 << 24, use_threads=False),  # threads lose line numbers
             parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
-                column_types={c: pa.string() for c in header.strip().split(delimiter)},
+                column_types={c: pa.string() for c in next(csv.reader([header], delimiter=delimiter), [])},
                 strings_can_be_null=True, null_values=[""], quoted_strings_can_be_null=True,
             ),
         )
@@ -134,14 +135,20 @@ def parse_int(raw: pa.Array) -> tuple[pa.Array, np.ndarray]:
     return parsed, _invalid(raw, parsed)
 
 
-def parse_local(raw: pa.Array, timezone: str, formats: Sequence[str]) -> tuple[pa.Array, np.ndarray]:
-    """Local date-times in ``timezone`` -> UTC. Ambiguous -> earlier instant; nonexistent -> moved forward."""
+def parse_local(raw: pa.Array, timezone: str, formats: Sequence[str],
+                ambiguous: str = "earliest") -> tuple[pa.Array, np.ndarray]:
+    """Local date-times in ``timezone`` -> UTC.
+
+    An ambiguous time (the repeated hour of the autumn change) is read as the
+    ``ambiguous`` instant (``earliest`` or ``latest``); a nonexistent time (the
+    skipped hour of the spring change) is moved forward to the change.
+    """
     cleaned = pc.utf8_trim_whitespace(raw)
     parsed = None
     for fmt in formats:
         attempt = pc.strptime(cleaned, format=fmt, unit="us", error_is_null=True)
         parsed = attempt if parsed is None else pc.coalesce(parsed, attempt)
-    local = pc.assume_timezone(parsed, timezone=timezone, ambiguous="earliest", nonexistent="latest")
+    local = pc.assume_timezone(parsed, timezone=timezone, ambiguous=ambiguous, nonexistent="latest")
     utc = local.cast(pa.timestamp("us", tz="UTC"))
     return utc, _invalid(raw, utc)
 

@@ -47,7 +47,8 @@ class Hospital:
         rejects = Rejects(rows)
         tz = ctx.city.timezone
         occurred, bad_time = parse_local(join_date_time(t["date_agression"], t["heure_agression"]), tz, FORMATS)
-        admitted_at, bad_adm = parse_local(join_date_time(t["date_admission"], t["heure_admission"]), tz, FORMATS)
+        admitted_at, bad_adm = parse_local(join_date_time(t["date_admission"], t["heure_admission"]), tz, FORMATS,
+                                           ambiguous="latest")  # an admission follows the assault
         no_hour = np.asarray(pc.is_null(t["heure_agression"]).to_numpy(zero_copy_only=False), bool)
         weapon = np.array([WEAPONS.get((x or "").strip().lower()) for x in t["categorie_arme"].to_pylist()],
                           dtype=object)

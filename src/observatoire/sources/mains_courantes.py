@@ -47,7 +47,8 @@ class MainsCourantes:
         t = admitted
         rejects = Rejects(t[ROW].to_numpy())
         occurred, bad_time = parse_local(t["date_heure"], ctx.city.timezone, DATETIME_FORMATS)
-        reported, bad_report = parse_local(t["date_saisie"], ctx.city.timezone, DATETIME_FORMATS)
+        # A record is written after the facts: in the repeated autumn hour, read its time as the later instant.
+        reported, bad_report = parse_local(t["date_saisie"], ctx.city.timezone, DATETIME_FORMATS, ambiguous="latest")
         lon, bad_lon = parse_decimal(t["longitude"])
         lat, bad_lat = parse_decimal(t["latitude"])
         category = categories_of(t["categorie"])

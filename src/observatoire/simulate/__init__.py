@@ -1,0 +1,10 @@
+"""A seeded, deterministic simulator of a city-year: every source's exports, and the ground truth apart.
+
+See ``docs/simulator.md`` for the generative model and ``docs/sources.md``
+for the export formats it writes.
+"""
+
+from observatoire.simulate.parameters import SimulationParameters
+from observatoire.simulate.run import SOURCES, SimulationSummary, simulate_city_year
+
+__all__ = ["SOURCES", "SimulationParameters", "SimulationSummary", "simulate_city_year"]
