@@ -48,9 +48,10 @@ def h3_cells(lon: np.ndarray, lat: np.ndarray) -> dict[int, np.ndarray]:
     out = {r: np.zeros(lon.shape, dtype=np.int64) for r in H3_RESOLUTIONS}
     if not ok.any():
         return out
-    pairs = np.stack([lat[ok], lon[ok]], axis=1)
-    uniq, inverse = np.unique(pairs, axis=0, return_inverse=True)
-    r9 = np.fromiter((h3.str_to_int(h3.latlng_to_cell(a, b, 9)) for a, b in uniq), dtype=np.int64, count=len(uniq))
+    # Distinct points via a complex view (much faster than np.unique(axis=0)).
+    uniq, inverse = np.unique(lat[ok] + 1j * lon[ok], return_inverse=True)
+    r9 = np.fromiter((h3.str_to_int(h3.latlng_to_cell(p.real, p.imag, 9)) for p in uniq), dtype=np.int64,
+                     count=len(uniq))
     cells9, inv9 = np.unique(r9, return_inverse=True)
     out[9][ok] = r9[inverse.ravel()]
     for res in H3_RESOLUTIONS[1:]:

@@ -55,8 +55,18 @@ def _owners(rng: np.random.Generator, component: str, n: int) -> np.ndarray:
     return names[rng.choice(len(names), n, p=p / p.sum())]
 
 
+def _centre(frame: CityFrame) -> tuple[float, float]:
+    """Marseille's Canebière, or, for a city the gazetteer does not know, a point of its most populous zone."""
+    cx, cy = frame.to_metres(np.array([CITY_CENTRE[0]]), np.array([CITY_CENTRE[1]]))
+    if frame.in_city(cx, cy)[0]:
+        return float(cx[0]), float(cy[0])
+    p = frame.zones_m[int(np.argmax(frame.population))].representative_point()
+    return float(p.x), float(p.y)
+
+
 def simulate_cameras(rng: np.random.Generator, frame: CityFrame, clock: Clock, hotspots: Hotspots,
                      params: CctvParameters) -> Cameras:
+    """The camera registry: places from the component mixture, optics, commissioning dates."""
     comps = list(params.components)
     p = np.array([params.components[c] for c in comps])
     counts = rng.multinomial(params.cameras, p / p.sum())
@@ -64,13 +74,13 @@ def simulate_cameras(rng: np.random.Generator, frame: CityFrame, clock: Clock, h
     for comp, n in zip(comps, counts):
         if n == 0:
             continue
+        corridors = [c for c in frame.corridors_m if c is not None]
         if comp == "centre":
-            cx, cy = frame.to_metres(np.array([CITY_CENTRE[0]]), np.array([CITY_CENTRE[1]]))
-            x, y = gaussian_in_geom(rng, frame.outline_m, np.full(n, cx[0]), np.full(n, cy[0]), params.centre_sigma_m)
-        elif comp == "corridor":
-            lines = shapely.union_all([c for c in frame.corridors_m if c is not None])
-            x, y = along_lines(rng, lines, int(n), params.corridor_sigma_m, frame.outline_m)
-        else:
+            cx, cy = _centre(frame)
+            x, y = gaussian_in_geom(rng, frame.outline_m, np.full(n, cx), np.full(n, cy), params.centre_sigma_m)
+        elif comp == "corridor" and corridors:
+            x, y = along_lines(rng, shapely.union_all(corridors), int(n), params.corridor_sigma_m, frame.outline_m)
+        else:  # hotspots (a city without main axes in the gazetteer puts its corridor cameras there too)
             if comp == "bailleur":
                 eligible = frame.deprivation >= np.quantile(frame.deprivation, 0.7)
                 w = np.where(eligible, frame.population, 0.0)

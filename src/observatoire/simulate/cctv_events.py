@@ -19,6 +19,7 @@ import shapely
 
 from observatoire.simulate.cameras import Cameras
 from observatoire.simulate.clock import HOUR_S, Clock, format_utc_z, hour_bins, local_fields
+from observatoire.simulate.geography import CityFrame
 from observatoire.simulate.incidents import Incidents
 from observatoire.simulate.parameters import CctvParameters
 from observatoire.simulate.planned import PlannedEvents
@@ -52,7 +53,8 @@ def _types(table: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
 
 def simulate_cctv_events(rng: np.random.Generator, clock: Clock, cameras: Cameras, tree: shapely.STRtree,
                          incidents: Incidents, pairs: tuple[np.ndarray, np.ndarray], planned: PlannedEvents,
-                         frame_to_metres: Any, params: CctvParameters, scale: float) -> CctvEvents:
+                         frame: CityFrame, params: CctvParameters, scale: float) -> CctvEvents:
+    """Detections of seen incidents, crowd events at planned events and spurious detections."""
     cam_l, t_l, type_l, kind_l, inc_l, ev_l = [], [], [], [], [], []
     # 1. detections of true incidents
     inc, cam = pairs
@@ -67,7 +69,7 @@ def simulate_cctv_events(rng: np.random.Generator, clock: Clock, cameras: Camera
             inc_l.append(inc[sel]); ev_l.append(np.full(len(sel), -1))
     # 2. crowds at planned events
     if len(planned):
-        px, py = frame_to_metres(planned.lon, planned.lat)
+        px, py = frame.to_metres(planned.lon, planned.lat)
         ev, cm = tree.query(shapely.points(px, py), predicate="dwithin", distance=params.crowd_radius_m)
         order = np.lexsort((cm, ev))
         ev, cm = ev[order], cm[order]

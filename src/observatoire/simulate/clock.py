@@ -63,8 +63,9 @@ def local_to_utc(naive: np.ndarray, tz: str) -> np.ndarray:
     """UTC instants of naive local wall-clock seconds.
 
     An ambiguous time (autumn change) is read as the earlier instant and a
-    non-existent one (spring change) as the change itself, the rule the
-    connectors apply.
+    non-existent one (spring change) as the change itself, the connectors'
+    rule for the time of facts. The simulator only converts times it chose
+    (shift starts, event times, commissioning days), none of them ambiguous.
     """
     if len(naive) == 0:
         return np.zeros(0, dtype=np.int64)

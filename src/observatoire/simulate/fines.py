@@ -58,6 +58,7 @@ def natinf_choice(params: FineParameters) -> dict[str, tuple[np.ndarray, np.ndar
 
 def simulate_fines(rng: np.random.Generator, frame: CityFrame, clock: Clock, hotspots: Hotspots,
                    patrols: Patrols, params: FineParameters, scale: float) -> Fines:
+    """Fines per (day, shift, zone) cell in proportion to patrol hours, with code, place and plate."""
     names = [name for name, _ in SHIFTS]
     weight = np.array([params.shift_weights[s] for s in names])
     per_shift_hours = patrols.hours.sum(axis=(0, 2))

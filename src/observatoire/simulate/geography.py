@@ -16,7 +16,7 @@ from shapely.geometry.base import BaseGeometry
 
 from observatoire.city.geo import assign_zones, from_local_metres, local_metres
 from observatoire.city.profile import CityProfile
-from observatoire.simulate.gazetteer import CORRIDORS, QUARTIERS, STREETS
+from observatoire.simulate.gazetteer import CORRIDORS, GENERIC_STREETS, QUARTIERS, STREETS
 
 MAX_ROUNDS = 40
 
@@ -85,10 +85,12 @@ def make_frame(city: CityProfile) -> CityFrame:
         part = shapely.intersection(corridors_m, zm)
         clipped.append(part if not part.is_empty and part.length > 1.0 else None)
     postcodes = tuple(z.postcodes[0] if z.postcodes else z.zone_id for z in city.zones)
-    generic = ("rue de la République", "avenue Jean Jaurès", "boulevard Victor Hugo")
-    streets = tuple(STREETS.get(p, generic) for p in postcodes)
-    qx, qy = local_metres(np.array([q[1] for q in QUARTIERS]), np.array([q[2] for q in QUARTIERS]), lon0, lat0)
-    frame = CityFrame(
+    q_lon = np.array([q[1] for q in QUARTIERS])
+    q_lat = np.array([q[2] for q in QUARTIERS])
+    qx, qy = local_metres(q_lon, q_lat, lon0, lat0)
+    lookup = {z.zone_id: i for i, z in enumerate(city.zones)}
+    q_zone = np.array([lookup.get(z, -1) for z in assign_zones(city, q_lon, q_lat).tolist()], dtype=np.int64)
+    return CityFrame(
         city=city, lon0=lon0, lat0=lat0,
         zone_ids=tuple(z.zone_id for z in city.zones),
         zones_m=zones_m,
@@ -97,14 +99,12 @@ def make_frame(city: CityProfile) -> CityFrame:
         population=np.array([z.population for z in city.zones], dtype=float),
         deprivation=np.array([z.covariates.get("deprivation", 0.5) for z in city.zones], dtype=float),
         postcodes=postcodes,
-        streets=streets,
+        streets=tuple(STREETS.get(p, GENERIC_STREETS) for p in postcodes),
         corridors_m=tuple(clipped),
         quartier_names=tuple(q[0] for q in QUARTIERS),
         quartier_xy=np.column_stack([qx, qy]),
-        quartier_zone=np.zeros(len(QUARTIERS), dtype=np.int64),
+        quartier_zone=q_zone,
     )
-    object.__setattr__(frame, "quartier_zone", frame.zone_index(frame.quartier_xy[:, 0], frame.quartier_xy[:, 1]))
-    return frame
 
 
 # ---------------------------------------------------------------- samplers

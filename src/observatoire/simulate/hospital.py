@@ -45,6 +45,7 @@ def _draw(rng: np.random.Generator, vocab: tuple[str, ...], table: dict[str, flo
 
 
 def simulate_hospital(rng: np.random.Generator, incidents: Incidents, params: HospitalParameters) -> Admissions:
+    """Admissions for a share of violence and robbery incidents, whatever the patrols did."""
     prob = np.zeros(len(INCIDENT_CATEGORIES))
     for name, p in params.admission_probability.items():
         prob[INCIDENT_CATEGORIES.index(name)] = p

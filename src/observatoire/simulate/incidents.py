@@ -79,6 +79,7 @@ def sample_times(rng: np.random.Generator, bins: np.ndarray, cdf: np.ndarray, n:
 
 def simulate_incidents(rng: np.random.Generator, frame: CityFrame, clock: Clock, hotspots: Hotspots,
                        params: IncidentParameters, scale: float) -> Incidents:
+    """Background incidents, then their offspring generation by generation; sorted by time."""
     rates = background_rates(frame, params, scale)
     counts = rng.poisson(rates.per_zone)
     zone = np.repeat(np.arange(frame.n_zones), counts)

@@ -83,6 +83,7 @@ def _delay_minutes(rng: np.random.Generator, n: int, spec: tuple[float, float], 
 def simulate_logbook(rng: np.random.Generator, frame: CityFrame, clock: Clock, hotspots: Hotspots,
                      incidents: Incidents, patrols: Patrols, first_camera: np.ndarray, camera_ids: tuple[str, ...],
                      params: LogbookParameters, scale: float) -> Logbook:
+    """Decide which incidents are recorded and how, add non-incident entries, write their text."""
     n = len(incidents)
     independent = rng.random(n) < params.report_probability
     day, shift = patrols.shift_of(incidents.t, clock)

@@ -56,6 +56,7 @@ def shift_bounds(clock: Clock) -> tuple[np.ndarray, np.ndarray]:
 
 def simulate_patrols(rng: np.random.Generator, frame: CityFrame, clock: Clock, need_share: np.ndarray,
                      params: PatrolParameters) -> Patrols:
+    """Officers and hours per (day, shift, zone), over-deploying the most deprived zones."""
     over = frame.deprivation >= params.over_deployment_min_deprivation
     weight = need_share * np.where(over, params.over_deployment_factor, 1.0)
     share = weight / weight.sum()

@@ -66,6 +66,7 @@ def _pick(rng: np.random.Generator, dates: list[dt.date], n: int) -> list[dt.dat
 
 
 def simulate_planned_events(rng: np.random.Generator, clock: Clock, params: PlannedEventParameters) -> PlannedEvents:
+    """The year's calendar of matches, concerts, festivals, demonstrations and markets."""
     year = clock.year
     rows: list[tuple[str, str, str, dt.datetime, dt.datetime, int]] = []
 

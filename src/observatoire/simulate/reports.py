@@ -52,6 +52,7 @@ def _delay_s(rng: np.random.Generator, n: int, spec: tuple[float, float]) -> np.
 def simulate_reports(rng: np.random.Generator, frame: CityFrame, clock: Clock, hotspots: Hotspots,
                      incidents: Incidents, logbook: Logbook, patrols: Patrols, cameras: Cameras,
                      first_camera: np.ndarray, params: ReportParameters, scale: float) -> Reports:
+    """Interventions (after logbook entries, routine) and operator reports (at cameras)."""
     parts: list[dict[str, np.ndarray]] = []
     cats = np.array(INCIDENT_CATEGORIES, dtype=object)
 

@@ -123,7 +123,7 @@ def simulate_city_year(city: CityProfile, out_dir: Path, *, seed: int = 2025, ye
     reports = simulate_reports(step("reports"), frame, clock, hotspots, incidents, logbook, patrols, cameras,
                                first_camera, params.reports, scale)
     cctv = simulate_cctv_events(step("cctv_events"), clock, cameras, tree, incidents, pairs, planned,
-                                frame.to_metres, params.cctv, scale)
+                                frame, params.cctv, scale)
     admissions = simulate_hospital(step("hospital"), incidents, params.hospital)
     posts = simulate_posts(step("social_media"), frame, clock, hotspots, incidents, planned, params.social, scale)
 

@@ -86,6 +86,7 @@ def _authors(rnd: random.Random, n: int) -> tuple[tuple[str, ...], tuple[str, ..
 
 def simulate_posts(rng: np.random.Generator, frame: CityFrame, clock: Clock, hotspots: Hotspots,
                    incidents: Incidents, planned: PlannedEvents, params: SocialParameters, scale: float) -> Posts:
+    """Chatter, incident bursts and event bursts, with quartier mentions, geotags and authors."""
     bins = hour_bins(clock)
     hw = np.asarray(HOUR_DAY)[local_fields(bins, clock).hour] + 0.3  # people post late too
     cdf = np.cumsum(hw) / hw.sum()
@@ -122,10 +123,12 @@ def simulate_posts(rng: np.random.Generator, frame: CityFrame, clock: Clock, hot
     qw = np.zeros(len(qz))
     qw[inside] = frame.population[qz[inside]] / per_zone[qz[inside]]  # a zone's people share its quartiers
     noise = np.flatnonzero((kind == NOISE) & mention)
-    named[noise] = rng.choice(len(qz), len(noise), p=qw / qw.sum())
     inc_posts = np.flatnonzero(kind == INCIDENT_POST)
     mention_inc = inc_posts[rng.random(len(inc_posts)) < 0.85]
-    named[mention_inc] = nearest_quartier(frame, incidents.x[incident[mention_inc]], incidents.y[incident[mention_inc]])
+    if qw.sum() > 0:  # a city without gazetteer quartiers gets posts that name none
+        named[noise] = rng.choice(len(qz), len(noise), p=qw / qw.sum())
+        named[mention_inc] = nearest_quartier(frame, incidents.x[incident[mention_inc]],
+                                              incidents.y[incident[mention_inc]])
 
     # geotags
     geo = rng.random(n) < params.geotag_share

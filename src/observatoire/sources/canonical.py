@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from observatoire.city.geo import assign_zones, h3_cells
-from observatoire.event.schema import ATTRIBUTES, EVENT_SCHEMA, QUARANTINE_SCHEMA, UTC
+from observatoire.event.schema import ATTRIBUTES, EVENT_SCHEMA, QUARANTINE_SCHEMA, UTC, month_of
 from observatoire.sources.base import Context
 
 # How far in the future an event may be dated before it is refused (clock skew, time zones).
@@ -175,7 +175,7 @@ def build_events(
         "source_row": pa.array(rejects.rows[idx], pa.int64()),
         "ingested_at": pa.array([ctx.ingested_at] * m, UTC),
         "retention_until": retention,
-        "month": pc.strftime(occurred, "%Y-%m"),
+        "month": month_of(occurred),
     }, schema=EVENT_SCHEMA)
     return events, rejects.table(source, ctx)
 

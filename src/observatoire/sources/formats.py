@@ -84,10 +84,12 @@ def read_csv(path: Path, columns: Sequence[str], optional: Sequence[str] = ()) -
 
 
 def read_jsonl(path: Path, fields: Mapping[str, str]) -> RawFile:
-    """Read JSON Lines; ``fields`` maps output column -> dotted path in each object (e.g. ``geo.lon``)."""
+    """Read JSON Lines; ``fields`` maps output column -> dotted path in each object (e.g. ``geo.lon``).
+
+    Values come out as strings (numbers in their JSON spelling); a missing key is null.
+    """
     text = _decode(_read_bytes(path), path)
-    paths = {col: dotted.split(".") for col, dotted in fields.items()}
-    columns: dict[str, list[object]] = {c: [] for c in fields}
+    objects: list[dict] = []
     rows: list[int] = []
     malformed: list[int] = []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -97,19 +99,40 @@ def read_jsonl(path: Path, fields: Mapping[str, str]) -> RawFile:
             obj = orjson.loads(line)
         except orjson.JSONDecodeError:
             obj = None
-        if not isinstance(obj, dict):
+        if isinstance(obj, dict):
+            objects.append(obj)
+            rows.append(number)
+        else:
             malformed.append(number)
-            continue
-        rows.append(number)
-        for col, keys in paths.items():
-            value: object = obj
-            for key in keys:
-                value = value.get(key) if isinstance(value, dict) else None
-            columns[col].append(None if value is None else str(value) if not isinstance(value, str) else value)
     if not rows and malformed:
         raise UnreadableFileError(f"{path}: no line is a JSON object; not a JSON Lines export")
-    table = pa.table({c: pa.array(v, pa.string()) for c, v in columns.items()})
+    columns = {col: _column(objects, dotted.split(".")) for col, dotted in fields.items()}
+    table = pa.table(columns)
     return RawFile(table.append_column(ROW, pa.array(rows, pa.int64())), malformed)
+
+
+def _column(objects: list[dict], keys: list[str]) -> pa.Array:
+    values: list[object]
+    if len(keys) == 1:
+        key = keys[0]
+        values = [o.get(key) for o in objects]
+    else:
+        values = []
+        for o in objects:
+            v: object = o
+            for k in keys:
+                v = v.get(k) if isinstance(v, dict) else None
+            values.append(v)
+    try:
+        arr = pa.array(values)
+        if pa.types.is_string(arr.type) or pa.types.is_null(arr.type):
+            return arr.cast(pa.string())
+        if pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type) or pa.types.is_boolean(arr.type):
+            return arr.cast(pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        pass
+    # Mixed or nested values: their JSON spelling, parsed (or refused) by the field's parser.
+    return pa.array([v if isinstance(v, str) or v is None else orjson.dumps(v).decode() for v in values], pa.string())
 
 
 # -- value parsers: (parsed, invalid) where invalid = present but unparseable ------------------
