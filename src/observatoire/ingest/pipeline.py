@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -26,8 +27,7 @@ from observatoire.gate.admit import admit
 from observatoire.sources.base import Context, Source
 from observatoire.sources.canonical import quarantine_table
 from observatoire.sources.registry import resolve
-from observatoire.store.base import Batch, CommitResult
-from observatoire.store.parquet import ParquetStore
+from observatoire.store.base import Batch, CommitResult, Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +48,7 @@ class _Prepared:
     path: Path
     source: Source
     batch: Batch
-    already: dict | None          # the manifest entry when this exact file is already in the store
+    already: dict[str, Any] | None         # the manifest entry when this exact file is already in the store
     dropped: dict[str, str]
 
 
@@ -87,7 +87,7 @@ def _order(items: list[tuple[Path, Source]]) -> list[tuple[Path, Source]]:
 def ingest(
     paths: Sequence[Path],
     *,
-    store: ParquetStore,
+    store: Store,
     city: CityProfile,
     sources: dict[str, Source],
     retention_days: dict[str, int] | None = None,
@@ -122,11 +122,11 @@ def ingest(
     return reports
 
 
-def _prepare(path: Path, source: Source, *, store: ParquetStore, city: CityProfile, now: datetime,
+def _prepare(path: Path, source: Source, *, store: Store, city: CityProfile, now: datetime,
              retention: int | None, references: dict[str, pa.Table]) -> _Prepared:
     digest = file_sha256(path)
     batch_id = hashlib.sha256(f"{source.name}\x1f{digest}".encode()).hexdigest()[:24]
-    prior = store.manifest().batches.get(batch_id)
+    prior = store.batch(batch_id)
     if prior is not None:
         return _Prepared(path, source, Batch(batch_id, source.name, path.name, digest, prior["rows_read"]), prior, {})
     missing = [n for n in source.needs if n not in references]

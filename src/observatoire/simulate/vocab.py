@@ -1,12 +1,23 @@
 """Fixed vocabularies of the exports, as ``docs/sources.md`` defines them.
 
-These tuples are a contract with the connectors (written elsewhere): the
-simulator may only emit the labels, codes and types listed here.
+The vocabularies of the export formats are owned by the connectors
+(``observatoire.sources``) and only re-exported here, so the simulator cannot
+emit a label, code or type that the connectors do not read.
 """
 
 from __future__ import annotations
 
 from observatoire.event.taxonomy import category
+from observatoire.sources.cctv import DECREE_TYPES as _DECREE_TYPES
+from observatoire.sources.cctv import OWNERS
+from observatoire.sources.hospital import AGE_BANDS as _AGE_BANDS
+from observatoire.sources.hospital import SEXES as _SEXES
+from observatoire.sources.hospital import WEAPONS as _WEAPONS
+from observatoire.sources.labels import LABELS_FR
+from observatoire.sources.mains_courantes import ORIGIN_DISCOVERY
+from observatoire.sources.patrols import SHIFT_HOURS
+from observatoire.sources.patrols import SHIFTS as _SHIFTS
+from observatoire.sources.planned_events import EVENT_TYPES as _EVENT_TYPES
 
 # The incident categories the ground truth uses, in a fixed order: arrays of
 # category indices refer to this tuple.
@@ -15,53 +26,20 @@ INCIDENT_CATEGORIES: tuple[str, ...] = (
     "drugs", "public_order", "nuisance", "public_hygiene", "road_safety",
 )
 
-# `mains_courantes.categorie` and `municipal_reports.nature` labels (docs/sources.md,
-# "French category labels"): category code -> French label.
-FRENCH_LABELS: dict[str, str] = {
-    "violence": "Violences",
-    "theft": "Vol",
-    "robbery": "Vol avec violence",
-    "burglary": "Cambriolage",
-    "vehicle_crime": "Vol lié aux véhicules",
-    "criminal_damage": "Dégradations",
-    "drugs": "Stupéfiants",
-    "public_order": "Trouble à l'ordre public",
-    "nuisance": "Tapage, nuisances",
-    "public_hygiene": "Dépôt sauvage",
-    "road_safety": "Accident de la circulation",
-    "assistance": "Assistance à personne",
-    "intervention": "Intervention diverse",
-    "operator_report": "Signalement vidéo",
-}
-
-LOGBOOK_ORIGINS: tuple[str, ...] = ("initiative", "videoprotection", "appel_usager", "requisition")
-DIRECTED_ORIGINS = frozenset({"initiative", "videoprotection"})
-
-# Decree n° 2023-828 event types, French codes of the `cctv_events.type` field,
-# in the order of the taxonomy's ``cctv_*`` categories.
-DECREE_TYPES: dict[str, str] = {
-    "objet_abandonne": "cctv_abandoned_object",
-    "arme": "cctv_weapon",
-    "sens_interdit": "cctv_wrong_way",
-    "zone_interdite": "cctv_intrusion",
-    "personne_au_sol": "cctv_person_on_ground",
-    "mouvement_de_foule": "cctv_crowd_movement",
-    "densite_excessive": "cctv_excessive_density",
-    "depart_de_feu": "cctv_fire_start",
-}
-
-CAMERA_OWNERS: tuple[str, ...] = ("ville", "rtm", "amp", "bailleur")
-
-# Patrol shifts: name, start hour (local), length in hours. The night shift of
-# date d runs from 22 h on d to 06 h on d + 1.
-SHIFTS: tuple[tuple[str, int], ...] = (("matin", 6), ("apres-midi", 14), ("nuit", 22))
-SHIFT_HOURS = 8
-
-WEAPONS: tuple[str, ...] = ("aucune", "contondant", "tranchant", "arme_a_feu", "autre", "inconnue")
-AGE_BANDS: tuple[str, ...] = ("0-17", "18-24", "25-34", "35-49", "50-64", "65+")
-SEXES: tuple[str, ...] = ("F", "M", "X")
-
-PLANNED_EVENT_TYPES: tuple[str, ...] = ("match", "concert", "festival", "manifestation", "marche")
+# The export vocabularies are the connectors': the simulator may only emit what they read.
+# category code -> French label of `mains_courantes.categorie` / `municipal_reports.nature`.
+FRENCH_LABELS: dict[str, str] = {code: label for label, code in LABELS_FR.items()}
+LOGBOOK_ORIGINS: tuple[str, ...] = tuple(ORIGIN_DISCOVERY)
+DIRECTED_ORIGINS = frozenset(o for o, d in ORIGIN_DISCOVERY.items() if d == "directed")
+# Decree n° 2023-828 event types: French code of `cctv_events.type` -> taxonomy category.
+DECREE_TYPES: dict[str, str] = dict(_DECREE_TYPES)
+CAMERA_OWNERS: tuple[str, ...] = tuple(OWNERS)
+# Patrol shifts: (name, local start hour); the night shift of date d runs from 22 h on d to 06 h on d + 1.
+SHIFTS: tuple[tuple[str, int], ...] = tuple(_SHIFTS.items())
+WEAPONS: tuple[str, ...] = tuple(_WEAPONS)
+AGE_BANDS: tuple[str, ...] = tuple(_AGE_BANDS)
+SEXES: tuple[str, ...] = tuple(_SEXES)
+PLANNED_EVENT_TYPES: tuple[str, ...] = tuple(_EVENT_TYPES)
 
 PII_KINDS: tuple[str, ...] = ("name", "phone", "plate", "address", "birth_date", "email")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import ibis.expr.types as ir
 import pyarrow as pa
@@ -35,7 +35,9 @@ class CommitResult:
 class Store(Protocol):
     """A store backend. Commits are atomic and idempotent per ``batch_id``."""
 
-    def has_batch(self, batch_id: str) -> bool: ...
+    def batch(self, batch_id: str) -> dict[str, Any] | None:
+        """The record of a committed batch (source, file, rows read, events, quarantined), or None."""
+        ...
 
     def commit(self, batch: Batch) -> CommitResult: ...
 

@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -58,8 +59,8 @@ class ParquetStore:
     def manifest(self) -> Manifest:
         return read_manifest(self.manifest_path)
 
-    def has_batch(self, batch_id: str) -> bool:
-        return batch_id in self.manifest().batches
+    def batch(self, batch_id: str) -> dict[str, Any] | None:
+        return self.manifest().batches.get(batch_id)
 
     # -- writing ---------------------------------------------------------------------------
     @contextmanager
