@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 from observatoire.city.profile import CityProfile, load_city
+from observatoire.gate.admit import Gate
+from observatoire.gate.policy import load_policies
+from observatoire.gate.pseudonym import KeyRing, init_keyring
 from observatoire.sources.base import Source
 from observatoire.sources.registry import load_sources
 from observatoire.store.parquet import ParquetStore
@@ -23,6 +26,23 @@ def city() -> CityProfile:
 @pytest.fixture(scope="session")
 def sources() -> dict[str, Source]:
     return load_sources()
+
+
+@pytest.fixture(scope="session")
+def scrubber():
+    from observatoire.gate.pii import Scrubber
+
+    return Scrubber()
+
+
+@pytest.fixture(scope="session")
+def keyring(tmp_path_factory: pytest.TempPathFactory) -> KeyRing:
+    return init_keyring(tmp_path_factory.mktemp("keys") / "pseudonym.key")
+
+
+@pytest.fixture(scope="session")
+def gate(keyring: KeyRing, scrubber) -> Gate:
+    return Gate(load_policies(), keyring, scrubber)
 
 
 @pytest.fixture

@@ -16,7 +16,8 @@ GOOD = ("numero;date_heure;date_saisie;adresse;longitude;latitude;categorie;orig
 
 
 def run(*args: str, store: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "OBSERVATOIRE_STORE": str(store), "COLUMNS": "200"}
+    env = {**os.environ, "OBSERVATOIRE_STORE": str(store), "OBSERVATOIRE_KEYS": str(store.parent / "keys" / "k.key"),
+           "COLUMNS": "200"}
     return subprocess.run([sys.executable, "-m", "observatoire.cli", *args], env=env, capture_output=True,
                           text=True, timeout=120)
 

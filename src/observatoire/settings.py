@@ -33,6 +33,10 @@ DEFAULT_RETENTION_DAYS: Mapping[str, int] = MappingProxyType({
 class Settings:
     store_dir: Path = Path("var/store")
     city_path: Path | None = None                    # None: the packaged default (Marseille)
+    # The pseudonymisation key ring lives apart from the store (never inside it).
+    key_path: Path = Path("var/keys/pseudonym.key")
+    policy_path: Path | None = None                  # None: the packaged gate/policies.toml
+    spacy_model: str = "fr_core_news_sm"
     retention_days: Mapping[str, int] = field(default_factory=lambda: DEFAULT_RETENTION_DAYS)
     # Fault injection for the crash test: seconds to pause after each staged file.
     test_write_delay_s: float = 0.0
@@ -45,6 +49,10 @@ class Settings:
             env["store_dir"] = Path(v)
         if v := os.environ.get("OBSERVATOIRE_CITY"):
             env["city_path"] = Path(v)
+        if v := os.environ.get("OBSERVATOIRE_KEYS"):
+            env["key_path"] = Path(v)
+        if v := os.environ.get("OBSERVATOIRE_POLICIES"):
+            env["policy_path"] = Path(v)
         if v := os.environ.get("OBSERVATOIRE_TEST_WRITE_DELAY_S"):
             env["test_write_delay_s"] = float(v)
         env.update({k: val for k, val in overrides.items() if val is not None})
@@ -52,6 +60,20 @@ class Settings:
 
     def city(self) -> CityProfile:
         return load_city(self.city_path)
+
+    def gate(self, *, create_keys: bool = False):  # -> Gate; imports kept lazy (spaCy is heavy)
+        """The privacy gate: policies, the key ring and the French PII scrubber."""
+        from observatoire.gate.admit import Gate
+        from observatoire.gate.pii import Scrubber
+        from observatoire.gate.policy import load_policies
+        from observatoire.gate.pseudonym import load_keyring
+
+        if self.store_dir.resolve() in self.key_path.resolve().parents:
+            from observatoire.errors import InputError
+
+            raise InputError(f"the key ring {self.key_path} must not live inside the store {self.store_dir}")
+        return Gate(load_policies(self.policy_path), load_keyring(self.key_path, create=create_keys),
+                    Scrubber(model=self.spacy_model))
 
     def store(self, city: CityProfile | None = None):  # -> ParquetStore; typed loosely to keep imports lazy
         from observatoire.store.parquet import ParquetStore

@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-# src layout: make the package importable when it is not installed in the environment.
-try:
-    import observatoire  # noqa: F401
-except ImportError:  # pragma: no cover - depends on how the environment was set up
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
-
-from observatoire.city.profile import CityProfile, load_city  # noqa: E402
-from observatoire.simulate import SimulationSummary, simulate_city_year  # noqa: E402
+from observatoire.city.profile import CityProfile
+from observatoire.simulate import SimulationSummary, simulate_city_year
 
 SEED = 11
 SCALE = 0.05
@@ -34,11 +27,6 @@ class Run:
     @property
     def truth(self) -> dict[str, Path]:
         return self.summary.truth
-
-
-@pytest.fixture(scope="session")
-def city() -> CityProfile:
-    return load_city()
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,9 @@ store. Field by field:
                         ``automated`` (a detector) or ``unknown``.
 ``attributes``          one typed struct per source, null for the others (see ``ATTRIBUTES``).
 ``pseudonyms``          keyed pseudonyms only (``<key id>:<24 hex>``) with their role; never a raw value.
+``text``                free text after the privacy gate scrubbed it of personal data (null if none).
+``redactions``          the scrubber's decision trace for ``text``: field, entity type, detector, reason
+                        (never the redacted value).
 ``batch_id``, ``source_file``, ``source_row``  provenance: which ingest batch, file and row (1-based data row).
 ``ingested_at``         when the batch was committed, UTC.
 ``retention_until``     the date after which the row must no longer be kept.
@@ -73,6 +76,8 @@ ATTRIBUTES: dict[str, pa.StructType] = {
     "social_media": pa.struct([
         pa.field("lang", pa.string()),               # ISO 639-1 language of the post
         pa.field("geotagged", pa.bool_()),           # whether the place came from a geotag
+        pa.field("place_from", pa.string()),         # geotag | gazetteer (a quartier named in the text) | null
+        pa.field("topics", pa.list_(pa.string())),   # public-order topics (sources/social_topics.py)
     ]),
     "planned_events": pa.struct([
         pa.field("name", pa.string()),               # public name of the event
@@ -102,6 +107,13 @@ EVENT_SCHEMA = pa.schema([
     pa.field("pseudonyms", pa.list_(pa.struct([
         pa.field("role", pa.string(), nullable=False),
         pa.field("token", pa.string(), nullable=False),
+    ]))),
+    pa.field("text", pa.string()),
+    pa.field("redactions", pa.list_(pa.struct([
+        pa.field("field", pa.string(), nullable=False),
+        pa.field("entity", pa.string(), nullable=False),
+        pa.field("detector", pa.string(), nullable=False),
+        pa.field("reason", pa.string(), nullable=False),
     ]))),
     pa.field("batch_id", pa.string(), nullable=False),
     pa.field("source_file", pa.string(), nullable=False),

@@ -1,40 +1,196 @@
-"""``admit``: what of a raw source table may go further.
+"""The privacy gate's one way in: ``Gate.admit``.
 
-Every raw field carries a role declared by its source: ``data`` goes on,
-``identifier`` and ``free_text`` are removed here, before any canonical event
-is built. Fields a source did not declare are removed too (a source cannot
-smuggle a field past the gate by forgetting to declare it) and reported.
+What it does to a raw source table, field by field, is what the source's
+policy says (``gate/policy.py``): keep, drop, scrub free text of French
+personal data, replace direct identifiers by keyed pseudonyms, or refuse.
+A field no policy names refuses the file (tabular exports) or the row (JSON
+Lines). Rows are refused with a reason code and the field's *name*, never its
+value. After canonicalisation the gate also coarsens what the policy says
+(``coarsen``).
 
-This is the first version of the gate: identifiers and free text are dropped
-entirely. Keyed pseudonyms and PII scrubbing of free text will replace the
-dropping (issue 3) without changing this one way in.
+Outputs beside the kept columns:
+``__pseudonyms``  list<struct<role, token>> of every pseudonymised field of the row;
+``__redactions``  list<struct<field, entity, detector, reason>>: the decision trace of the
+                  scrubber for the audit (never the redacted text).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from observatoire.sources.base import ROW, FieldRole
+from observatoire.errors import InputError
+from observatoire.event.schema import EVENT_SCHEMA
+from observatoire.gate.policy import Policies, SourcePolicy
+from observatoire.gate.pseudonym import KeyRing, normalise_array
+from observatoire.sources.base import EXTRA, ROW, RawFile
+
+PSEUDONYMS = "__pseudonyms"
+REDACTIONS = "__redactions"
+PSEUDONYM_TYPE = EVENT_SCHEMA.field("pseudonyms").type
+REDACTION_TYPE = EVENT_SCHEMA.field("redactions").type
+
+
+class Finding(Protocol):
+    entity: str
+    detector: str
+    reason: str
+
+
+class Scrubbed(Protocol):
+    text: str | None
+    findings: Sequence[Finding]
+
+
+class Scrubber(Protocol):
+    """Removes French personal data from free text (``observatoire.gate.pii``)."""
+
+    def scrub_many(self, texts: Sequence[str | None]) -> Sequence[Scrubbed]: ...
 
 
 @dataclass(frozen=True, slots=True)
 class Admitted:
-    table: pa.RecordBatch          # one contiguous batch: connectors work on plain arrays
-    dropped: dict[str, str]        # field -> why it did not pass (role or "undeclared")
+    table: pa.RecordBatch                       # what may go on, one contiguous batch
+    refused: list[tuple[int, str, str]] = field(default_factory=list)   # (row, reason, detail)
+    dropped: dict[str, str] = field(default_factory=dict)               # field -> action
 
 
-def admit(raw: pa.Table, fields: Mapping[str, FieldRole]) -> Admitted:
-    """The columns of ``raw`` whose declared role is ``data`` (and the row number)."""
-    keep, dropped = [], {}
-    for name in raw.column_names:
-        role = fields.get(name)
-        if name == ROW or role == "data":
-            keep.append(name)
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+# A cell a spreadsheet would run: "=HYPERLINK(...)", "+cmd(...)", "@SUM(...)". Negative numbers are fine.
+FORMULA = r"^\s*(=|[+\-@]\s*[A-Za-z_]+\s*\()"
+MAX_TEXT_CHARS = 20_000     # free text longer than this is not a narrative (and would stall the scrubber)
+MAX_FIELD_CHARS = 1_000
+
+
+def _safe(name: str) -> str:
+    """A field name fit for a quarantine detail (a hostile export could put anything in a key)."""
+    return name if _SAFE_NAME.match(name) else "<unprintable field name>"
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    policies: Policies
+    keyring: KeyRing
+    scrubber: Scrubber | None = None
+
+    def admit(self, source: str, raw: RawFile) -> Admitted:
+        policy = self.policies.of(source)
+        table = raw.table
+        columns = [c for c in table.column_names if c not in (ROW, EXTRA)]
+        unnamed = [c for c in columns if not policy.named(c)]
+        if unnamed:
+            raise InputError(f"source {source}: field(s) {', '.join(_safe(c) for c in unnamed)} are named by "
+                             "no privacy policy; the gate refuses the file")
+        refused = self._refused_rows(policy, table)
+        if refused:  # refused rows go no further, not even to the scrubber
+            bad = np.isin(table[ROW].to_numpy(), [r for r, _, _ in refused])
+            table = table.filter(pa.array(~bad))
+        keep: dict[str, pa.Array] = {ROW: table[ROW].combine_chunks()}
+        dropped: dict[str, str] = {}
+        pseudonyms: list[tuple[str, np.ndarray, pa.Array]] = []
+        redactions = _empty_lists(table.num_rows, REDACTION_TYPE)
+        for name in columns:
+            rule = policy.fields[name]
+            col = table[name].combine_chunks()
+            if rule.action == "keep":
+                keep[name] = col
+            elif rule.action == "scrub":
+                keep[name], redactions = self._scrub(name, col)
+            elif rule.action == "pseudonymise":
+                pseudonyms.append((rule.kind or "id", *self._pseudonymise(rule.kind or "id", col, rule.split)))
+                dropped[name] = f"pseudonymise:{rule.kind}"
+            else:  # drop, refuse (refused rows are quarantined above; the column never goes on)
+                dropped[name] = rule.action
+        keep[PSEUDONYMS] = _pseudonym_lists(pseudonyms, table.num_rows)
+        keep[REDACTIONS] = redactions
+        return Admitted(pa.RecordBatch.from_pydict(keep), refused, dropped)
+
+    def _refused_rows(self, policy: SourcePolicy, table: pa.Table) -> list[tuple[int, str, str]]:
+        out: list[tuple[int, str, str]] = []
+        rows = table[ROW].to_numpy()
+
+        def flag(mask: pa.ChunkedArray | pa.Array, reason: str, detail: str) -> None:
+            hits = np.flatnonzero(np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), bool))
+            out.extend((int(rows[i]), reason, detail) for i in hits)
+
+        for name, rule in policy.fields.items():
+            if name not in table.column_names:
+                continue
+            col = table[name]
+            if rule.action == "refuse":
+                flag(pc.is_valid(col), "refused_field", f"field {name} must never be sent")
+                continue
+            if not pa.types.is_string(col.type):
+                continue
+            limit = MAX_TEXT_CHARS if rule.action == "scrub" else MAX_FIELD_CHARS
+            flag(pc.greater(pc.utf8_length(col), limit), "oversized_field",
+                 f"field {name} is longer than {limit} characters")
+            flag(pc.match_substring_regex(col, FORMULA), "formula_cell", f"field {name} starts like a spreadsheet formula")
+        if EXTRA in table.column_names:
+            extras = table[EXTRA].to_pylist()
+            for i in np.flatnonzero(np.asarray(pc.is_valid(table[EXTRA]).to_numpy(zero_copy_only=False), bool)):
+                names = extras[i].split(",")
+                refused = [n for n in names if _refused(policy, n)]
+                if refused:
+                    out.append((int(rows[i]), "refused_field", f"field {_safe(refused[0])} must never be sent"))
+                else:
+                    out.append((int(rows[i]), "undeclared_field",
+                                f"field {_safe(names[0])} is named by no privacy policy"))
+        seen: set[int] = set()
+        return [x for x in sorted(out) if not (x[0] in seen or seen.add(x[0]))]
+
+    def _scrub(self, name: str, col: pa.Array) -> tuple[pa.Array, pa.Array]:
+        if self.scrubber is None:
+            raise InputError(f"the policy scrubs field {name} but no scrubber is configured")
+        results = self.scrubber.scrub_many(col.to_pylist())
+        texts = pa.array([r.text for r in results], pa.string())
+        trace = pa.array([[{"field": name, "entity": f.entity, "detector": f.detector, "reason": f.reason}
+                           for f in r.findings] for r in results], REDACTION_TYPE)
+        return texts, trace
+
+    def _pseudonymise(self, kind: str, col: pa.Array, split: str | None) -> tuple[np.ndarray, pa.Array]:
+        """(row index, token) of every value of the field; each distinct value is keyed once."""
+        if split:
+            parts = pc.split_pattern(col, split)
+            values, parents = pc.list_flatten(parts), pc.list_parent_indices(parts)
         else:
-            dropped[name] = role or "undeclared"
-    kept = raw.select(keep)
-    batch = pa.RecordBatch.from_arrays([c.combine_chunks() for c in kept.columns], names=kept.column_names)
-    return Admitted(batch, dropped)
+            values, parents = col, pa.array(np.arange(len(col)))
+        values = normalise_array(kind, values)
+        present = pc.and_(pc.is_valid(values), pc.not_equal(pc.fill_null(values, ""), ""))
+        values, parents = values.filter(present), parents.filter(present)
+        distinct = pc.unique(values)
+        tokens = pa.array(self.keyring.tokens_of_normalised(kind, distinct.to_pylist()), pa.string())
+        return np.asarray(parents.to_numpy(), dtype=np.int64), tokens.take(pc.index_in(values, distinct))
+
+
+def _refused(policy: SourcePolicy, path: str) -> bool:
+    leaf = path.rsplit(".", 1)[-1]
+    for name in (path, path.replace(".", "_"), leaf):
+        rule = policy.fields.get(name)
+        if rule is not None and rule.action == "refuse":
+            return True
+    return False
+
+
+def _empty_lists(n: int, typ: pa.ListType) -> pa.Array:
+    return pa.ListArray.from_arrays(pa.array(np.zeros(n + 1, dtype=np.int32)), pa.array([], typ.value_type), type=typ)
+
+
+def _pseudonym_lists(parts: list[tuple[str, np.ndarray, pa.Array]], n: int) -> pa.Array:
+    """One list of (role, token) per row, from every pseudonymised field, in field order."""
+    if not parts:
+        return _empty_lists(n, PSEUDONYM_TYPE)
+    rows = np.concatenate([r for _, r, _ in parts])
+    roles = pa.concat_arrays([pa.array([kind] * len(r), pa.string()) for kind, r, _ in parts])
+    tokens = pa.concat_arrays([t for _, _, t in parts])
+    order = pa.array(np.argsort(rows, kind="stable"))
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))]).astype(np.int32)
+    values = pa.StructArray.from_arrays([roles.take(order), tokens.take(order)],
+                                        fields=list(PSEUDONYM_TYPE.value_type))
+    return pa.ListArray.from_arrays(pa.array(offsets), values, type=PSEUDONYM_TYPE)

@@ -1,4 +1,4 @@
-"""Places of Marseille the simulator writes about: quartiers, streets, main axes, venues.
+"""Places of Marseille the simulator writes about: streets, main axes, venues (quartiers: city data).
 
 Coordinates are approximate (to about a hundred metres) and only serve to make
 the synthetic city look like Marseille: hotspot centres, the quartier a post
@@ -10,58 +10,8 @@ arrondissement with a point of that arrondissement.
 
 from __future__ import annotations
 
-# (name as written in French prose, lon, lat). The article is part of the name
-# ("la Belle de Mai") so that prose can contract it ("à la Belle de Mai", "au Panier").
-QUARTIERS: tuple[tuple[str, float, float], ...] = (
-    ("Belsunce", 5.3770, 43.2990),
-    ("Noailles", 5.3805, 43.2960),
-    ("la Canebière", 5.3800, 43.2972),
-    ("le Vieux-Port", 5.3745, 43.2958),
-    ("Saint-Charles", 5.3805, 43.3030),
-    ("le Panier", 5.3685, 43.2990),
-    ("la Joliette", 5.3662, 43.3042),
-    ("Arenc", 5.3680, 43.3110),
-    ("la Belle de Mai", 5.3860, 43.3120),
-    ("Saint-Mauront", 5.3830, 43.3160),
-    ("la Villette", 5.3780, 43.3130),
-    ("la Plaine", 5.3848, 43.2938),
-    ("le Cours Julien", 5.3830, 43.2928),
-    ("Castellane", 5.3836, 43.2860),
-    ("Vauban", 5.3760, 43.2820),
-    ("les Catalans", 5.3610, 43.2895),
-    ("Endoume", 5.3580, 43.2850),
-    ("le Roucas-Blanc", 5.3660, 43.2780),
-    ("le Prado", 5.3870, 43.2730),
-    ("Bonneveine", 5.3860, 43.2520),
-    ("la Pointe-Rouge", 5.3720, 43.2420),
-    ("les Goudes", 5.3450, 43.2160),
-    ("Mazargues", 5.4010, 43.2490),
-    ("Sainte-Marguerite", 5.4050, 43.2590),
-    ("Luminy", 5.4380, 43.2330),
-    ("la Timone", 5.4000, 43.2890),
-    ("la Blancarde", 5.4050, 43.2960),
-    ("les Chartreux", 5.4000, 43.3060),
-    ("la Capelette", 5.4030, 43.2810),
-    ("Saint-Loup", 5.4230, 43.2780),
-    ("Saint-Marcel", 5.4620, 43.2860),
-    ("la Pomme", 5.4470, 43.2920),
-    ("la Valentine", 5.4840, 43.3060),
-    ("les Caillols", 5.4430, 43.3050),
-    ("Montolivet", 5.4240, 43.3150),
-    ("Saint-Just", 5.4030, 43.3170),
-    ("Frais-Vallon", 5.4070, 43.3280),
-    ("Malpassé", 5.4190, 43.3280),
-    ("la Rose", 5.4180, 43.3390),
-    ("Château-Gombert", 5.4400, 43.3600),
-    ("le Merlan", 5.4050, 43.3380),
-    ("la Busserine", 5.3955, 43.3330),
-    ("Sainte-Marthe", 5.3920, 43.3420),
-    ("les Crottes", 5.3690, 43.3250),
-    ("Saint-Louis", 5.3560, 43.3480),
-    ("Saint-Antoine", 5.3720, 43.3700),
-    ("la Castellane", 5.3485, 43.3615),
-    ("l'Estaque", 5.3220, 43.3630),
-)
+# Quartier names and points are city data, shared with ingest's gazetteer:
+# ``observatoire/city/data/marseille_places.csv`` (``observatoire.city.gazetteer``).
 
 # Streets by postcode (real streets of each arrondissement).
 STREETS: dict[str, tuple[str, ...]] = {

@@ -16,7 +16,8 @@ from shapely.geometry.base import BaseGeometry
 
 from observatoire.city.geo import assign_zones, from_local_metres, local_metres
 from observatoire.city.profile import CityProfile
-from observatoire.simulate.gazetteer import CORRIDORS, GENERIC_STREETS, QUARTIERS, STREETS
+from observatoire.city.gazetteer import load_places
+from observatoire.simulate.gazetteer import CORRIDORS, GENERIC_STREETS, STREETS
 
 MAX_ROUNDS = 40
 
@@ -85,11 +86,12 @@ def make_frame(city: CityProfile) -> CityFrame:
         part = shapely.intersection(corridors_m, zm)
         clipped.append(part if not part.is_empty and part.length > 1.0 else None)
     postcodes = tuple(z.postcodes[0] if z.postcodes else z.zone_id for z in city.zones)
-    q_lon = np.array([q[1] for q in QUARTIERS])
-    q_lat = np.array([q[2] for q in QUARTIERS])
+    places = load_places(city)   # the product's gazetteer: what posts name is what ingest can place
+    q_lon = np.array([p.lon for p in places])
+    q_lat = np.array([p.lat for p in places])
     qx, qy = local_metres(q_lon, q_lat, lon0, lat0)
     lookup = {z.zone_id: i for i, z in enumerate(city.zones)}
-    q_zone = np.array([lookup.get(z, -1) for z in assign_zones(city, q_lon, q_lat).tolist()], dtype=np.int64)
+    q_zone = np.array([lookup.get(p.zone_id, -1) for p in places], dtype=np.int64)
     return CityFrame(
         city=city, lon0=lon0, lat0=lat0,
         zone_ids=tuple(z.zone_id for z in city.zones),
@@ -101,7 +103,7 @@ def make_frame(city: CityProfile) -> CityFrame:
         postcodes=postcodes,
         streets=tuple(STREETS.get(p, GENERIC_STREETS) for p in postcodes),
         corridors_m=tuple(clipped),
-        quartier_names=tuple(q[0] for q in QUARTIERS),
+        quartier_names=tuple(p.name for p in places),
         quartier_xy=np.column_stack([qx, qy]),
         quartier_zone=q_zone,
     )

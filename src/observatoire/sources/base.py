@@ -1,9 +1,10 @@
 """The source extension point.
 
-A source reads one kind of export into a *raw* Arrow table (every declared
-column, plus ``__row``), declares the privacy role of each raw field, and turns
-the table the privacy gate admitted into canonical events (or a reference
-table). It never sees the store directly and never writes anywhere.
+A source reads one kind of export into a *raw* Arrow table (every column of
+the file, plus ``__row``), and turns the table the privacy gate admitted into
+canonical events (or a reference table). What the gate does with each raw
+field is the source's privacy policy (``gate/policies.toml``), not the
+source's code. A source never sees the store and never writes anywhere.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ import pyarrow as pa
 if TYPE_CHECKING:
     from observatoire.city.profile import CityProfile
 
-FieldRole = Literal["data", "identifier", "free_text"]
-ROW = "__row"   # 1-based data row (CSV, header excluded) or line (JSON Lines) of the source file
+ROW = "__row"      # 1-based data row (CSV, header excluded) or line (JSON Lines) of the source file
+EXTRA = "__extra"  # JSON Lines: comma-separated paths of keys the source does not read (the gate refuses them)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +57,6 @@ class Source(Protocol):
     name: ClassVar[str]
     kind: ClassVar[Literal["events", "reference"]]
     patterns: ClassVar[tuple[str, ...]]          # file-name globs that identify the source
-    fields: ClassVar[Mapping[str, FieldRole]]    # every raw field and its privacy role
     needs: ClassVar[tuple[str, ...]]             # reference tables that must be in the store first
 
     def read(self, path: Path, timezone: str) -> RawFile:

@@ -14,6 +14,9 @@ from observatoire.city.geo import assign_zones, h3_cells
 from observatoire.event.schema import ATTRIBUTES, EVENT_SCHEMA, QUARANTINE_SCHEMA, UTC, month_of
 from observatoire.sources.base import Context
 
+PSEUDONYMS = "__pseudonyms"   # columns added by the privacy gate (observatoire.gate.admit)
+REDACTIONS = "__redactions"
+
 # How far in the future an event may be dated before it is refused (clock skew, time zones).
 FUTURE_TOLERANCE = timedelta(days=1)
 
@@ -92,6 +95,8 @@ def build_events(
     lat: pa.Array | np.ndarray | None = None,
     precision_m: object = None,
     zone_id: Sequence[str | None] | None = None,
+    admitted: pa.RecordBatch,
+    text: pa.Array | None = None,
 ) -> tuple[pa.Table, pa.Table]:
     """Canonical events for the rows ``rejects`` still accepts, and the quarantine table.
 
@@ -99,6 +104,10 @@ def build_events(
     future, ``reported_at`` does not precede it, a point lies in a zone of the
     city, a zone given by the source exists, and a record key is not repeated
     within the file.
+
+    ``admitted`` is the privacy gate's output for these rows: its
+    ``__pseudonyms`` and ``__redactions`` columns go into the events as they
+    are; ``text`` is a free-text field the gate scrubbed.
     """
     n = len(keys)
     lon_a, lat_a = _np_float(lon, n), _np_float(lat, n)
@@ -144,9 +153,6 @@ def build_events(
         [attributes.take(take) if name == source else pa.nulls(m, typ) for name, typ in ATTRIBUTES.items()],
         fields=[pa.field(k, v) for k, v in ATTRIBUTES.items()],
     )
-    empty_lists = pa.ListArray.from_arrays(pa.array(np.zeros(m + 1, dtype=np.int32)),
-                                           pa.array([], EVENT_SCHEMA.field("pseudonyms").type.value_type))
-
     def masked(a: np.ndarray) -> pa.Array:
         return pa.array(a, pa.float64(), mask=~point_k)
 
@@ -169,7 +175,9 @@ def build_events(
         "h3_r7": cell(7),
         "discovery": pa.array(_broadcast(discovery, n)[idx], pa.string()),
         "attributes": attrs,
-        "pseudonyms": empty_lists,
+        "pseudonyms": admitted[PSEUDONYMS].take(take),
+        "text": text.take(take) if text is not None else pa.nulls(m, pa.string()),
+        "redactions": admitted[REDACTIONS].take(take),
         "batch_id": pa.array([ctx.batch_id] * m, pa.string()),
         "source_file": pa.array([ctx.source_file] * m, pa.string()),
         "source_row": pa.array(rejects.rows[idx], pa.int64()),

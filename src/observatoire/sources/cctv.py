@@ -1,8 +1,10 @@
 """CCTV: the camera registry (reference) and video-analytics events restricted to decree n° 2023-828.
 
-No image, face, biometric template or person descriptor is ever read: the
-events connector reads only the declared fields; anything else in a line stops
-at the gate as undeclared. Event types outside the decree are quarantined.
+No image, face, biometric template or person descriptor is ever stored: the
+events connector reads only its declared fields, and the privacy gate
+quarantines a line that carries any other (``refused_field`` for those the
+policy names as never to be sent, ``undeclared_field`` otherwise). Event
+types outside the decree are quarantined.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from observatoire.city.geo import assign_zones, h3_cells
-from observatoire.sources.base import ROW, Canonical, Context, FieldRole, RawFile
+from observatoire.sources.base import ROW, Canonical, Context, RawFile
 from observatoire.sources.canonical import Rejects, attributes_for, build_events
 from observatoire.sources.formats import parse_decimal, parse_iso, parse_local, read_csv, read_jsonl
 
@@ -51,10 +53,6 @@ class CctvCameras:
     kind: ClassVar[Literal["events", "reference"]] = "reference"
     patterns: ClassVar[tuple[str, ...]] = ("cctv_cameras*.csv",)
     needs: ClassVar[tuple[str, ...]] = ()
-    fields: ClassVar[dict[str, FieldRole]] = {
-        "camera_id": "data", "longitude": "data", "latitude": "data", "proprietaire": "data",
-        "orientation_deg": "data", "angle_champ_deg": "data", "portee_m": "data", "mise_en_service": "data",
-    }
     columns = ("camera_id", "longitude", "latitude", "proprietaire", "portee_m")
     optional = ("orientation_deg", "angle_champ_deg", "mise_en_service")
 
@@ -104,12 +102,10 @@ class CctvEvents:
     kind: ClassVar[Literal["events", "reference"]] = "events"
     patterns: ClassVar[tuple[str, ...]] = ("cctv_events*.jsonl",)
     needs: ClassVar[tuple[str, ...]] = ("cctv_cameras",)
-    fields: ClassVar[dict[str, FieldRole]] = {
-        "event_id": "data", "camera_id": "data", "detected_at": "data", "type": "data", "confidence": "data",
-    }
+    columns = ("event_id", "camera_id", "detected_at", "type", "confidence")
 
     def read(self, path: Path, timezone: str) -> RawFile:
-        return read_jsonl(path, {f: f for f in self.fields})
+        return read_jsonl(path, {f: f for f in self.columns})
 
     def canonicalise(self, admitted: pa.RecordBatch, ctx: Context) -> Canonical:
         t = admitted
@@ -137,7 +133,7 @@ class CctvEvents:
             source=self.name, ctx=ctx, rejects=rejects, keys=pc.fill_null(t["event_id"], "").to_pylist(),
             category=category, occurred_at=occurred, time_precision="second", discovery="automated",
             attributes=attrs, lon=cameras["lon"].take(pos), lat=cameras["lat"].take(pos),
-            precision_m=cameras["range_m"].take(pos).to_numpy(),
+            precision_m=cameras["range_m"].take(pos).to_numpy(), admitted=t,
         )
         return Canonical(events, None, quarantine)
 

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from observatoire.errors import SchemaError, UnreadableFileError
-from observatoire.sources.base import ROW, RawFile
+from observatoire.sources.base import EXTRA, ROW, RawFile
 
 UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -44,7 +44,11 @@ def _decode(data: bytes, path: Path) -> str:
 
 
 def read_csv(path: Path, columns: Sequence[str], optional: Sequence[str] = ()) -> RawFile:
-    """Read a delimited export as strings; refuse it when a required column is missing."""
+    """Read a delimited export as strings; refuse it when a required column is missing.
+
+    Every column of the file is kept (the privacy gate decides what passes);
+    ``optional`` columns absent from the file are added as nulls.
+    """
     text = _decode(_read_bytes(path), path)
     header = text.split("\n", 1)[0]
     delimiter = ";" if header.count(";") >= header.count(",") else ","
@@ -71,8 +75,8 @@ def read_csv(path: Path, columns: Sequence[str], optional: Sequence[str] = ()) -
     missing = [c for c in columns if c not in names]
     if missing:
         raise SchemaError(f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(columns)}")
-    keep = list(columns) + [c for c in optional if c in names]
-    table = table.select(keep)
+    if len(set(names)) != len(names):
+        raise SchemaError(f"{path}: a column name is repeated in the header")
     for c in optional:
         if c not in names:
             table = table.append_column(c, pa.nulls(table.num_rows, pa.string()))
@@ -87,6 +91,7 @@ def read_jsonl(path: Path, fields: Mapping[str, str]) -> RawFile:
     """Read JSON Lines; ``fields`` maps output column -> dotted path in each object (e.g. ``geo.lon``).
 
     Values come out as strings (numbers in their JSON spelling); a missing key is null.
+    Keys no field reads are listed per row in ``__extra``, for the gate to refuse.
     """
     text = _decode(_read_bytes(path), path)
     objects: list[dict] = []
@@ -108,7 +113,30 @@ def read_jsonl(path: Path, fields: Mapping[str, str]) -> RawFile:
         raise UnreadableFileError(f"{path}: no line is a JSON object; not a JSON Lines export")
     columns = {col: _column(objects, dotted.split(".")) for col, dotted in fields.items()}
     table = pa.table(columns)
+    known = set(fields.values())
+    prefixes = {p for dotted in known for p in _prefixes(dotted)}
+    extra = [",".join(_undeclared(o, "", known, prefixes)) or None for o in objects]
+    table = table.append_column(EXTRA, pa.array(extra, pa.string()))
     return RawFile(table.append_column(ROW, pa.array(rows, pa.int64())), malformed)
+
+
+def _prefixes(dotted: str) -> list[str]:
+    parts = dotted.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts))]
+
+
+def _undeclared(obj: dict, base: str, known: set[str], prefixes: set[str]) -> list[str]:
+    """Dotted paths of the keys of ``obj`` that no declared field reads (nulls ignored)."""
+    out = []
+    for key, value in obj.items():
+        path = f"{base}{key}"
+        if path in known or value is None:
+            continue
+        if path in prefixes and isinstance(value, dict):
+            out += _undeclared(value, path + ".", known, prefixes)
+        else:
+            out.append(path)
+    return out
 
 
 def _column(objects: list[dict], keys: list[str]) -> pa.Array:

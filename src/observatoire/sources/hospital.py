@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from observatoire.sources.base import ROW, Canonical, Context, FieldRole, RawFile
+from observatoire.sources.base import ROW, Canonical, Context, RawFile
 from observatoire.sources.canonical import Rejects, attributes_for, build_events
 from observatoire.sources.formats import join_date_time, parse_local, read_csv
 
@@ -30,11 +30,6 @@ class Hospital:
     kind: ClassVar[Literal["events", "reference"]] = "events"
     patterns: ClassVar[tuple[str, ...]] = ("hospital*.csv",)
     needs: ClassVar[tuple[str, ...]] = ()
-    fields: ClassVar[dict[str, FieldRole]] = {
-        "date_agression": "data", "heure_agression": "data", "code_insee_lieu": "data",
-        "categorie_arme": "data", "tranche_age": "data", "sexe": "data", "date_admission": "data",
-        "heure_admission": "data",
-    }
     columns = ("date_agression", "heure_agression", "code_insee_lieu", "categorie_arme", "tranche_age", "sexe")
     optional = ("date_admission", "heure_admission")
 
@@ -69,5 +64,6 @@ class Hospital:
             source=self.name, ctx=ctx, rejects=rejects, keys=keys, category="assault_injury",
             occurred_at=occurred, time_precision=np.where(no_hour, "day", "minute").astype(object),
             discovery="independent", attributes=attrs, reported_at=admitted_at, zone_id=zone.to_pylist(),
+            admitted=t,
         )
         return Canonical(events, None, quarantine)

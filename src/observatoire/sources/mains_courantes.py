@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from observatoire.sources.base import ROW, Canonical, Context, FieldRole, RawFile
+from observatoire.sources.base import ROW, Canonical, Context, RawFile
 from observatoire.sources.canonical import Rejects, attributes_for, build_events, zones_of_postcodes
 from observatoire.sources.formats import extract_postcode, parse_decimal, parse_local, read_csv
 from observatoire.sources.labels import categories_of
@@ -25,12 +25,6 @@ class MainsCourantes:
     kind: ClassVar[Literal["events", "reference"]] = "events"
     patterns: ClassVar[tuple[str, ...]] = ("mains_courantes*.csv",)
     needs: ClassVar[tuple[str, ...]] = ()
-    fields: ClassVar[dict[str, FieldRole]] = {
-        "numero": "data", "date_heure": "data", "date_saisie": "data", "adresse": "free_text",
-        "longitude": "data", "latitude": "data", "categorie": "data", "origine": "data",
-        "recit": "free_text", "agent": "identifier", "personnes_impliquees": "identifier",
-        POSTCODE: "data", "nb_personnes": "data",
-    }
     columns = ("numero", "date_heure", "adresse", "longitude", "latitude", "categorie", "origine", "recit")
     optional = ("date_saisie", "agent", "personnes_impliquees")
 
@@ -68,5 +62,6 @@ class MainsCourantes:
             source=self.name, ctx=ctx, rejects=rejects, keys=pc.fill_null(t["numero"], "").to_pylist(),
             category=category, occurred_at=occurred, time_precision="minute", discovery=discovery,
             attributes=attrs, reported_at=reported, lon=lon, lat=lat, precision_m=25.0, zone_id=zone,
+            admitted=t, text=t["recit"],
         )
         return Canonical(events, None, quarantine)

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from observatoire.sources.base import ROW, Canonical, Context, FieldRole, RawFile
+from observatoire.sources.base import ROW, Canonical, Context, RawFile
 from observatoire.sources.canonical import Rejects, attributes_for, build_events
 from observatoire.sources.formats import parse_decimal, parse_iso, read_jsonl
 from observatoire.sources.labels import categories_of
@@ -22,13 +22,10 @@ class MunicipalReports:
     kind: ClassVar[Literal["events", "reference"]] = "events"
     patterns: ClassVar[tuple[str, ...]] = ("municipal_reports*.jsonl",)
     needs: ClassVar[tuple[str, ...]] = ()
-    fields: ClassVar[dict[str, FieldRole]] = {
-        "id": "data", "type": "data", "horodatage": "data", "lon": "data", "lat": "data", "nature": "data",
-        "note": "free_text", "agent": "identifier",
-    }
+    columns = ("id", "type", "horodatage", "lon", "lat", "nature", "note", "agent")
 
     def read(self, path: Path, timezone: str) -> RawFile:
-        return read_jsonl(path, {f: f for f in self.fields})
+        return read_jsonl(path, {f: f for f in self.columns})
 
     def canonicalise(self, admitted: pa.RecordBatch, ctx: Context) -> Canonical:
         t = admitted
@@ -49,6 +46,6 @@ class MunicipalReports:
         events, quarantine = build_events(
             source=self.name, ctx=ctx, rejects=rejects, keys=pc.fill_null(t["id"], "").to_pylist(),
             category=category, occurred_at=occurred, time_precision="second", discovery="directed",
-            attributes=attrs, lon=lon, lat=lat, precision_m=25.0,
+            attributes=attrs, lon=lon, lat=lat, precision_m=25.0, admitted=t, text=t["note"],
         )
         return Canonical(events, None, quarantine)

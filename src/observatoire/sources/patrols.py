@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from observatoire.sources.base import ROW, Canonical, Context, FieldRole, RawFile
+from observatoire.sources.base import ROW, Canonical, Context, RawFile
 from observatoire.sources.canonical import Rejects
 from observatoire.sources.formats import parse_decimal, parse_int, parse_local, read_csv
 
@@ -35,10 +35,7 @@ class Patrols:
     kind: ClassVar[Literal["events", "reference"]] = "reference"
     patterns: ClassVar[tuple[str, ...]] = ("patrols*.csv",)
     needs: ClassVar[tuple[str, ...]] = ()
-    fields: ClassVar[dict[str, FieldRole]] = {
-        "date": "data", "creneau": "data", "code_insee": "data", "effectif": "data", "heures_patrouille": "data",
-    }
-    columns = tuple(fields)
+    columns = ("date", "creneau", "code_insee", "effectif", "heures_patrouille")
 
     def read(self, path: Path, timezone: str) -> RawFile:
         return read_csv(path, self.columns)

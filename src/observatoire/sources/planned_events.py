@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from observatoire.sources.base import ROW, Canonical, Context, FieldRole, RawFile
+from observatoire.sources.base import ROW, Canonical, Context, RawFile
 from observatoire.sources.canonical import Rejects, attributes_for, build_events
 from observatoire.sources.formats import parse_decimal, parse_int, parse_local, read_csv
 
@@ -24,11 +24,7 @@ class PlannedEvents:
     kind: ClassVar[Literal["events", "reference"]] = "events"
     patterns: ClassVar[tuple[str, ...]] = ("planned_events*.csv",)
     needs: ClassVar[tuple[str, ...]] = ()
-    fields: ClassVar[dict[str, FieldRole]] = {
-        "id": "data", "nom": "data", "type": "data", "lieu": "data", "longitude": "data", "latitude": "data",
-        "debut": "data", "fin": "data", "affluence_attendue": "data",
-    }
-    columns = tuple(fields)
+    columns = ("id", "nom", "type", "lieu", "longitude", "latitude", "debut", "fin", "affluence_attendue")
 
     def read(self, path: Path, timezone: str) -> RawFile:
         return read_csv(path, self.columns)
@@ -55,6 +51,6 @@ class PlannedEvents:
         events, quarantine = build_events(
             source=self.name, ctx=ctx, rejects=rejects, keys=pc.fill_null(t["id"], "").to_pylist(),
             category="planned_event", occurred_at=start, time_precision="minute", discovery="independent",
-            attributes=attrs, lon=lon, lat=lat, precision_m=VENUE_PRECISION_M,
+            attributes=attrs, lon=lon, lat=lat, precision_m=VENUE_PRECISION_M, admitted=t,
         )
         return Canonical(events, None, quarantine)

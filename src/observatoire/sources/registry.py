@@ -35,7 +35,10 @@ def resolve(path: Path, sources: dict[str, Source], name: str | None = None) -> 
         if name not in sources:
             raise UnknownSourceError(f"unknown source {name!r}; known: {', '.join(sorted(sources))}")
         return sources[name]
-    matches = [s for s in sources.values() if any(fnmatch(path.name, p) for p in s.patterns)]
+    # The most specific pattern wins: "hospital_counts*.csv" over "hospital*.csv".
+    scored = sorted(((max(len(p) for p in s.patterns if fnmatch(path.name, p)), s.name) for s in sources.values()
+                     if any(fnmatch(path.name, p) for p in s.patterns)), reverse=True)
+    matches = [sources[name] for score, name in scored if score == scored[0][0]] if scored else []
     if len(matches) != 1:
         raise UnknownSourceError(
             f"{path}: no single source recognises this file name; name it with --source "

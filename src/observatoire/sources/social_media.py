@@ -1,4 +1,10 @@
-"""Public social-media posts (JSON Lines). The author and the text never pass the gate (for now)."""
+"""Public social-media posts (JSON Lines).
+
+The author becomes a keyed token; the text is kept scrubbed (for the short
+retention of this source), with its public-order topics; the place is the
+geotag, or else the zone of the first quartier the text names (the city's
+gazetteer). No follower graph, no profile: the policy refuses them.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +15,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from observatoire.sources.base import ROW, Canonical, Context, FieldRole, RawFile
+from observatoire.city.gazetteer import Gazetteer, load_places
+from observatoire.sources.base import ROW, Canonical, Context, RawFile
 from observatoire.sources.canonical import Rejects, attributes_for, build_events
 from observatoire.sources.formats import parse_decimal, parse_iso, read_jsonl
+from observatoire.sources.social_topics import classify
 
 # Geotags of phones are precise to a few metres in theory; platforms round them. 50 m is conservative.
 GEOTAG_PRECISION_M = 50.0
@@ -22,10 +30,6 @@ class SocialMedia:
     kind: ClassVar[Literal["events", "reference"]] = "events"
     patterns: ClassVar[tuple[str, ...]] = ("social_media*.jsonl",)
     needs: ClassVar[tuple[str, ...]] = ()
-    fields: ClassVar[dict[str, FieldRole]] = {
-        "id": "data", "created_at": "data", "text": "free_text", "lang": "data",
-        "author_id": "identifier", "author_handle": "identifier", "geo_lon": "data", "geo_lat": "data",
-    }
     paths = {"id": "id", "created_at": "created_at", "text": "text", "lang": "lang", "author_id": "author.id",
              "author_handle": "author.handle", "geo_lon": "geo.lon", "geo_lat": "geo.lat"}
 
@@ -39,15 +43,23 @@ class SocialMedia:
         lon, bad_lon = parse_decimal(t["geo_lon"])
         lat, bad_lat = parse_decimal(t["geo_lat"])
         geotagged = pc.and_(pc.is_valid(lon), pc.is_valid(lat))
+        # Without a geotag, the zone of the first quartier the (scrubbed) text names, if any.
+        named = Gazetteer(load_places(ctx.city)).zones_named(t["text"].to_pylist())
+        geo = np.asarray(geotagged.to_numpy(zero_copy_only=False), bool)
+        zone = [None if g else z for g, z in zip(geo, named)]
+        place_from = [("geotag" if g else "gazetteer" if z else None) for g, z in zip(geo, zone)]
         rejects.reject(np.asarray(pc.is_null(t["id"]).to_numpy(zero_copy_only=False), bool), "missing_key",
                        "id is empty")
         rejects.reject(bad_time | np.asarray(pc.is_null(occurred).to_numpy(zero_copy_only=False), bool),
                        "bad_timestamp", "created_at is not ISO 8601 with an offset")
         rejects.reject(bad_lon | bad_lat, "bad_coordinates", "geo.lon/geo.lat are not numbers")
-        attrs = attributes_for(self.name, lang=t["lang"], geotagged=geotagged)
+        attrs = attributes_for(self.name, lang=t["lang"], geotagged=geotagged,
+                               place_from=pa.array(place_from, pa.string()),
+                               topics=pa.array(classify(t["text"].to_pylist()), pa.list_(pa.string())))
         events, quarantine = build_events(
             source=self.name, ctx=ctx, rejects=rejects, keys=pc.fill_null(t["id"], "").to_pylist(),
             category="social_post", occurred_at=occurred, time_precision="second", discovery="independent",
-            attributes=attrs, lon=lon, lat=lat, precision_m=GEOTAG_PRECISION_M,
+            attributes=attrs, lon=lon, lat=lat, precision_m=GEOTAG_PRECISION_M, zone_id=zone,
+            admitted=t, text=t["text"],
         )
         return Canonical(events, None, quarantine)

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from observatoire.sources.base import ROW, Canonical, Context, FieldRole, RawFile
+from observatoire.sources.base import ROW, Canonical, Context, RawFile
 from observatoire.sources.canonical import Rejects, attributes_for, build_events, zones_of_postcodes
 from observatoire.sources.formats import extract_postcode, join_date_time, parse_decimal, parse_int, parse_local, read_csv
 from observatoire.sources.natinf import NATINF
@@ -22,12 +22,6 @@ class Verbalisations:
     kind: ClassVar[Literal["events", "reference"]] = "events"
     patterns: ClassVar[tuple[str, ...]] = ("verbalisations*.csv",)
     needs: ClassVar[tuple[str, ...]] = ()
-    fields: ClassVar[dict[str, FieldRole]] = {
-        "numero_avis": "data", "date_infraction": "data", "heure_infraction": "data", "natinf": "data",
-        "libelle_infraction": "data", "lieu": "free_text", "longitude": "data", "latitude": "data",
-        "immatriculation": "identifier", "montant_eur": "data", "matricule_agent": "identifier",
-        "code_postal": "data",   # derived at read time from `lieu`, which never passes the gate
-    }
     columns = ("numero_avis", "date_infraction", "heure_infraction", "natinf", "longitude", "latitude",
                "montant_eur")
     optional = ("libelle_infraction", "lieu", "immatriculation", "matricule_agent")
@@ -63,5 +57,6 @@ class Verbalisations:
             source=self.name, ctx=ctx, rejects=rejects, keys=pc.fill_null(t["numero_avis"], "").to_pylist(),
             category=category, occurred_at=occurred, time_precision=precision, discovery="directed",
             attributes=attrs, lon=lon, lat=lat, precision_m=25.0, zone_id=zones_of_postcodes(ctx, t["code_postal"]),
+            admitted=t,
         )
         return Canonical(events, None, quarantine)

@@ -1,0 +1,340 @@
+"""data.police.uk street-level crime (CSV, plain or gzip) and a zone-only West Yorkshire profile.
+
+Format and privacy roles: ``docs/opendata.md``. One row is one crime or
+anti-social behaviour incident reported in a month; police.uk has already
+anonymised it: the month only, a point snapped to the nearest of its map
+points, and the LSOA that point lies in. Anti-social behaviour rows carry no
+``Crime ID``; their record key is a digest of the row's content and its rank
+among identical rows of the file, so that a file re-published with its rows in
+another order gives the same event ids.
+
+The LSOA boundaries are not packaged: :func:`west_yorkshire_profile` builds a
+profile whose zones are known by code only (population, area, households from
+the 2011 Census). With such a profile the zone comes from ``LSOA code`` and the
+point is kept as published; with a profile that has boundaries the point is
+placed by polygon, as for every other source.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import zlib
+from collections.abc import Mapping, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import ClassVar, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import shapely
+
+from observatoire.city.geo import h3_cells
+from observatoire.city.profile import CityProfile, Zone
+from observatoire.errors import InputError, SchemaError, UnreadableFileError
+from observatoire.sources.base import ROW, Canonical, Context, RawFile
+from observatoire.sources.canonical import Rejects, build_events
+from observatoire.sources.formats import parse_decimal
+
+# police.uk crime types (lower case) -> taxonomy code; None: no code fits, the row is quarantined.
+CRIME_TYPES: Mapping[str, str | None] = {
+    "anti-social behaviour": "nuisance",
+    "bicycle theft": "theft",
+    "burglary": "burglary",
+    "criminal damage and arson": "criminal_damage",
+    "drugs": "drugs",
+    "other theft": "theft",
+    "possession of weapons": None,      # no weapons category in the taxonomy (public_order would mix them in)
+    "public order": "public_order",
+    "robbery": "robbery",
+    "shoplifting": "theft",
+    "theft from the person": "theft",
+    "vehicle crime": "vehicle_crime",
+    "violence and sexual offences": "violence",
+    "other crime": None,                # a residual class (fraud, perjury, ...): no code fits
+    # Labels of files before May 2013.
+    "violent crime": "violence",
+    "public disorder and weapons": None,
+}
+# police.uk snaps each point to one of its anonymised map points (a street centre or public place
+# with a catchment of at least eight postal addresses): the true place is within about this radius.
+LOCATION_PRECISION_M = 200.0
+MAX_UNCOMPRESSED_BYTES = 1 << 30       # a month of the largest force is about 30 MB of CSV
+GZIP_MAGIC = b"\x1f\x8b"
+UTF8_BOM = b"\xef\xbb\xbf"
+# Fields whose content identifies a record that has no Crime ID (anti-social behaviour).
+CONTENT_KEY_FIELDS = ("Month", "Reported by", "Falls within", "Longitude", "Latitude", "LSOA code",
+                      "Crime type", "Last outcome category")
+
+ATTRIBUTES_TYPE = pa.struct([
+    pa.field("crime_id", pa.string()),        # police.uk's own record id (null for anti-social behaviour)
+    pa.field("crime_type", pa.string()),      # the crime type as police.uk names it
+    pa.field("last_outcome", pa.string()),    # last outcome category when the file was published
+    pa.field("reported_by", pa.string()),     # force that reported the record
+    pa.field("falls_within", pa.string()),    # force whose area the record falls within
+])
+
+
+class PoliceUk:
+    name: ClassVar[str] = "police_uk"
+    kind: ClassVar[Literal["events", "reference"]] = "events"
+    patterns: ClassVar[tuple[str, ...]] = ("*-street.csv", "*-street.csv.gz")
+    needs: ClassVar[tuple[str, ...]] = ()
+    columns = ("Crime ID", "Month", "Longitude", "Latitude", "LSOA code", "Crime type")
+    optional = ("Reported by", "Falls within", "Location", "LSOA name", "Last outcome category", "Context")
+
+    def read(self, path: Path, timezone: str) -> RawFile:
+        return read_delimited(path, self.columns, self.optional)
+
+    def canonicalise(self, admitted: pa.RecordBatch, ctx: Context) -> Canonical:
+        t = admitted
+        rows = t[ROW].to_numpy()
+        rejects = Rejects(rows)
+        occurred, bad_month = parse_month(t["Month"])
+        lon, bad_lon = parse_decimal(t["Longitude"])
+        lat, bad_lat = parse_decimal(t["Latitude"])
+        lon_a, lat_a = _floats(lon), _floats(lat)
+        has_point = np.isfinite(lon_a) & np.isfinite(lat_a)
+        half_point = np.isfinite(lon_a) ^ np.isfinite(lat_a)
+        out_of_range = has_point & ((np.abs(lon_a) > 180) | (np.abs(lat_a) > 90))
+        crime_type = _labels(t["Crime type"])
+        known_type = np.isin(crime_type, list(CRIME_TYPES))
+        category = np.array([CRIME_TYPES.get(c) for c in crime_type], dtype=object)
+        lsoa = pc.utf8_trim_whitespace(t["LSOA code"])
+        no_lsoa = _null_or_empty(lsoa)
+        zone_only = not any(not z.geometry.is_empty for z in ctx.city.zones)
+
+        rejects.reject(bad_month, "bad_timestamp", "Month is not YYYY-MM")
+        rejects.reject(~known_type, "unknown_crime_type", "Crime type is not a police.uk crime type")
+        rejects.reject(category == None, "unmapped_crime_type",  # noqa: E711 - elementwise
+                       "Crime type (possession of weapons, other crime) has no category in the taxonomy")
+        rejects.reject(bad_lon | bad_lat | half_point | out_of_range, "bad_coordinates",
+                       "Longitude/Latitude are not a WGS84 point")
+        rejects.reject(~has_point & no_lsoa, "missing_location",
+                       "no point and no LSOA code (police.uk publishes some records without a location)")
+        if zone_only:
+            rejects.reject(no_lsoa, "missing_zone", "LSOA code is empty and the city profile has no zone boundaries")
+
+        attrs = pa.StructArray.from_arrays(
+            [_column(t, "Crime ID"), t["Crime type"], _column(t, "Last outcome category"),
+             _column(t, "Reported by"), _column(t, "Falls within")],
+            fields=list(ATTRIBUTES_TYPE),
+        )
+        point = has_point & ~out_of_range
+        events, quarantine = build_events(
+            source=self.name, ctx=ctx, rejects=rejects, keys=record_keys(t), category=category,
+            occurred_at=occurred, time_precision="month", discovery="unknown", attributes=attrs,
+            lon=None if zone_only else np.where(point, lon_a, np.nan),
+            lat=None if zone_only else np.where(point, lat_a, np.nan),
+            precision_m=LOCATION_PRECISION_M, zone_id=lsoa.to_pylist(), admitted=t,
+        )
+        if zone_only:
+            events = _with_points(events, rows, np.where(point, lon_a, np.nan), np.where(point, lat_a, np.nan))
+        return Canonical(events, None, quarantine)
+
+
+# -- reading ---------------------------------------------------------------------------------------
+
+def _file_bytes(path: Path) -> bytes:
+    """The file's bytes, decompressed when it is gzip (recognised by its magic number, not its name)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise UnreadableFileError(f"{path}: cannot be read ({exc.strerror or type(exc).__name__})") from exc
+    if not data.startswith(GZIP_MAGIC):
+        return data
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
+            out = gz.read(MAX_UNCOMPRESSED_BYTES + 1)
+    except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError; EOFError: truncated
+        raise UnreadableFileError(f"{path}: not a complete gzip file ({type(exc).__name__}); "
+                                  "download it again") from exc
+    if len(out) > MAX_UNCOMPRESSED_BYTES:
+        raise UnreadableFileError(f"{path}: decompresses to more than {MAX_UNCOMPRESSED_BYTES >> 20} MiB")
+    return out
+
+
+def _decode(data: bytes, path: Path) -> str:
+    if data.startswith(UTF8_BOM):
+        data = data[len(UTF8_BOM):]
+    if b"\x00" in data[:4096]:
+        raise UnreadableFileError(f"{path}: binary content, not a text export")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def read_delimited(path: Path, columns: Sequence[str], optional: Sequence[str] = ()) -> RawFile:
+    """``formats.read_csv`` for a plain or gzip-compressed file: same decoding, nulls and row numbers.
+
+    Kept here until ``formats.read_csv`` reads gzip itself (see ``docs/opendata.md``).
+    """
+    text = _decode(_file_bytes(path), path)
+    header = text.split("\n", 1)[0]
+    delimiter = ";" if header.count(";") > header.count(",") else ","
+    bad_lines: list[int] = []
+
+    def on_invalid(row: pacsv.InvalidRow) -> str:
+        bad_lines.append(row.number if row.number is not None else -1)
+        return "skip"
+
+    names = next(csv.reader([header], delimiter=delimiter), [])
+    try:
+        table = pacsv.read_csv(
+            pa.BufferReader(text.encode("utf-8")),
+            read_options=pacsv.ReadOptions(block_size=1 << 24, use_threads=False),  # threads lose line numbers
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(
+                column_types={c: pa.string() for c in names},
+                strings_can_be_null=True, null_values=[""], quoted_strings_can_be_null=True,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise UnreadableFileError(f"{path}: not a readable CSV export ({str(exc).splitlines()[0][:120]})") from exc
+    found = [n.strip().lstrip("\ufeff") for n in table.column_names]
+    table = table.rename_columns(found)
+    missing = [c for c in columns if c not in found]
+    if missing:
+        raise SchemaError(f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(columns)}")
+    if len(set(found)) != len(found):
+        raise SchemaError(f"{path}: a column name is repeated in the header")
+    for c in optional:
+        if c not in found:
+            table = table.append_column(c, pa.nulls(table.num_rows, pa.string()))
+    # Data rows are numbered from 1 after the header; physical line = data row + 1 (no multi-line values).
+    malformed = sorted(n - 1 for n in bad_lines)
+    total = table.num_rows + len(malformed)
+    rows = np.setdiff1d(np.arange(1, total + 1), np.asarray(malformed, dtype=np.int64))[: table.num_rows]
+    return RawFile(table.append_column(ROW, pa.array(rows, pa.int64())), malformed)
+
+
+# -- parsing ---------------------------------------------------------------------------------------
+
+def parse_month(raw: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """``YYYY-MM`` -> the first instant of that month, UTC (so the stored month is the file's month)."""
+    cleaned = pc.utf8_trim_whitespace(raw)
+    ok = pc.fill_null(pc.match_substring_regex(cleaned, r"^\d{4}-(0[1-9]|1[0-2])$"), False)
+    dated = pc.binary_join_element_wise(pc.if_else(ok, cleaned, pa.scalar(None, pa.string())), "01", "-")
+    parsed = pc.strptime(dated, format="%Y-%m-%d", unit="us", error_is_null=True)
+    parsed = pc.assume_timezone(parsed, timezone="UTC")
+    present = ~_null_or_empty(cleaned)
+    return parsed, present & np.asarray(pc.is_null(parsed).to_numpy(zero_copy_only=False), bool)
+
+
+def record_keys(t: pa.RecordBatch) -> list[str]:
+    """``crime:<Crime ID>``, or for a record without one ``content:<sha256 of its fields>#<rank>``.
+
+    The rank counts identical rows (same month, place, type, ...) in file order: two identical
+    anti-social behaviour reports stay two events, and re-ordering the file changes no key.
+    """
+    ids = _column(t, "Crime ID").to_pylist()
+    content = list(zip(*(_column(t, c).to_pylist() for c in CONTENT_KEY_FIELDS)))
+    seen: dict[str, int] = {}
+    keys = []
+    for crime_id, fields in zip(ids, content):
+        if crime_id is not None and crime_id.strip():
+            keys.append(f"crime:{crime_id.strip()}")
+            continue
+        digest = hashlib.sha256("\x1f".join((v or "").strip() for v in fields).encode()).hexdigest()
+        seen[digest] = rank = seen.get(digest, 0) + 1
+        keys.append(f"content:{digest}#{rank}")
+    return keys
+
+
+def _column(t: pa.RecordBatch, name: str) -> pa.Array:
+    """A string column of the admitted batch, or nulls when the file or the policy left it out."""
+    if name in t.schema.names:
+        return t[name]
+    return pa.nulls(t.num_rows, pa.string())
+
+
+def _labels(raw: pa.Array) -> np.ndarray:
+    folded = pc.utf8_lower(pc.utf8_trim_whitespace(pc.replace_substring_regex(raw, r"\s+", " ")))
+    return np.asarray(pc.fill_null(folded, "").to_pylist(), dtype=object)
+
+
+def _null_or_empty(a: pa.Array) -> np.ndarray:
+    return np.asarray(pc.fill_null(pc.equal(pc.utf8_trim_whitespace(a), ""), True).to_numpy(zero_copy_only=False),
+                      bool)
+
+
+def _floats(a: pa.Array) -> np.ndarray:
+    return np.asarray(pc.fill_null(a, np.nan).to_numpy(zero_copy_only=False), dtype=float)
+
+
+def _with_points(events: pa.Table, rows: np.ndarray, lon: np.ndarray, lat: np.ndarray) -> pa.Table:
+    """Zone-only profile: put back the published point (and its H3 cells) of each event.
+
+    ``build_events`` places a point by polygon and refuses one outside every zone; a profile
+    without boundaries cannot do that, so the events are built from the zone and the point
+    is added here, with the same precision and H3 rules as ``build_events``.
+    """
+    position = {int(r): i for i, r in enumerate(rows)}
+    idx = np.array([position[r] for r in events["source_row"].to_pylist()], dtype=np.int64)
+    x, y = lon[idx], lat[idx]
+    point = np.isfinite(x) & np.isfinite(y)
+    cells = h3_cells(np.where(point, x, np.nan), np.where(point, y, np.nan))
+    columns = {
+        "lon": pa.array(x, pa.float64(), mask=~point),
+        "lat": pa.array(y, pa.float64(), mask=~point),
+        "location_precision_m": pa.array(np.full(len(idx), LOCATION_PRECISION_M), pa.float32(), mask=~point),
+        **{f"h3_r{res}": pa.array(cells[res], pa.int64(), mask=~point) for res in (9, 8, 7)},
+    }
+    for name, values in columns.items():
+        i = events.schema.get_field_index(name)
+        events = events.set_column(i, events.schema.field(name), values)
+    return events
+
+
+# -- the West Yorkshire profile --------------------------------------------------------------------
+
+WEST_YORKSHIRE_COLUMNS = ("la_code", "la_name", "lsoa_code", "lsoa_name", "persons", "hectares", "households")
+WEST_YORKSHIRE_ATTRIBUTION = ("ONS 2011 Census (LSOA usual residents, area, households); contains public sector "
+                              "information licensed under the Open Government Licence v3.0")
+
+
+def west_yorkshire_profile(path: Path | None = None) -> CityProfile:
+    """The 1,388 LSOAs of West Yorkshire as a zone-only profile (no boundaries), Europe/London.
+
+    Zones: ``zone_id`` = LSOA code, ``name`` = LSOA name, ``population`` = 2011 usual residents,
+    covariates ``area_ha`` and ``households``; geometry and outline are empty.
+    """
+    if path is None:
+        text = (resources.files("observatoire.city") / "data" / "west_yorkshire_lsoa.csv").read_text(encoding="utf-8")
+        where = "observatoire/city/data/west_yorkshire_lsoa.csv"
+    else:
+        try:
+            text = Path(path).read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"LSOA table {path}: cannot be read ({type(exc).__name__})") from exc
+        where = str(path)
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    missing = [c for c in WEST_YORKSHIRE_COLUMNS if c not in (reader.fieldnames or ())]
+    if missing:
+        raise InputError(f"LSOA table {where}: missing column(s) {', '.join(missing)}")
+    empty = shapely.GeometryCollection()
+    zones = []
+    for i, row in enumerate(reader, start=1):
+        try:
+            zones.append(Zone(
+                zone_id=row["lsoa_code"].strip(), name=row["lsoa_name"].strip(), short_name=row["lsoa_name"].strip(),
+                population=int(row["persons"]),
+                covariates={"area_ha": float(row["hectares"]), "households": float(row["households"])},
+                postcodes=(), geometry=empty,
+            ))
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise InputError(f"LSOA table {where}: row {i} is incomplete ({type(exc).__name__})") from exc
+    ids = [z.zone_id for z in zones]
+    if not zones or len(set(ids)) != len(ids) or any(z.population < 0 for z in zones):
+        raise InputError(f"LSOA table {where}: no zones, a repeated LSOA code or a negative population")
+    return CityProfile(
+        name="West Yorkshire", timezone="Europe/London", attribution=WEST_YORKSHIRE_ATTRIBUTION,
+        zones=tuple(zones),
+        covariate_notes={"area_ha": "area in hectares (2011 Census)", "households": "households (2011 Census)"},
+        outline=empty,
+    )

@@ -1,0 +1,113 @@
+"""The canary test: identifiers planted in every source never come out anywhere.
+
+Known names, plates, phones, a NIR, an IBAN, e-mails, addresses and a date of
+birth are planted in every identifier and free-text field of every source (and
+in rows that will be quarantined). After `observatoire ingest` (a real
+process), the whole store (every Parquet file decoded, the manifest), the
+quarantine, the command's output and every API response are searched, in any
+casing or spacing: zero occurrences. The pseudonymisation key never appears either.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import unicodedata
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from fastapi.testclient import TestClient
+
+from observatoire.api.app import create_app
+from observatoire.gate.pseudonym import load_keyring
+from observatoire.settings import Settings
+from tests.conftest import write
+
+NIR = "1 85 03 13 055 123 " + f"{97 - 1850313055123 % 97:02d}"
+CANARIES = {
+    "name": ["Zéphyrin QUASIMODO", "zéphyrin quasimodo", "QUASIMODO Zéphyrin", "Mme Eulalie Fandango-Trémière"],
+    "phone": ["07 98 76 54 32", "0798765432", "+33 7 98 76 54 32", "07.98.76.54.32"],
+    "plate": ["ZQ-987-XW", "zq 987 xw", "9876 ZQ 13"],
+    "nir": [NIR],
+    "iban": ["FR76 3000 6000 0112 3456 7890 189"],
+    "email": ["zephyrin.quasimodo@exemple.fr"],
+    "address": ["17 impasse des Canaris"],
+    "birth": ["né le 3 mars 1987", "née le douze juin 1990"],
+}
+# What must not be found, once text is folded (lower case, no accents, letters and digits only).
+NEEDLES = ["quasimodo", "zephyrin", "fandango", "tremiere", "798765432", "zq987xw", "9876zq13", "1850313055123",
+           "30006000011234567890189", "canaris", "mars1987", "douzejuin1990", "pm4242", "author77441"]
+
+
+def fold(text: str) -> str:
+    s = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold()
+    return re.sub(r"[^a-z0-9]", "", s)
+
+
+def sentence(i: int) -> str:
+    name = CANARIES["name"][i % 4]
+    return (f"Intervention pour un différend, {name} (tél. {CANARIES['phone'][i % 4]}, "
+            f"{CANARIES['birth'][i % 2]}, NIR {NIR}) au {CANARIES['address'][0]}, véhicule "
+            f"{CANARIES['plate'][i % 3]}, IBAN {CANARIES['iban'][0]}, courriel {CANARIES['email'][0]}")
+
+
+def exports(root: Path) -> Path:
+    d = root / "exports"
+    mc = ["numero;date_heure;date_saisie;adresse;longitude;latitude;categorie;origine;recit;agent;personnes_impliquees"]
+    for i in range(6):
+        mc.append(f"MC-{i};0{i + 1}/03/2025 14:05;;{CANARIES['address'][0]}, 13001 Marseille;5,3790;43,2920;"
+                  f"Violences;appel_usager;{sentence(i)};PM4242;{CANARIES['name'][i % 4]}|{CANARIES['name'][(i + 1) % 4]}")
+    mc.append(f"MC-bad;99/99/2025 14:05;;;5,37;43,29;Vol;initiative;{sentence(7)};PM4242;QUASIMODO Zéphyrin")
+    mc.append(f"MC-ragged;{sentence(8)};PM4242")
+    write(d, "mains_courantes_c.csv", "\n".join(mc) + "\n")
+    fines = ["numero_avis;date_infraction;heure_infraction;natinf;libelle_infraction;lieu;longitude;latitude;"
+             "immatriculation;montant_eur;matricule_agent"]
+    for i, plate in enumerate(CANARIES["plate"]):
+        fines.append(f"A{i};03/03/2025;09:1{i};11302;x;{CANARIES['address'][0]} 13001 Marseille;5,3780;43,2950;"
+                     f"{plate};35,00;PM4242")
+    write(d, "verbalisations_c.csv", "\n".join(fines) + "\n")
+    reports = [f'{{"id": "R{i}", "type": "intervention", "horodatage": "2025-03-0{i + 1}T14:05:00+01:00", '
+               f'"lon": 5.379, "lat": 43.292, "nature": "Vol", "note": "{sentence(i)}", "agent": "PM4242"}}'
+               for i in range(4)]
+    write(d, "municipal_reports_c.jsonl", "\n".join(reports) + "\n")
+    posts = [f'{{"id": "P{i}", "created_at": "2025-03-0{i + 1}T20:00:00Z", "text": "{sentence(i)}", "lang": "fr", '
+             f'"author": {{"id": "author77441", "handle": "@quasimodo13"}}, "geo": null}}' for i in range(4)]
+    posts.append('{"id": "P9", "created_at": "2025-03-09T20:00:00Z", "text": "x", "lang": "fr", '
+                 '"author": {"id": "author77441", "handle": "@quasimodo13", "followers": ["Zéphyrin QUASIMODO"]}}')
+    write(d, "social_media_c.jsonl", "\n".join(posts) + "\n")
+    write(d, "cctv_cameras_c.csv", "camera_id;longitude;latitude;proprietaire;orientation_deg;angle_champ_deg;"
+                                   "portee_m;mise_en_service\nCAM-1;5,3790;43,2920;ville;90;60;50;01/01/2020\n")
+    write(d, "cctv_events_c.jsonl",
+          '{"event_id": "V1", "camera_id": "CAM-1", "detected_at": "2025-03-01T14:05:00Z", "type": "arme", '
+          '"confidence": 0.9, "person_descriptor": "Zéphyrin QUASIMODO, veste rouge"}\n')
+    return d
+
+
+@pytest.mark.slow
+def test_planted_identifiers_are_found_nowhere(tmp_path: Path) -> None:
+    store, keys = tmp_path / "store", tmp_path / "keys" / "pseudonym.key"
+    env = {**os.environ, "OBSERVATOIRE_STORE": str(store), "OBSERVATOIRE_KEYS": str(keys), "COLUMNS": "200"}
+    out = subprocess.run([sys.executable, "-m", "observatoire.cli", "ingest", str(exports(tmp_path))], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    seen = {"command output": out.stdout + out.stderr, "manifest": (store / "manifest.json").read_text()}
+    for path in store.rglob("*.parquet"):
+        seen[str(path.relative_to(store))] = str(pq.read_table(path).to_pylist())
+    client = TestClient(create_app(Settings(store_dir=store, key_path=keys)))
+    for url in ("/", "/health", "/api/v1/meta", "/api/v1/zones", "/api/v1/zones?source=mains_courantes",
+                "/api/v1/zones?start=2025-01-01&end=2026-01-01&category=violence"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        seen[url] = response.text
+    stored_text = " ".join(v for k, v in seen.items() if k.startswith("events"))
+    assert "<PERSONNE>" in stored_text or "PERSON" in stored_text   # the texts were kept, scrubbed
+    key = load_keyring(keys)
+    for where, text in seen.items():
+        folded = fold(text)
+        for needle in NEEDLES:
+            assert needle not in folded, f"{needle!r} found in {where}"
+        for secret in key.keys.values():
+            assert secret.hex() not in text.lower(), f"the key found in {where}"
