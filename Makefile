@@ -23,6 +23,11 @@ $(VENV)/.installed-test: $(VENV)/.installed requirements-test.lock
 	$(BIN)/python -m pip install --quiet -r requirements-test.lock
 	touch $@
 
+# The benchmarks' baselines (Microsoft Presidio for the PII scrubber).
+$(VENV)/.installed-bench: $(VENV)/.installed requirements-bench.lock
+	$(BIN)/python -m pip install --quiet -r requirements-bench.lock
+	touch $@
+
 # Front-end libraries come from npm at set-up time and are served by the app (no CDN).
 $(STATIC_VENDOR)/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
@@ -48,8 +53,10 @@ demo: install
 test: install-test
 	$(BIN)/python -m pytest
 
-bench: install
+bench: install $(VENV)/.installed-bench
 	$(BIN)/python bench/throughput.py
+	$(BIN)/python bench/gate_structured.py
+	@if [ -f bench/pii_scrubber.py ]; then $(BIN)/python bench/pii_scrubber.py; fi
 
 clean:
 	rm -rf var $(STATIC_VENDOR) node_modules .pytest_cache

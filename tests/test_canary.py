@@ -28,7 +28,8 @@ from tests.conftest import write
 
 NIR = "1 85 03 13 055 123 " + f"{97 - 1850313055123 % 97:02d}"
 CANARIES = {
-    "name": ["Zéphyrin QUASIMODO", "zéphyrin quasimodo", "QUASIMODO Zéphyrin", "Mme Eulalie Fandango-Trémière"],
+    # Lower-case names are caught through the first-name gazetteer: the lower-case canary has a common first name.
+    "name": ["Zéphyrin QUASIMODO", "rachid quasimodo", "QUASIMODO Zéphyrin", "Mme Eulalie Fandango-Trémière"],
     "phone": ["07 98 76 54 32", "0798765432", "+33 7 98 76 54 32", "07.98.76.54.32"],
     "plate": ["ZQ-987-XW", "zq 987 xw", "9876 ZQ 13"],
     "nir": [NIR],

@@ -142,11 +142,11 @@ def test_cctv_events_keep_only_decree_types_from_registered_cameras_and_never_im
     reports = _ingest(tmp_path, store, city, sources, gate, ("cctv_events_t.jsonl", CCTV), ("cctv_cameras_t.csv", CAMERAS))
     assert [r.source for r in reports] == ["cctv_cameras", "cctv_events"]  # the registry goes first
     events = store.events().to_pyarrow()
-    assert sorted(events["category"].to_pylist()) == ["cctv_fire_start", "cctv_weapon", "cctv_weapon"]
+    assert sorted(events["category"].to_pylist()) == ["cctv_fire_start", "cctv_weapon"]
     q = store.quarantine().to_pyarrow().filter(pc.equal(store.quarantine().to_pyarrow()["source"], "cctv_events"))
     assert dict(zip(q["source_row"].to_pylist(), q["reason"].to_pylist())) == {
-        3: "type_not_in_decree", 4: "unknown_camera", 5: "bad_confidence"}
-    assert reports[1].dropped_fields == {}  # only declared fields are even read from a line
+        3: "type_not_in_decree", 4: "unknown_camera", 5: "bad_confidence", 6: "refused_field"}
+    assert reports[1].dropped_fields == {}  # a face or an image refuses the row: nothing to drop
     assert set(events["discovery"].to_pylist()) == {"automated"}
     # The place is the camera's, with its range as the precision.
     row = events.filter(pc.equal(events["category"], "cctv_fire_start"))

@@ -65,7 +65,7 @@ def test_when_another_file_repeats_stored_records_then_they_are_quarantined_as_d
         tmp_path: Path, store: ParquetStore, city: CityProfile, sources: dict, gate: Gate) -> None:
     ingest([write(tmp_path, "mains_courantes_a.csv", logbook(100))], store=store, city=city, sources=sources, gate=gate, now=NOW)
     [r] = ingest([write(tmp_path, "mains_courantes_b.csv", logbook(150))], store=store, city=city, sources=sources,
-                 now=NOW)
+                 gate=gate, now=NOW)
     assert (r.admitted, r.quarantined, r.reasons) == (50, 100, {"duplicate_event": 100})
     ids = store.events().event_id.to_pyarrow()
     assert len(ids) == 150 and pc.count_distinct(ids).as_py() == 150

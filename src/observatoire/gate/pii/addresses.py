@@ -1,0 +1,182 @@
+"""Postal addresses, and the street names that must never be taken for persons.
+
+A *street reference* is a street type followed by its name ("boulevard Charles
+Moretti", "rue de la République"): not personal data by itself, but its words
+are protected from the name rules. An *address* is a street reference with a
+number before it ("12 bis rue de Rome"), and optionally a postcode and a city
+after it ("..., 13006 Marseille"): that is personal data.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from observatoire.gate.pii.finding import Finding
+from observatoire.gate.pii.lexicon import Lexicon, fold, key
+from observatoire.gate.pii.text import TextInfo, Token, adjacent
+
+STREET_TYPES = frozenset({
+    "rue", "ruelle", "avenue", "av", "ave", "boulevard", "bd", "bld", "blvd", "bvd", "chemin", "ch", "traverse",
+    "trav", "impasse", "imp", "montée", "montee", "place", "pl", "placette", "allée", "allee", "allées", "allees",
+    "cours", "quai", "route", "rte", "promenade", "corniche", "square", "passage", "sentier", "chaussée", "faubourg",
+    "fg", "esplanade", "parvis", "rond-point", "carrefour", "vallon", "voie", "descente", "escalier", "escaliers",
+    "calade", "draille", "cité", "cite", "résidence", "residence", "lotissement", "venelle", "lieu-dit",
+})
+# Facilities whose proper names are often persons' names ("lycée Victor Hugo"): protected, never an address.
+FACILITIES = frozenset({
+    "lycée", "lycee", "collège", "college", "école", "ecole", "stade", "gymnase", "piscine", "hôpital", "hopital",
+    "clinique", "gare", "station", "métro", "metro", "arrêt", "arret", "tram", "église", "eglise", "mosquée",
+    "mosquee", "synagogue", "temple", "chapelle", "centre", "médiathèque", "mediatheque", "bibliothèque", "musée",
+    "musee", "théâtre", "theatre", "salle", "espace", "maison", "foyer", "fondation", "institut", "université",
+    "universite", "faculté", "fac", "campus", "crèche", "creche", "groupe", "pharmacie", "boulangerie", "bar",
+    "restaurant", "snack", "brasserie", "café", "cafe", "tabac", "hôtel", "hotel", "supermarché", "magasin",
+    "boutique", "bureau", "agence", "caserne", "commissariat", "mairie", "prison", "quartier", "domaine", "hameau",
+    "villa", "galerie", "pont", "anse", "plage", "parc", "jardin", "jardins", "zac", "zone", "cinéma", "cinema",
+    "club", "association", "stade", "marché", "marche", "halle", "port",
+})
+# Streets named without a street type ("12 La Canebière"), as folded word keys.
+TYPELESS_STREETS: tuple[tuple[str, ...], ...] = (("la", "canebiere"), ("canebiere",), ("la", "croisette"),
+                                                 ("le", "vieux-port"), ("vieux-port",))
+CONNECTORS = frozenset({"de", "du", "des", "d'", "la", "le", "les", "l'", "aux"})
+_NUMBER_BEFORE = re.compile(r"(?<![\w:/.,°])(\d{1,4})(?:\s*(?:bis|ter|quater|[abt])\b)?\s*,?\s*$", re.IGNORECASE)
+_POSTCODE_AFTER = re.compile(r"\s*,?\s*(?:\d{5}|\d{2}\s\d{3})(?![\d])")
+_STOP_LOWER = frozenset({"pour", "signalant", "et", "à", "a", "un", "une", "par", "avec", "sans", "vers", "où", "ou",
+                         "qui", "que", "dont", "nous", "il", "elle", "ils", "on", "je", "ce", "cette", "est", "sont",
+                         "a", "ont", "devant", "derrière", "face", "près", "depuis", "puis", "mais", "donc", "car",
+                         "lors", "quand", "constatons", "constaté", "suite", "tél", "tel", "portable", "né", "née",
+                         "demeurant", "domicilié", "domiciliée", "adresse", "contact", "victime", "témoin",
+                         "immatriculé", "immatriculée", "le", "les", "des", "au", "aux", "en"})
+
+
+@dataclass(frozen=True, slots=True)
+class Street:
+    start: int        # the street type word (or the number of an address)
+    end: int
+    has_number: bool
+    reason: str
+
+
+def _name_words(info: TextInfo, lex: Lexicon, i: int, lower_ok: bool) -> int:
+    """Index after the last word of a street name that starts at token ``i`` (``i`` if none)."""
+    toks = info.tokens
+    j, last, words = i, i, 0
+    while j < len(toks) and words < 7:
+        t = toks[j]
+        if j > i and not adjacent(toks[j - 1], t) and not _joined_by_apostrophe(toks[j - 1], t):
+            # "rue du 141e RIA", "rue de l'Abbé": a number or apostrophe between is part of the name
+            if not re.fullmatch(r"\s*\d{1,3}(?:e|er|ème)?\s*", t.gap):
+                break
+        k = key(t.text)
+        if t.shape == "LOWER" and k in STREET_TYPES:
+            break   # "la voie publique à hauteur de la place Sébastopol": a new street starts
+        if k in CONNECTORS:
+            j += 1
+            continue
+        if t.shape in ("CAP", "UPPER", "INITIAL") or (lower_ok and t.shape == "LOWER" and k not in _STOP_LOWER):
+            j += 1
+            last, words = j, words + 1
+            if lower_ok and t.shape == "LOWER" and words >= 3 and info.mode == "cased":
+                break
+            continue
+        break
+    return last
+
+
+def _typeless(toks: tuple[Token, ...], i: int) -> int:
+    """Number of words of a type-less street name starting at token ``i`` (0 if none)."""
+    for name in TYPELESS_STREETS:
+        n = len(name)
+        if i + n <= len(toks) and all(fold(toks[i + m].text) == name[m] for m in range(n)) \
+                and all(adjacent(toks[i + m - 1], toks[i + m]) for m in range(1, n)):
+            return n
+    return 0
+
+
+def _joined_by_apostrophe(a: Token, b: Token) -> bool:
+    return a.text.endswith(("'", "’")) and b.start == a.end
+
+
+def streets(info: TextInfo, lex: Lexicon) -> list[Street]:
+    """Street references and facility names, with a flag for those that are addresses (a number before)."""
+    out: list[Street] = []
+    toks = info.tokens
+    text = info.text
+    i = 0
+    while i < len(toks):
+        t = toks[i]
+        k = key(t.text)
+        typeless = _typeless(toks, i)
+        if typeless:
+            number = _NUMBER_BEFORE.search(text, max(0, t.start - 16), t.start)
+            if number is not None:
+                end = toks[i + typeless - 1].end
+                tail = _POSTCODE_AFTER.match(text, end, min(len(text), end + 12))
+                end = _city_after(info, lex, tail.end()) if tail else end
+                out.append(Street(number.start(), end, True, "number + street named without type"
+                                  + (" + postcode" if tail else "")))
+                i += typeless
+                continue
+        is_street = k in STREET_TYPES or (k.endswith(".") and k[:-1] in STREET_TYPES)
+        if not (is_street or k in FACILITIES) or i + 1 >= len(toks):
+            i += 1
+            continue
+        nxt = toks[i + 1]
+        gap_ok = adjacent(t, nxt) or re.fullmatch(r"\.?\s*", nxt.gap) is not None
+        if not gap_ok:
+            i += 1
+            continue
+        lower_ok = info.mode != "cased" or is_street
+        end_i = _name_words(info, lex, i + 1, lower_ok)
+        if end_i == i + 1:
+            i += 1
+            continue
+        start, end = t.start, toks[end_i - 1].end
+        number = _NUMBER_BEFORE.search(text, max(0, start - 16), start) if is_street else None
+        if number is not None:
+            start = number.start()
+            tail = _POSTCODE_AFTER.match(text, end, min(len(text), end + 12))
+            if tail:
+                end = _city_after(info, lex, tail.end())
+            reason = f"number + street type '{k}' + name{' + postcode' if tail else ''}"
+        else:
+            reason = f"{'street' if is_street else 'facility'} '{k}' + name"
+        out.append(Street(start, end, number is not None, reason))
+        i = end_i
+    return out
+
+
+def _city_after(info: TextInfo, lex: Lexicon, end: int) -> int:
+    """Extends an address over the city after its postcode ("13006 Marseille", "13600 La Ciotat", "Cedex 2")."""
+    toks = [t for t in info.tokens if t.start >= end][:5]
+    if not toks or toks[0].start - end > 2 or not info.text[end:toks[0].start].isspace():
+        return end
+    out, n = end, 0
+    while n < len(toks):
+        t = toks[n]
+        if n and not adjacent(toks[n - 1], t):
+            break
+        k = key(t.text)
+        if n and k in CONNECTORS and n + 1 < len(toks):
+            n += 1
+            continue
+        cased_city = t.shape in ("CAP", "UPPER") and not lex.is_never(t.text)
+        caseless_city = info.mode != "cased" and k not in _STOP_LOWER and not lex.is_never(t.text)
+        if not (cased_city or caseless_city):
+            break
+        out = t.end
+        n += 1
+        if not cased_city:
+            break   # caseless text: one word, we cannot tell where the city ends
+    if out != end:
+        m = re.match(r"\s*(?:\d{1,2}(?:e|er|ème)\b|cedex(?:\s*\d{1,2})?\b)", info.text[out:out + 12], re.IGNORECASE)
+        if m:
+            out += m.end()
+    return out
+
+
+def find_addresses(info: TextInfo, found: list[Street]) -> Iterator[Finding]:
+    for s in found:
+        if s.has_number:
+            yield Finding("ADDRESS", s.start, s.end, 0.9, "regex:address_fr", s.reason)

@@ -1,0 +1,147 @@
+"""Word lists the name rules consult: first names, surnames, never-names, places.
+
+The lists live in ``data/`` (plain text, comma- or line-separated, ``#``
+comments) and are read when a :class:`Lexicon` is built, never at import time.
+Keys are lower case; an ASCII spelling in a text also matches an accented entry
+("Leila" finds "Leïla"), but an accented word must match exactly ("marié" is
+not "Marie").
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+from functools import cache, lru_cache
+from importlib import resources
+from typing import NamedTuple
+
+# Particles inside names ("Da Silva", "Ben Youssef", "Le Van", "Aït Ali", "de Lesseps").
+PARTICLES = frozenset({"de", "du", "des", "da", "di", "del", "della", "van", "von", "der", "den", "el", "al", "ben",
+                       "bou", "ait", "aït", "ould", "le", "la", "dos", "das", "mac", "ibn", "abou", "abu", "bin",
+                       "ter", "ten", "d'", "l'", "y", "lo"})
+
+
+@lru_cache(maxsize=1 << 16)
+def key(word: str) -> str:
+    """The lookup key of a word: NFC, lower case, typographic apostrophe made plain."""
+    return unicodedata.normalize("NFC", word).lower().replace("’", "'")
+
+
+@lru_cache(maxsize=1 << 16)
+def fold(word: str) -> str:
+    """``key`` without accents: ``"Leïla"`` -> ``"leila"``."""
+    decomposed = unicodedata.normalize("NFKD", key(word))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _entries(text: str) -> list[str]:
+    out = []
+    for line in text.splitlines():
+        line = line.split("#", 1)[0]
+        out.extend(e.strip() for e in line.split(",") if e.strip())
+    return out
+
+
+def _read(name: str) -> list[str]:
+    return _entries(resources.files("observatoire.gate.pii").joinpath("data").joinpath(name).read_text(encoding="utf-8"))
+
+
+class WordSet:
+    """A set of words with the ASCII-folding rule of this module."""
+
+    __slots__ = ("exact", "folded")
+
+    def __init__(self, words: Iterable[str], *, parts: bool = False) -> None:
+        exact: set[str] = set()
+        for w in words:
+            k = key(w)
+            exact.add(k)
+            if parts and " " in k:  # "Thi Lan", "Ait Ali": each part is also a name part
+                exact.update(p for p in k.split() if p not in PARTICLES)
+        self.exact = frozenset(exact)
+        self.folded = frozenset(fold(w) for w in self.exact)
+
+    def __contains__(self, word: object) -> bool:
+        if not isinstance(word, str):
+            return False
+        k = key(word)
+        if k in self.exact:
+            return True
+        return k.isascii() and k in self.folded
+
+    def __len__(self) -> int:
+        return len(self.exact)
+
+
+class WordInfo(NamedTuple):
+    first: bool        # a first name (a hyphenated one counts if each part is: "Jean-Baptistin")
+    surname: bool
+    ambiguous: bool    # also a common word, a month, a place or a brand
+    never: bool        # never a name on its own ("Rixe", "RTM", "Janvier")
+
+    @property
+    def name(self) -> bool:
+        return self.first or self.surname
+
+
+class Lexicon:
+    """The word lists, with a per-word cache of what a word is."""
+
+    __slots__ = ("first_names", "surnames", "ambiguous", "never", "places", "_cache")
+
+    def __init__(self, first_names: WordSet, surnames: WordSet, ambiguous: WordSet, never: WordSet,
+                 places: tuple[tuple[str, ...], ...]) -> None:
+        self.first_names, self.surnames, self.ambiguous, self.never = first_names, surnames, ambiguous, never
+        self.places = places     # each place as a tuple of folded word keys
+        self._cache: dict[str, WordInfo] = {}
+
+    def info(self, word: str) -> WordInfo:
+        found = self._cache.get(word)
+        if found is None:
+            first = word in self.first_names
+            if not first and "-" in word:
+                parts = [p for p in word.split("-") if p]
+                first = len(parts) > 1 and all(p in self.first_names for p in parts)
+            found = WordInfo(first, word in self.surnames, word in self.ambiguous, word in self.never)
+            if len(self._cache) < 200_000:
+                self._cache[word] = found
+        return found
+
+    def is_first(self, word: str) -> bool:
+        return self.info(word).first
+
+    def is_name_word(self, word: str) -> bool:
+        i = self.info(word)
+        return i.first or i.surname
+
+    def is_ambiguous(self, word: str) -> bool:
+        return self.info(word).ambiguous
+
+    def is_never(self, word: str) -> bool:
+        return self.info(word).never
+
+
+def build_lexicon(extra_places: Iterable[str] = ()) -> Lexicon:
+    """The packaged lists, plus ``extra_places`` (a city profile's zone names, for instance)."""
+    places = {tuple(fold(w) for w in _split_place(p)) for p in (*_packaged()[4], *extra_places)}
+    first, sur, amb, never, _ = _packaged()
+    return Lexicon(first, sur, amb, never, tuple(sorted(p for p in places if p)))
+
+
+def _split_place(name: str) -> list[str]:
+    # "L'Estaque" -> ["l'", "estaque"]; "Notre-Dame de la Garde" -> one token per word (hyphenated kept)
+    words = []
+    for w in name.replace("’", "'").split():
+        if "'" in w[:3] and len(w) > 2:
+            head, _, tail = w.partition("'")
+            words.extend((head + "'", tail))
+        else:
+            words.append(w)
+    return words
+
+
+@cache
+def _packaged() -> tuple[WordSet, WordSet, WordSet, WordSet, tuple[str, ...]]:
+    return (WordSet(_read("first_names.txt"), parts=True), WordSet(_read("surnames.txt"), parts=True),
+            WordSet(_read("ambiguous.txt")),
+            WordSet(_read("not_names.txt")), tuple(_read("places.txt")))

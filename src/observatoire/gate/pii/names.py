@@ -1,0 +1,455 @@
+"""Persons' names: rules first, the NER model only for what the rules leave unexplained.
+
+The rules, in the order of their strength:
+
+``rule:title``             a title ("M.", "Mme", "Monsieur", "Dr"...) and the name words after it;
+``rule:role``              a role word of police texts ("Victime :", "Mis en cause :", "dénommé",
+                           "requis par"...) and the name words after it;
+``gazetteer:first_names``  a known first name and its neighbouring name words ("Karim HADDAD",
+                           "khadija boudjema", "GAUTHIER Leïla");
+``rule:name_shape``        an upper-case surname next to a capitalised word ("DUPONT Jean",
+                           "Wissem BOUAZIZ"), or a known surname in capitals alone ("le nommé HADDAD").
+
+Words of street references ("boulevard Charles Moretti"), of places ("la Belle de Mai"),
+and never-names ("Rixe", "Vol", "Tapage", months, acronyms) are never taken by the
+gazetteer and shape rules. What is left, capitalised words that nothing
+explains, is the *candidates*: only sentences holding one are given to the
+NER model, and only its ``PER`` entities that contain a candidate are kept.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from observatoire.gate.pii.finding import Finding
+from observatoire.gate.pii.lexicon import PARTICLES, Lexicon, fold, key
+from observatoire.gate.pii.text import TextInfo, Token, adjacent
+
+Span = tuple[int, int]
+
+TITLES = frozenset({"m", "mr", "mme", "mlle", "melle", "mademoiselle", "monsieur", "madame", "dr", "docteur",
+                    "pr", "professeur", "me", "maître", "maitre", "sieur", "mrs", "ms", "miss", "mister"})
+# Titles that are also common words in lower case: a title only when capitalised, or followed by a period.
+_WEAK_TITLES = frozenset({"m", "me", "pr", "miss", "ms"})
+# Role cues: word sequence -> how strong. "colon": a lower-case name is taken after the cue and a colon
+# ("Victime : karim haddad"); "name": the cue says a name follows, lower case included ("dénommé karim");
+# "weak": only a capitalised name is taken ("la voisine Karima BENALI", "chez Kevin").
+ROLE_CUES: dict[tuple[str, ...], str] = {
+    **{(w,): "colon" for w in (
+        "victime", "victimes", "témoin", "temoin", "témoins", "requérant", "requérante", "requerant", "contact",
+        "conducteur", "conductrice", "propriétaire", "proprietaire", "contrevenant", "contrevenante", "plaignant",
+        "plaignante", "déclarant", "déclarante", "interpellé", "interpellée", "interpelle", "auteur", "suspect",
+        "passager", "passagère", "locataire", "gérant", "gérante", "mineur", "mineure", "individu", "chauffeur",
+        "nom", "noms", "identité", "identite", "requis", "appelant", "appelante", "signalant", "intéressé",
+        "intéressée", "personne", "blessé", "blessée", "client", "cliente", "patient", "patiente", "usager",
+        "référent", "référente", "tuteur", "tutrice", "parent", "parents", "responsable", "demandeur", "demandeuse",
+        "bénéficiaire", "titulaire", "signataire", "expéditeur", "expéditrice", "destinataire", "gardien",
+        "gardienne", "déposant", "déposante", "interlocuteur", "interlocutrice", "correspondant", "correspondante",
+        "réclamant", "réclamante", "pétitionnaire", "administré", "administrée", "habitant", "habitante",
+        "résident", "résidente", "riverain", "riveraine", "copropriétaire", "employé", "employée", "salarié",
+        "salariée", "agresseur", "agresseurs", "identifié", "identifiée", "prénom", "prénoms", "nom-prénom")},
+    ("mis", "en", "cause"): "colon", ("mise", "en", "cause"): "colon", ("mis", "e", "en", "cause"): "colon",
+    ("personne", "assistée"): "colon", ("personne", "assistee"): "colon", ("personne", "interpellée"): "colon",
+    ("nom", "prénom"): "colon", ("nom", "et", "prénom"): "colon", ("prénom", "nom"): "colon",
+    **{(w,): "name" for w in (
+        "nommé", "nommée", "dénommé", "dénommée", "denomme", "denommee", "prénommé", "prénommée", "surnommé",
+        "surnommée", "alias")},
+    ("identifié", "comme"): "name", ("identifiée", "comme"): "name", ("se", "nommant"): "name",
+    ("se", "présentant", "comme"): "name", ("répondant", "au", "nom", "de"): "name", ("au", "nom", "de"): "name",
+    ("je", "m'appelle"): "name", ("je", "suis"): "weak", ("c'est",): "weak", ("moi", "c'est"): "name",
+    **{(w,): "weak" for w in (
+        "chez", "née", "épouse", "époux", "veuve", "fils", "fille", "frère", "soeur", "sœur", "mère", "père",
+        "compagnon", "compagne", "ami", "amie", "voisin", "voisine", "cousin", "cousine", "avec")},
+    ("requis", "par"): "weak", ("appel", "de"): "weak", ("signalé", "par"): "weak", ("signalée", "par"): "weak",
+    ("contacté", "par"): "weak", ("sommes", "requis", "par"): "weak", ("à", "la", "demande", "de"): "weak",
+    ("merci", "à"): "weak", ("merci", "a"): "weak",
+}
+_CUES_BY_FIRST: dict[str, list[tuple[str, ...]]] = {}
+for _cue in sorted(ROLE_CUES, key=len, reverse=True):
+    _CUES_BY_FIRST.setdefault(_cue[0], []).append(_cue)
+# Words before a capitalised word that make it a place rather than a person ("à Jean Jaurès").
+PLACE_PREPOSITIONS = frozenset({"à", "a", "au", "aux", "vers", "depuis", "quartier", "secteur", "côté", "cote",
+                                "direction", "cité", "cite", "station", "arrêt", "arret", "sortie", "métro", "metro"})
+_VERB_ENDINGS = ("ment", "ait", "aient", "ais", "ant", "ants", "ante", "é", "ée", "és", "ées", "er", "ir", "ons",
+                 "ez", "ions", "iez", "eux", "euse", "ique", "able", "tion", "sion")
+_MAX_RUN = 6
+_STRONG_PARTICLES = frozenset({"da", "di", "van", "von", "el", "ben", "ait", "aït", "ould", "dos", "abou", "bou"})
+
+
+@dataclass(frozen=True, slots=True)
+class _Ctx:
+    info: TextInfo
+    lex: Lexicon
+    blocked: frozenset[int]      # token indices inside street references, places, placeholders
+
+
+def place_spans(info: TextInfo, lex: Lexicon) -> list[Span]:
+    """Spans of the packaged (and extra) places met in the text, longest match first.
+
+    A one-word place that is also a first name or a surname ("Valentine", "Paris")
+    is not protected: it is treated as an ambiguous name instead.
+    """
+    toks = info.tokens
+    keys = [fold(t.text) for t in toks]
+    out: list[Span] = []
+    i = 0
+    by_first: dict[str, list[tuple[str, ...]]] = _place_index(lex)
+    while i < len(toks):
+        best = 0
+        for place in by_first.get(keys[i], ()):
+            n = len(place)
+            if n <= best or tuple(keys[i:i + n]) != place:
+                continue
+            if all(adjacent(toks[j - 1], toks[j]) or toks[j - 1].text.endswith(("'", "’"))
+                   for j in range(i + 1, i + n)):
+                if n == 1 and lex.is_name_word(toks[i].text):
+                    continue
+                if info.mode == "cased" and toks[i].shape == "LOWER" and n == 1 and keys[i] not in ("l'",):
+                    continue   # "la plaine" in a sentence is a plain; "Plaine" is the quartier
+                best = n
+        if best:
+            out.append((toks[i].start, toks[i + best - 1].end))
+            i += best
+        else:
+            i += 1
+    return out
+
+
+_INDEX_CACHE: dict[int, dict[str, list[tuple[str, ...]]]] = {}
+
+
+def _place_index(lex: Lexicon) -> dict[str, list[tuple[str, ...]]]:
+    idx = _INDEX_CACHE.get(id(lex))
+    if idx is None:
+        idx = {}
+        for place in lex.places:
+            idx.setdefault(place[0], []).append(place)
+        _INDEX_CACHE.clear()
+        _INDEX_CACHE[id(lex)] = idx
+    return idx
+
+
+def blocked_tokens(info: TextInfo, spans: Iterable[Span]) -> frozenset[int]:
+    spans = sorted(spans)
+    if not spans:
+        return frozenset()
+    return frozenset(i for i, t in enumerate(info.tokens) if any(t.start < e and s < t.end for s, e in spans))
+
+
+class NameRules:
+    """The rule-based part of name detection (no model)."""
+
+    def __init__(self, lexicon: Lexicon) -> None:
+        self.lex = lexicon
+
+    # -- token tests -------------------------------------------------------------------------
+    def _never(self, t: Token) -> bool:
+        """A never-name ("Rixe", "Vol", "RTM", "Janvier"), unless it is also a known name ("Renault", "Avril")."""
+        return self.lex.is_never(t.text) and not self.lex.is_name_word(t.text)
+
+    def _acronym(self, t: Token) -> bool:
+        return t.shape == "UPPER" and len(t.text) <= 3 and not self.lex.is_name_word(t.text)
+
+    def _cased_name_word(self, c: _Ctx, i: int) -> bool:
+        t = c.info.tokens[i]
+        if i in c.blocked or t.shape not in ("CAP", "UPPER", "INITIAL") or key(t.text) in TITLES:
+            return False
+        if t.shape == "INITIAL":
+            nxt = c.info.tokens[i + 1] if i + 1 < len(c.info.tokens) else None
+            return nxt is not None and nxt.gap.startswith(".") and nxt.shape in ("CAP", "UPPER")
+        if self._acronym(t):
+            return False
+        return not self._never(t)
+
+    def _lower_name_word(self, c: _Ctx, i: int, unknown_ok: bool) -> bool:
+        t = c.info.tokens[i]
+        if i in c.blocked or len(t.text) < 2 or not t.text[0].isalpha():
+            return False
+        k = key(t.text)
+        if k in TITLES or self.lex.is_never(t.text):
+            return False
+        if k in PARTICLES or self.lex.is_name_word(t.text):
+            return self.lex.is_name_word(t.text)
+            return True
+        return unknown_ok and not k.endswith(_VERB_ENDINGS) and len(k) >= 3
+
+    def _word_ok(self, c: _Ctx, i: int, lower_budget: int) -> tuple[bool, bool]:
+        """(is a name word, used the lower-case budget)."""
+        t = c.info.tokens[i]
+        if c.info.mode == "cased" and t.shape != "LOWER":
+            return self._cased_name_word(c, i), False
+        if c.info.mode == "upper":
+            unknown = lower_budget > 0
+            ok = (t.shape in ("UPPER", "CAP") and not self._acronym(t)
+                  and self._lower_name_word(c, i, unknown))
+            return ok, ok and not self.lex.is_name_word(t.text)
+        ok = self._lower_name_word(c, i, lower_budget > 0)
+        return ok, ok and not self.lex.is_name_word(t.text)
+
+    def _bridge(self, c: _Ctx, j: int) -> bool:
+        """A name that is also a common word ("mai", "Avril") directly followed by a known name ("mai amrani")."""
+        toks = c.info.tokens
+        if j + 1 >= len(toks) or j in c.blocked or not self.lex.is_name_word(toks[j].text):
+            return False
+        nxt = toks[j + 1]
+        return (adjacent(toks[j], nxt) and j + 1 not in c.blocked and self.lex.is_name_word(nxt.text)
+                and not self.lex.is_never(nxt.text))
+
+    def _linked(self, c: _Ctx, a: int, b: int) -> bool:
+        toks = c.info.tokens
+        ta, tb = toks[a], toks[b]
+        if adjacent(ta, tb):
+            return True
+        return ta.shape == "INITIAL" and re.fullmatch(r"\.\s?", tb.gap) is not None
+
+    # -- runs --------------------------------------------------------------------------------
+    def _run_right(self, c: _Ctx, i: int, lower_budget: int) -> int:
+        """Index after the last name word of the run starting at token ``i`` (``i`` when none)."""
+        toks = c.info.tokens
+        j, end, n = i, i, 0
+        if c.info.mode == "cased" and i < len(toks) and toks[i].shape != "LOWER":
+            lower_budget = 0   # "M. Dupont habite": a capitalised name does not go on in lower case
+        while j < len(toks) and n < _MAX_RUN:
+            if j > i and not self._linked(c, j - 1, j):
+                break
+            k = key(toks[j].text)
+            if (k in PARTICLES and j + 1 < len(toks) and j not in c.blocked and self._linked(c, j, j + 1)
+                    and (n > 0 or toks[j].shape != "LOWER" or c.info.mode != "cased")):
+                ok, _ = self._word_ok(c, j + 1, lower_budget)
+                if ok and (toks[j + 1].shape != "LOWER" or self.lex.is_name_word(toks[j + 1].text)
+                           or k in _STRONG_PARTICLES):
+                    j += 1
+                    continue
+            ok, used = self._word_ok(c, j, lower_budget)
+            if not ok and self._bridge(c, j):
+                ok, used = True, False
+            if not ok:
+                break
+            lower_budget -= used
+            j += 1
+            end, n = j, n + 1
+        return end
+
+    def _run_left(self, c: _Ctx, i: int, lower_budget: int = 0) -> int:
+        """Index of the first name word of the run ending at token ``i`` (``i`` when none before)."""
+        toks = c.info.tokens
+        j = i
+        while j > 0 and i - j < 3 and self._linked(c, j - 1, j):
+            t = toks[j - 1]
+            k = key(t.text)
+            if j - 1 in c.blocked:
+                break
+            if k in PARTICLES and (t.shape == "UPPER" or (t.shape == "CAP" and not t.sentence_start)):
+                j -= 1   # "DA SILVA Christophe", "AIT OUALI Hugo", "Le Van"
+                continue
+            if k in _STRONG_PARTICLES and t.shape == "LOWER":
+                j -= 1
+                continue
+            if t.shape == "LOWER" or c.info.mode != "cased":
+                known = self.lex.is_name_word(t.text) and self._lower_name_word(c, j - 1, False)
+                if not known and not (lower_budget > 0 and self._lower_name_word(c, j - 1, True)):
+                    break
+                lower_budget -= not known
+            elif not self._cased_name_word(c, j - 1):
+                break
+            elif t.shape == "CAP" and t.sentence_start and not self.lex.is_name_word(t.text) \
+                    and toks[i].shape != "UPPER":
+                break
+            j -= 1
+        while j < i and key(toks[j].text) in PARTICLES and toks[j].shape == "LOWER" and c.info.mode == "cased":
+            j += 1
+        return j
+
+    # -- rules -------------------------------------------------------------------------------
+    def find(self, info: TextInfo, protected: Sequence[Span]) -> list[Finding]:
+        c = _Ctx(info, self.lex, blocked_tokens(info, protected))
+        out: list[Finding] = []
+        out += self._titles(c)
+        out += self._roles(c)
+        out += self._gazetteer(c)
+        if info.mode == "cased":
+            out += self._shapes(c)
+        return out
+
+    def _finding(self, c: _Ctx, i: int, j: int, score: float, detector: str, reason: str) -> Finding:
+        toks = c.info.tokens
+        return Finding("PERSON", toks[i].start, toks[j - 1].end, score, detector, reason)
+
+    def _is_title(self, c: _Ctx, i: int) -> bool:
+        toks = c.info.tokens
+        t = toks[i]
+        k = key(t.text)
+        if k not in TITLES or i in c.blocked or i + 1 >= len(toks):
+            return False
+        nxt = toks[i + 1]
+        dotted = nxt.gap.startswith(".")
+        if k in _WEAK_TITLES:
+            if t.shape == "LOWER" and not (dotted and c.info.mode != "cased"):
+                return False
+            if t.shape != "LOWER" and not dotted and not (adjacent(t, nxt) and nxt.shape in ("CAP", "UPPER")):
+                return False
+        return re.fullmatch(r"\.?\s{1,3}", nxt.gap) is not None
+
+    def _titles(self, c: _Ctx) -> Iterable[Finding]:
+        toks = c.info.tokens
+        for i in range(len(toks) - 1):
+            if not self._is_title(c, i):
+                continue
+            j = self._run_right(c, i + 1, 2)
+            if j > i + 1:
+                yield self._finding(c, i + 1, j, 0.9, "rule:title", f"title '{toks[i].text}' + {j - i - 1} name word(s)")
+
+    def _roles(self, c: _Ctx) -> Iterable[Finding]:
+        toks = c.info.tokens
+        keys = [key(t.text) for t in toks]
+        for i in range(len(toks)):
+            for cue in _CUES_BY_FIRST.get(keys[i], ()):
+                n = len(cue)
+                if tuple(keys[i:i + n]) != cue:
+                    continue
+                strength = ROLE_CUES[cue]
+                j = i + n
+                while j < len(toks) and keys[j] in ("e", "s", "es") and toks[j].gap in ("(", ""):
+                    j += 1   # "Requérant(e)", "témoin(s)"
+                if j >= len(toks) or j in c.blocked:
+                    break
+                if self._is_title(c, j):
+                    break   # the title rule covers it
+                gap = toks[j].gap
+                colon = re.search(r"[:\-–]", gap) is not None
+                if re.search(r"[.;!?(]", gap.replace(")", "")) or ("," in gap and strength != "weak"):
+                    break
+                lower_ok = strength == "name" or (strength == "colon" and colon)
+                first = toks[j]
+                if c.info.mode == "cased" and first.shape == "LOWER" and not lower_ok:
+                    break
+                if c.info.mode != "cased" and not lower_ok and not self.lex.is_name_word(first.text):
+                    break
+                end = self._run_right(c, j, 2 if lower_ok else 0)
+                if end > j:
+                    yield self._finding(c, j, end, 0.85, "rule:role",
+                                        f"role word '{' '.join(cue)}'{' + colon' if colon else ''} + name word(s)")
+                break
+
+    def _gazetteer(self, c: _Ctx) -> Iterable[Finding]:
+        """Runs of name words around a known first name, or around a known surname with a neighbour."""
+        toks = c.info.tokens
+        lex = self.lex
+        i = 0
+        while i < len(toks):
+            t = toks[i]
+            info = lex.info(t.text)
+            if i in c.blocked or not (info.first or info.surname) or self._acronym(t):
+                i += 1
+                continue
+            lowered = c.info.mode != "cased" or t.shape == "LOWER"
+            if lowered and (info.never or len(t.text) < 3):
+                i += 1
+                continue
+            budget = 1 if lowered else 0
+            end = self._run_right(c, i, budget)
+            used_right = sum(1 for k in range(i, end) if not lex.is_name_word(toks[k].text)
+                             and key(toks[k].text) not in PARTICLES)
+            start = self._run_left(c, i, budget - used_right)
+            if end <= i:
+                i += 1
+                continue
+            size = sum(1 for k in range(start, end) if key(toks[k].text) not in PARTICLES)
+            names = [toks[k].text for k in range(start, end)]
+            solid = sum(1 for w in names if lex.is_name_word(w) and not lex.is_ambiguous(w))
+            after_place_word = start > 0 and key(toks[start - 1].text) in PLACE_PREPOSITIONS
+            if size < 2:
+                # alone: only a first name that is not also a word, and in lower case not after a place word
+                if not info.first or info.ambiguous or (lowered and after_place_word):
+                    i += 1
+                    continue
+            elif info.ambiguous and solid == 0 and (after_place_word or lowered):
+                i += 1   # "à Jean Jaurès", "la rose blanche"
+                continue
+            detector = "gazetteer:first_names" if info.first else "gazetteer:surnames"
+            kind = "first name" if info.first else "surname"
+            score = (0.85 if solid else 0.7) if size >= 2 else (0.6 if not lowered else 0.55)
+            yield self._finding(c, start, end, score, detector,
+                                f"{kind} '{fold(t.text)}' in gazetteer"
+                                + (f" + {size - 1} neighbouring name word(s)" if size > 1 else " alone"))
+            i = end
+
+    def _shapes(self, c: _Ctx) -> Iterable[Finding]:
+        toks = c.info.tokens
+        lex = self.lex
+        i = 0
+        while i < len(toks):
+            t = toks[i]
+            if t.shape != "UPPER" or not self._cased_name_word(c, i) or (len(t.text) < 3 and not lex.is_name_word(t.text)):
+                i += 1
+                continue
+            start = self._run_left(c, i)
+            end = self._run_right(c, i, 0)
+            shapes = {toks[k].shape for k in range(start, end)}
+            words = [toks[k].text for k in range(start, end)]
+            if "CAP" in shapes and "UPPER" in shapes:
+                if toks[start].sentence_start and toks[start].shape == "CAP" and not lex.is_name_word(words[0]) \
+                        and start + 1 < end and toks[start + 1].shape == "CAP":
+                    start += 1
+                yield self._finding(c, start, end, 0.75, "rule:name_shape",
+                                    "upper-case surname next to a capitalised word (NOM Prénom / Prénom NOM)")
+            elif any(lex.is_name_word(w) and not lex.is_ambiguous(w) for w in words):
+                yield self._finding(c, start, end, 0.6 if end - start == 1 else 0.75, "gazetteer:surnames",
+                                    "upper-case surname in gazetteer" + (" with its neighbours" if end - start > 1 else ""))
+            i = max(end, i + 1)
+
+    # -- what is left for the model -------------------------------------------------------------
+    def candidates(self, info: TextInfo, protected: Sequence[Span], found: Sequence[Finding]) -> list[int]:
+        """Indices of words that may be names and that no rule explained."""
+        c = _Ctx(info, self.lex, blocked_tokens(info, [*protected, *((f.start, f.end) for f in found)]))
+        toks = info.tokens
+        out = []
+        for i, t in enumerate(toks):
+            if i in c.blocked:
+                continue
+            if key(t.text) in TITLES:
+                continue
+            if info.mode == "cased":
+                if t.shape not in ("CAP", "UPPER") or self._acronym(t) or self._never(t):
+                    continue
+                if t.sentence_start:
+                    nxt = toks[i + 1] if i + 1 < len(toks) else None
+                    if not (nxt and adjacent(t, nxt) and nxt.shape in ("CAP", "UPPER") and not self._never(nxt)
+                            and i + 1 not in c.blocked) and not self.lex.is_name_word(t.text):
+                        continue
+                if t.shape == "UPPER" and len(t.text) < 4 and not self.lex.is_name_word(t.text):
+                    continue
+                out.append(i)
+            elif (self.lex.is_name_word(t.text) and not self.lex.is_never(t.text) and len(t.text) >= 3
+                  and not self.lex.is_ambiguous(t.text)):
+                out.append(i)
+        return out
+
+    def from_entities(self, info: TextInfo, entities: Iterable[tuple[int, int, str]], candidates: Sequence[int],
+                      protected: Sequence[Span], model: str) -> list[Finding]:
+        """``PER`` entities of the model that contain a candidate word, trimmed of titles and never-names."""
+        c = _Ctx(info, self.lex, blocked_tokens(info, protected))
+        toks = info.tokens
+        cand = set(candidates)
+        out = []
+        for start, end, label in entities:
+            if label != "PER":
+                continue
+            idx = [i for i, t in enumerate(toks) if t.start >= start and t.end <= end]
+            while idx and (idx[0] in c.blocked or key(toks[idx[0]].text) in TITLES or self._never(toks[idx[0]])
+                           or key(toks[idx[0]].text) in PARTICLES):
+                idx.pop(0)
+            while idx and (idx[-1] in c.blocked or self._never(toks[idx[-1]])
+                           or key(toks[idx[-1]].text) in PARTICLES):
+                idx.pop()
+            if not idx or not cand.intersection(idx) or any(i in c.blocked for i in idx):
+                continue
+            if idx[0] > 0 and key(toks[idx[0] - 1].text) in PLACE_PREPOSITIONS \
+                    and not any(self.lex.is_name_word(toks[i].text) for i in idx):
+                continue
+            known = any(self.lex.is_name_word(toks[i].text) for i in idx)
+            out.append(Finding("PERSON", toks[idx[0]].start, toks[idx[-1]].end, 0.8 if known else 0.7,
+                               f"spacy:{model}", "NER label PER on a word no rule explained"))
+        return out

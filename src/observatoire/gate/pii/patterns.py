@@ -1,0 +1,120 @@
+"""Structured identifiers: a regular expression plus a validator, as data.
+
+Each :class:`PatternDetector` is one row of :data:`STRUCTURED`: the pattern
+finds candidates, the validator keeps those whose key, checksum or
+département checks (and may narrow the span), and context words seen just
+before raise the score. The patterns are exported (:data:`PATTERNS`) so that
+the benchmark can build Presidio recognizers from the very same expressions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from observatoire.gate.pii.finding import Entity, Finding
+from observatoire.gate.pii.validators import (department_ok, iban_prefix, nir_reason, phone_reason,
+                                              plate_words_ok)
+
+# A validator gets the match and returns (end offset in the text, reason), or None to reject.
+Validator = Callable[[re.Match[str]], "tuple[int, str] | None"]
+
+_SIV_LETTER = "[A-HJ-NP-TV-Z]"   # SIV plates never use I, O, U
+_FNI_LETTER = "[A-HJ-NP-Z]"      # FNI plates never use I, O
+
+PATTERNS: dict[str, str] = {
+    "phone_fr": r"(?<![\w+])(?:(?:\+|00)[ \u00a0]?33[ \u00a0.\-]?(?:\(0\)[ \u00a0.\-]?)?|0)[1-9]"
+                r"(?:[ \u00a0\u202f.\-]?\d{2}){4}(?![\d])",
+    "plate_siv": rf"(?<![\w\-])(?P<l1>{_SIV_LETTER}{{2}})(?P<s1> ?- ?| ?)(?P<num>\d{{3}})(?P<s2> ?- ?| ?)"
+                 rf"(?P<l2>{_SIV_LETTER}{{2}})(?![\w\-])",
+    "plate_fni": rf"(?<![\w\-])(?P<num>[1-9]\d{{0,3}})(?P<s1> ?- ?| ?)(?P<l1>{_FNI_LETTER}{{2,3}})(?P<s2> ?- ?| ?)"
+                 rf"(?P<dept>97[1-6]|2[AB]|\d{{2}})(?![\w\-])",
+    "nir": r"(?<![\w])[1-478](?:[ .\-]?\d){4}[ .\-]?(?:\d[ .\-]?\d|2[ .\-]?[AB])(?:[ .\-]?\d){6}[ .\-]?\d{2}(?![\w])",
+    "iban": r"(?<![\w])[A-Z]{2}\d{2}(?:[ \-]?[A-Z0-9]){11,30}",
+    "email": r"(?<![\w.+\-])[\w.%+\-]+@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9\-]+)*"
+             r"\.[A-Za-z]{2,24}(?![\w\-])",
+}
+
+
+def _phone(m: re.Match[str]) -> tuple[int, str] | None:
+    reason = phone_reason(m.group())
+    return (m.end(), reason) if reason else None
+
+
+def _siv(m: re.Match[str]) -> tuple[int, str] | None:
+    if m["num"] == "000" or not plate_words_ok((m["l1"], m["l2"]), (m["s1"], m["s2"])):
+        return None
+    return m.end(), "SIV plate AA-123-AA (letters without I, O, U)"
+
+
+def _fni(m: re.Match[str]) -> tuple[int, str] | None:
+    if not department_ok(m["dept"]) or not plate_words_ok((m["l1"],), (m["s1"], m["s2"])):
+        return None
+    if not m["s1"] and not m["s2"] and m["l1"].islower():
+        return None   # "12abc13" in lower case is more likely a code than a plate
+    return m.end(), f"FNI plate 1234 AB 12, département {m['dept'].upper()} exists"
+
+
+def _nir(m: re.Match[str]) -> tuple[int, str] | None:
+    reason = nir_reason(m.group())
+    return (m.end(), reason) if reason else None
+
+
+def _iban(m: re.Match[str]) -> tuple[int, str] | None:
+    found = iban_prefix(m.group())
+    return (m.start() + found[0], found[1]) if found else None
+
+
+def _email(m: re.Match[str]) -> tuple[int, str] | None:
+    return m.end(), "e-mail address pattern"
+
+
+@dataclass(frozen=True, slots=True)
+class PatternDetector:
+    """One structured identifier: pattern, validator, context words and scores."""
+
+    name: str
+    entity: Entity
+    pattern: re.Pattern[str]
+    validate: Validator
+    score: float
+    context: tuple[str, ...] = ()
+    context_score: float = 1.0
+    window: int = 40
+
+    @property
+    def detector(self) -> str:
+        return f"regex:{self.name}"
+
+    def find(self, text: str) -> Iterator[Finding]:
+        for m in self.pattern.finditer(text):
+            verdict = self.validate(m)
+            if verdict is None:
+                continue
+            end, reason = verdict
+            score = self.score
+            before = text[max(0, m.start() - self.window):m.start()].lower()
+            word = next((w for w in self.context if w in before), None)
+            if word is not None:
+                score, reason = self.context_score, f"{reason}; context '{word}'"
+            yield Finding(self.entity, m.start(), end, score, self.detector, reason)
+
+
+def _rx(name: str, flags: int = re.IGNORECASE) -> re.Pattern[str]:
+    return re.compile(PATTERNS[name], flags)
+
+
+def structured_detectors() -> tuple[PatternDetector, ...]:
+    """The structured detectors, compiled (call once, at construction of a scrubber)."""
+    plate_ctx = ("immatricul", "plaque", "véhicule", "vehicule", "voiture", "scooter", "moto", "camion", "fourgon")
+    phone_ctx = ("tél", "tel", "téléphone", "telephone", "portable", "mobile", "joignable", "appeler", "numéro",
+                 "numero", "n°", "fixe", "whatsapp", "sms", "contact")
+    return (
+        PatternDetector("phone_fr", "PHONE", _rx("phone_fr"), _phone, 0.85, phone_ctx, 0.99, 25),
+        PatternDetector("plate_siv", "PLATE", _rx("plate_siv"), _siv, 0.9, plate_ctx, 0.99),
+        PatternDetector("plate_fni", "PLATE", _rx("plate_fni"), _fni, 0.7, plate_ctx, 0.95),
+        PatternDetector("nir", "NIR", _rx("nir"), _nir, 0.99),
+        PatternDetector("iban", "IBAN", _rx("iban"), _iban, 0.99),
+        PatternDetector("email", "EMAIL", _rx("email"), _email, 0.95),
+    )

@@ -1,0 +1,196 @@
+"""The scrubber: every detector run over a text, overlaps resolved, spans replaced by typed placeholders.
+
+Detection order (cheapest first): structured identifiers (regex + validator),
+birth dates, addresses and street references, the name rules, and last the
+spaCy NER model, only on the sentences that hold a capitalised word no rule
+explained (see ``names.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from observatoire.errors import InputError
+from observatoire.gate.pii.addresses import find_addresses, streets
+from observatoire.gate.pii.dates import find_birth_dates
+from observatoire.gate.pii.errors import MissingModelError
+from observatoire.gate.pii.finding import PLACEHOLDERS, Finding, resolve_overlaps
+from observatoire.gate.pii.lexicon import build_lexicon
+from observatoire.gate.pii.names import NameRules, Span, place_spans
+from observatoire.gate.pii.patterns import PatternDetector, structured_detectors
+from observatoire.gate.pii.text import TextInfo, analyse
+
+DEFAULT_MODEL = "fr_core_news_sm"
+# Components the NER does not need (a model's own tok2vec is kept only if the NER listens to it).
+_NOT_NEEDED = ("morphologizer", "parser", "attribute_ruler", "lemmatizer", "tagger", "senter", "sentencizer",
+               "trainable_lemmatizer", "entity_linker", "textcat", "textcat_multilabel", "spancat")
+
+
+@dataclass(frozen=True, slots=True)
+class Scrubbed:
+    """A scrubbed text and what was removed from it (offsets refer to the original text).
+
+    ``text`` is ``None`` when the input was ``None``.
+    """
+
+    text: str | None
+    findings: tuple[Finding, ...]
+
+
+@dataclass(slots=True)
+class _Pending:
+    info: TextInfo
+    protected: list[Span]
+    findings: list[Finding]
+    candidates: list[int]
+
+
+class Scrubber:
+    """Finds and removes French personal data from free text.
+
+    Parameters
+    ----------
+    model : str
+        Name of an installed spaCy pipeline with an ``ner`` component
+        (default ``fr_core_news_sm``); ``None`` runs the rules only.
+    batch_size : int
+        Sentences per ``nlp.pipe`` batch.
+    n_process : int
+        Processes for ``nlp.pipe`` (1: no worker processes).
+    min_score : float
+        Findings scored below are dropped.
+    extra_places : iterable of str
+        Place names never taken for persons, beside the packaged list (a city
+        profile's quartiers, for instance).
+
+    Raises
+    ------
+    MissingModelError
+        When spaCy or the model is not installed (the message says what to install).
+
+    Examples
+    --------
+    >>> s = Scrubber()                                          # doctest: +SKIP
+    >>> s.scrub("Rixe, M. Karim BENALI (tél. 06 12 34 56 78)").text  # doctest: +SKIP
+    'Rixe, M. <PERSONNE> (tél. <TELEPHONE>)'
+    """
+
+    def __init__(self, model: str | None = DEFAULT_MODEL, *, batch_size: int = 128, n_process: int = 1,
+                 min_score: float = 0.5, extra_places: Iterable[str] = ()) -> None:
+        if batch_size < 1 or n_process < 1 or not 0.0 <= min_score <= 1.0:
+            raise InputError("batch_size and n_process must be at least 1 and min_score within [0, 1]")
+        self.model = model
+        self.batch_size = batch_size
+        self.n_process = n_process
+        self.min_score = min_score
+        self._lexicon = build_lexicon(extra_places)
+        self._names = NameRules(self._lexicon)
+        self._structured: tuple[PatternDetector, ...] = structured_detectors()
+        self._nlp: Any = _load_ner(model) if model is not None else None
+
+    # -- public API ----------------------------------------------------------------------------
+    def find(self, text: str) -> list[Finding]:
+        """The personal data in ``text``, non-overlapping, in text order."""
+        return self.find_many([text])[0]
+
+    def find_many(self, texts: Sequence[str | None]) -> list[list[Finding]]:
+        """``find`` over many texts, the NER model run in batches; ``None`` gives no finding."""
+        pending = [self._rules(t) if t else None for t in texts]
+        if self._nlp is not None:
+            self._run_ner([p for p in pending if p is not None and p.candidates])
+        return [[] if p is None else [f for f in resolve_overlaps(p.findings) if f.score >= self.min_score]
+                for p in pending]
+
+    def scrub(self, text: str) -> Scrubbed:
+        """``text`` with each finding replaced by its placeholder (``<PERSONNE>``, ``<TELEPHONE>``...)."""
+        return self.scrub_many([text])[0]
+
+    def scrub_many(self, texts: Sequence[str | None]) -> list[Scrubbed]:
+        """``scrub`` over many texts, batched; a ``None`` text passes through as ``Scrubbed(None, ())``."""
+        out = []
+        for text, found in zip(texts, self.find_many(texts)):
+            out.append(Scrubbed(None, ()) if text is None else Scrubbed(redact(text, found), tuple(found)))
+        return out
+
+    # -- internals -----------------------------------------------------------------------------
+    def _rules(self, text: str) -> _Pending:
+        info = analyse(text)
+        findings: list[Finding] = []
+        for detector in self._structured:
+            findings.extend(detector.find(text))
+        findings.extend(find_birth_dates(text))
+        street_refs = streets(info, self._lexicon)
+        findings.extend(find_addresses(info, street_refs))
+        protected: list[Span] = [(s.start, s.end) for s in street_refs]
+        protected += place_spans(info, self._lexicon)
+        protected += info.placeholders
+        findings.extend(self._names.find(info, protected))
+        if info.placeholders:
+            findings = [f for f in findings if not info.in_placeholder(f.start, f.end)]
+        candidates = self._names.candidates(info, protected, findings) if self._nlp is not None else []
+        return _Pending(info, protected, findings, candidates)
+
+    def _run_ner(self, pending: list[_Pending]) -> None:
+        windows: list[tuple[_Pending, int, str]] = []
+        for p in pending:
+            for start, end in _sentences_of(p.info, p.candidates):
+                windows.append((p, start, p.info.text[start:end]))
+        if not windows:
+            return
+        docs = self._nlp.pipe((w[2] for w in windows), batch_size=self.batch_size, n_process=self.n_process)
+        entities: dict[int, list[tuple[int, int, str]]] = {}
+        for (p, offset, _), doc in zip(windows, docs):
+            entities.setdefault(id(p), []).extend((offset + e.start_char, offset + e.end_char, e.label_)
+                                                  for e in doc.ents)
+        for p in pending:
+            found = entities.get(id(p))
+            if found:
+                p.findings.extend(self._names.from_entities(p.info, found, p.candidates, p.protected,
+                                                            str(self.model)))
+
+
+def redact(text: str, findings: Sequence[Finding]) -> str:
+    """``text`` with each (non-overlapping, ordered) finding replaced by its placeholder."""
+    parts, last = [], 0
+    for f in findings:
+        parts.append(text[last:f.start])
+        parts.append(PLACEHOLDERS[f.entity])
+        last = f.end
+    parts.append(text[last:])
+    return "".join(parts)
+
+
+def _sentences_of(info: TextInfo, candidates: Sequence[int]) -> list[Span]:
+    """The character spans of the sentences holding the candidate words (merged, in order)."""
+    toks = info.tokens
+    starts = [i for i, t in enumerate(toks) if t.sentence_start]
+    spans: list[Span] = []
+    for c in candidates:
+        s = max(i for i in starts if i <= c)
+        nxt = [i for i in starts if i > c]
+        begin = toks[s].start
+        end = toks[nxt[0]].start if nxt else len(info.text)
+        if spans and begin <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
+        else:
+            spans.append((begin, end))
+    return spans
+
+
+def _load_ner(model: str) -> Any:
+    try:
+        import spacy
+    except ImportError as exc:  # pragma: no cover - spaCy is a dependency of the scrubber
+        raise MissingModelError(model) from exc
+    try:
+        nlp = spacy.load(model, exclude=list(_NOT_NEEDED))
+    except OSError as exc:
+        raise MissingModelError(model) from exc
+    if "ner" not in nlp.pipe_names:
+        raise InputError(f"the spaCy pipeline {model!r} has no 'ner' component")
+    for name in ("tok2vec", "transformer"):
+        if name in nlp.pipe_names and not getattr(nlp.get_pipe(name), "listening_components", None):
+            nlp.remove_pipe(name)   # the NER has its own embedding layer: nobody listens to this one
+    return nlp

@@ -1,0 +1,91 @@
+"""Checks that turn a pattern match into personal data: keys, checksums, départements.
+
+Each returns a short reason when the value passes, ``None`` when it does not.
+"""
+
+from __future__ import annotations
+
+import re
+
+_SEP = re.compile(r"[\s.\-]")
+# Two-letter words that look like plate letters in running lower-case text ("de 123 la").
+FRENCH_SHORT_WORDS = frozenset({"au", "aux", "ou", "où", "du", "de", "la", "le", "du", "en", "et", "un", "ma", "sa", "ta", "me", "se", "te", "ne",
+                                "ce", "je", "il", "on", "ni", "va", "vu", "eu", "as", "es", "est", "les", "des",
+                                "une", "aux", "sur", "par", "ans", "bis", "ter", "mai", "ses", "mes", "tes", "nos",
+                                "vos", "pas", "rue", "bd", "av", "ch", "h", "km", "kg", "mn", "min", "mm", "cm",
+                                "am", "pm", "rdv", "env", "apt", "app", "bat", "bât", "esc", "et", "pl", "st"})
+
+
+def nir_key(nir13: str) -> int:
+    """The key of the 13 first characters of a NIR: 97 - (n mod 97), Corsica 2A -> 19, 2B -> 18."""
+    dept = nir13[5:7].upper()
+    digits = nir13[:5] + {"2A": "19", "2B": "18"}.get(dept, dept) + nir13[7:13]
+    return 97 - int(digits) % 97
+
+
+def nir_reason(raw: str) -> str | None:
+    """A French social security number (NIR, 15 characters) whose key checks."""
+    nir = _SEP.sub("", raw).upper()
+    if len(nir) != 15 or not (nir[:5].isdigit() and nir[7:].isdigit()):
+        return None
+    dept = nir[5:7]
+    if not (dept.isdigit() or dept in ("2A", "2B")):
+        return None
+    if nir[0] not in "12378" and nir[0] != "4":
+        return None
+    month = int(nir[3:5])
+    if not (1 <= month <= 12 or 20 <= month <= 42 or 50 <= month <= 99):
+        return None
+    if dept == "00":
+        return None
+    if nir_key(nir) != int(nir[13:]):
+        return None
+    return f"NIR key {nir[13:]} = 97 - (n mod 97){', Corsica ' + dept if dept in ('2A', '2B') else ''}"
+
+
+def iban_prefix(raw: str) -> tuple[int, str] | None:
+    """The length in characters of ``raw`` (spaces included) of the longest valid IBAN it starts with."""
+    from stdnum import iban  # python-stdnum: mod 97 and each country's length and BBAN structure
+
+    chars = [(i, c) for i, c in enumerate(raw) if c.isalnum()]
+    compact = "".join(c for _, c in chars).upper()
+    for n in range(min(34, len(compact)), 14, -1):
+        try:   # national checks (bank registries) left out: an unknown bank must not let an IBAN through
+            iban.validate(compact[:n], check_country=False)
+        except ValueError:
+            continue
+        return chars[n - 1][0] + 1, f"IBAN mod 97 and {compact[:2]} BBAN format (python-stdnum)"
+    return None
+
+
+def department_ok(dept: str) -> bool:
+    """A département of a plate: 01-95 (20 for old Corsican plates), 2A, 2B, 971-976."""
+    d = dept.upper()
+    if d in ("2A", "2B"):
+        return True
+    if len(d) == 3:
+        return d in ("971", "972", "973", "974", "975", "976")
+    return d.isdigit() and 1 <= int(d) <= 95
+
+
+def plate_words_ok(letters: tuple[str, ...], separators: tuple[str, ...]) -> bool:
+    """Rejects running lower-case words that happen to fit a plate ("de 123 la", "12 bis 13").
+
+    Dashes are deliberate: a dashed plate is always accepted.
+    """
+    if any("-" in s for s in separators):
+        return True
+    return not any(x.islower() and x.lower() in FRENCH_SHORT_WORDS for x in letters)
+
+
+def phone_reason(raw: str) -> str | None:
+    """A French number: 0 + 9 digits, or +33 / 0033 + 9 digits, the first of them 1-9."""
+    digits = re.sub(r"\D", "", raw.replace("(0)", ""))
+    if digits.startswith("0033"):
+        digits = "0" + digits[4:]
+    elif digits.startswith("33") and raw.lstrip().startswith("+"):
+        digits = "0" + digits[2:]
+    if len(digits) != 10 or digits[0] != "0" or digits[1] == "0":
+        return None
+    kind = {"6": "mobile", "7": "mobile", "8": "special", "9": "non-geographic"}.get(digits[1], "landline")
+    return f"French {kind} number (10 digits)"
