@@ -26,6 +26,7 @@ DEFAULT_RETENTION_DAYS: Mapping[str, int] = MappingProxyType({
     "hospital": 365,
     "social_media": 30,
     "planned_events": 5 * 365,
+    "police_uk": 5 * 365,       # published open data; kept like the logbook
 })
 
 

@@ -18,6 +18,7 @@ import pytest
 import shapely
 
 from observatoire.city.profile import CityProfile, Zone
+from observatoire.sources import formats
 from observatoire.errors import InputError, SchemaError, UnreadableFileError
 from observatoire.ingest.pipeline import ingest
 from observatoire.sources import police_uk
@@ -43,8 +44,8 @@ SMALL = {
     1: (_row("aa01"), None),
     2: (_row("", crime_type="Anti-social behaviour", outcome=""), None),
     3: (_row("", crime_type="Anti-social behaviour", outcome=""), None),       # identical: a second incident
-    4: (_row("aa04", crime_type="Possession of weapons"), "unmapped_crime_type"),
-    5: (_row("aa05", crime_type="Other crime"), "unmapped_crime_type"),
+    4: (_row("aa04", crime_type="Possession of weapons"), None),
+    5: (_row("aa05", crime_type="Public disorder and weapons"), "unmapped_crime_type"),
     6: (_row("aa06", crime_type="Cyber stalking"), "unknown_crime_type"),
     7: (_row("aa07", month="2018-13"), "bad_timestamp"),
     8: (_row("aa08", month="July 2018"), "bad_timestamp"),
@@ -244,7 +245,7 @@ def test_when_a_gzip_file_is_truncated_then_it_is_refused_whole(tmp_path: Path) 
 
 def test_when_a_gzip_file_decompresses_beyond_the_limit_then_it_is_refused(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(police_uk, "MAX_UNCOMPRESSED_BYTES", 10_000)
+    monkeypatch.setattr(formats, "MAX_UNCOMPRESSED_BYTES", 10_000)
     path = _write(tmp_path, "bomb-street.csv.gz", HEADER + _row("d1") * 1000, gz=True)
     with pytest.raises(UnreadableFileError, match="decompresses to more than"):
         PoliceUk().read(path, "Europe/London")

@@ -57,6 +57,11 @@ class CityProfile:
         return {p: z.zone_id for z in self.zones for p in z.postcodes}
 
     @property
+    def has_boundaries(self) -> bool:
+        """False for a zone-only profile: zones known by code and population, without geometry."""
+        return not self.outline.is_empty
+
+    @property
     def population(self) -> int:
         return sum(z.population for z in self.zones)
 
@@ -98,7 +103,8 @@ def load_city(path: Path | None = None) -> CityProfile:
     for i, feat in enumerate(doc["features"]):
         props = feat.get("properties") or {}
         try:
-            geom = shape(feat["geometry"])
+            # "geometry": null is a zone known by its code only (a zone-only profile, all zones alike).
+            geom = shape(feat["geometry"]) if feat["geometry"] is not None else shapely.GeometryCollection()
             zone = Zone(
                 zone_id=str(props["zone_id"]),
                 name=str(props["name"]),
@@ -110,12 +116,14 @@ def load_city(path: Path | None = None) -> CityProfile:
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InputError(f"city profile {path}: zone #{i} is incomplete ({exc})") from exc
-        if not geom.is_valid or geom.is_empty or zone.population < 0:
+        if not geom.is_valid or (geom.is_empty and feat["geometry"] is not None) or zone.population < 0:
             raise InputError(f"city profile {path}: zone {zone.zone_id} has an invalid geometry or population")
         zones.append(zone)
     ids = [z.zone_id for z in zones]
     if len(set(ids)) != len(ids):
         raise InputError(f"city profile {path}: duplicate zone ids")
+    if len({z.geometry.is_empty for z in zones}) > 1:
+        raise InputError(f"city profile {path}: some zones have a geometry and others none")
     for z in zones:
         shapely.prepare(z.geometry)
     outline = shapely.union_all([z.geometry for z in zones])

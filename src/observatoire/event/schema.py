@@ -33,7 +33,6 @@ store. Field by field:
 
 from __future__ import annotations
 
-import re
 
 import numpy as np
 import pyarrow as pa
@@ -78,6 +77,13 @@ ATTRIBUTES: dict[str, pa.StructType] = {
         pa.field("geotagged", pa.bool_()),           # whether the place came from a geotag
         pa.field("place_from", pa.string()),         # geotag | gazetteer (a quartier named in the text) | null
         pa.field("topics", pa.list_(pa.string())),   # public-order topics (sources/social_topics.py)
+    ]),
+    "police_uk": pa.struct([
+        pa.field("crime_id", pa.string()),           # police.uk's public record id (null for anti-social behaviour)
+        pa.field("crime_type", pa.string()),         # the crime type as police.uk names it
+        pa.field("last_outcome", pa.string()),       # last outcome category when the file was published
+        pa.field("reported_by", pa.string()),        # force that reported the record
+        pa.field("falls_within", pa.string()),       # force whose area the record falls within
     ]),
     "planned_events": pa.struct([
         pa.field("name", pa.string()),               # public name of the event

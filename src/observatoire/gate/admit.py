@@ -148,10 +148,13 @@ class Gate:
     def _scrub(self, name: str, col: pa.Array) -> tuple[pa.Array, pa.Array]:
         if self.scrubber is None:
             raise InputError(f"the policy scrubs field {name} but no scrubber is configured")
-        results = self.scrubber.scrub_many(col.to_pylist())
-        texts = pa.array([r.text for r in results], pa.string())
+        # Each distinct text is scrubbed once (exports repeat texts: templates, reposts).
+        distinct = pc.unique(col)
+        results = self.scrubber.scrub_many(distinct.to_pylist())
+        index = pc.index_in(col, distinct)
+        texts = pa.array([r.text for r in results], pa.string()).take(index)
         trace = pa.array([[{"field": name, "entity": f.entity, "detector": f.detector, "reason": f.reason}
-                           for f in r.findings] for r in results], REDACTION_TYPE)
+                           for f in r.findings] for r in results], REDACTION_TYPE).take(index)
         return texts, trace
 
     def _pseudonymise(self, kind: str, col: pa.Array, split: str | None) -> tuple[np.ndarray, pa.Array]:

@@ -15,7 +15,7 @@ from observatoire.sources.hospital import SEXES as _SEXES
 from observatoire.sources.hospital import WEAPONS as _WEAPONS
 from observatoire.sources.labels import LABELS_FR
 from observatoire.sources.mains_courantes import ORIGIN_DISCOVERY
-from observatoire.sources.patrols import SHIFT_HOURS
+from observatoire.sources.patrols import SHIFT_HOURS  # noqa: F401 - re-exported
 from observatoire.sources.patrols import SHIFTS as _SHIFTS
 from observatoire.sources.planned_events import EVENT_TYPES as _EVENT_TYPES
 

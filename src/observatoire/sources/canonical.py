@@ -112,7 +112,9 @@ def build_events(
     n = len(keys)
     lon_a, lat_a = _np_float(lon, n), _np_float(lat, n)
     has_point = np.isfinite(lon_a) & np.isfinite(lat_a)
-    point_zone = assign_zones(ctx.city, lon_a, lat_a)
+    # A zone-only profile (no boundaries) cannot place a point: the source gives the zone, the point is kept.
+    placed = has_point & ctx.city.has_boundaries
+    point_zone = assign_zones(ctx.city, lon_a, lat_a) if ctx.city.has_boundaries else np.full(n, None, dtype=object)
     given = _broadcast(zone_id, n) if zone_id is not None else np.full(n, None, dtype=object)
     known = np.isin(given.astype(str), np.array(sorted(ctx.city.zone_ids)))
     rejects.reject(np.asarray(pc.is_null(occurred_at).to_numpy(zero_copy_only=False), bool),
@@ -124,9 +126,9 @@ def build_events(
         before = pc.fill_null(pc.less(reported_at, occurred_at), False)
         rejects.reject(np.asarray(before.to_numpy(zero_copy_only=False), bool),
                        "reported_before_occurred", "report date precedes the date of the facts")
-    rejects.reject(has_point & (point_zone == None), "outside_city",  # noqa: E711
+    rejects.reject(placed & (point_zone == None), "outside_city",  # noqa: E711
                    "point lies outside every zone of the city")
-    rejects.reject(~has_point & (given != None) & ~known, "unknown_zone",  # noqa: E711
+    rejects.reject(~placed & (given != None) & ~known, "unknown_zone",  # noqa: E711
                    "zone code is not a zone of the city profile")
     key_arr = np.asarray(keys, dtype=object)
     _, first = np.unique(key_arr.astype(str), return_index=True)
@@ -138,7 +140,7 @@ def build_events(
     idx = np.flatnonzero(ok)
     m = len(idx)
     take = pa.array(idx, pa.int64())
-    zone = np.where(has_point, point_zone, np.where(known, given, None))[idx]
+    zone = np.where(placed, point_zone, np.where(known, given, None))[idx]
     lon_k = np.where(has_point, lon_a, np.nan)[idx]
     lat_k = np.where(has_point, lat_a, np.nan)[idx]
     point_k = has_point[idx]

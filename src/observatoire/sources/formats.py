@@ -10,6 +10,9 @@ values that were present but invalid, so callers quarantine them with a reason.
 from __future__ import annotations
 
 import csv
+import gzip
+import io
+import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -23,13 +26,27 @@ from observatoire.errors import SchemaError, UnreadableFileError
 from observatoire.sources.base import EXTRA, ROW, RawFile
 
 UTF8_BOM = b"\xef\xbb\xbf"
+GZIP_MAGIC = b"\x1f\x8b"
+MAX_UNCOMPRESSED_BYTES = 2 << 30     # a national open-data file is about 0.5 GiB of CSV
 
 
 def _read_bytes(path: Path) -> bytes:
+    """The file's bytes, decompressed when it is gzip (recognised by its magic number, not its name)."""
     try:
-        return Path(path).read_bytes()
+        data = Path(path).read_bytes()
     except OSError as exc:
         raise UnreadableFileError(f"{path}: cannot be read ({exc.strerror or type(exc).__name__})") from exc
+    if not data.startswith(GZIP_MAGIC):
+        return data
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
+            out = gz.read(MAX_UNCOMPRESSED_BYTES + 1)
+    except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError; EOFError: truncated
+        raise UnreadableFileError(f"{path}: not a complete gzip file ({type(exc).__name__}); "
+                                  "download it again") from exc
+    if len(out) > MAX_UNCOMPRESSED_BYTES:
+        raise UnreadableFileError(f"{path}: decompresses to more than {MAX_UNCOMPRESSED_BYTES >> 20} MiB")
+    return out
 
 
 def _decode(data: bytes, path: Path) -> str:

@@ -18,11 +18,8 @@ placed by polygon, as for every other source.
 from __future__ import annotations
 
 import csv
-import gzip
 import hashlib
-import io
-import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import ClassVar, Literal
@@ -30,15 +27,14 @@ from typing import ClassVar, Literal
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 import shapely
 
-from observatoire.city.geo import h3_cells
 from observatoire.city.profile import CityProfile, Zone
-from observatoire.errors import InputError, SchemaError, UnreadableFileError
+from observatoire.errors import InputError
 from observatoire.sources.base import ROW, Canonical, Context, RawFile
 from observatoire.sources.canonical import Rejects, build_events
-from observatoire.sources.formats import parse_decimal
+from observatoire.event.schema import ATTRIBUTES
+from observatoire.sources.formats import parse_decimal, read_csv
 
 # police.uk crime types (lower case) -> taxonomy code; None: no code fits, the row is quarantined.
 CRIME_TYPES: Mapping[str, str | None] = {
@@ -48,35 +44,26 @@ CRIME_TYPES: Mapping[str, str | None] = {
     "criminal damage and arson": "criminal_damage",
     "drugs": "drugs",
     "other theft": "theft",
-    "possession of weapons": None,      # no weapons category in the taxonomy (public_order would mix them in)
+    "possession of weapons": "weapons",
     "public order": "public_order",
     "robbery": "robbery",
     "shoplifting": "theft",
     "theft from the person": "theft",
     "vehicle crime": "vehicle_crime",
     "violence and sexual offences": "violence",
-    "other crime": None,                # a residual class (fraud, perjury, ...): no code fits
+    "other crime": "other_crime",       # a residual class (fraud, perjury, ...)
     # Labels of files before May 2013.
     "violent crime": "violence",
-    "public disorder and weapons": None,
+    "public disorder and weapons": None,   # mixes two codes: quarantined rather than guessed
 }
 # police.uk snaps each point to one of its anonymised map points (a street centre or public place
 # with a catchment of at least eight postal addresses): the true place is within about this radius.
 LOCATION_PRECISION_M = 200.0
-MAX_UNCOMPRESSED_BYTES = 1 << 30       # a month of the largest force is about 30 MB of CSV
-GZIP_MAGIC = b"\x1f\x8b"
-UTF8_BOM = b"\xef\xbb\xbf"
 # Fields whose content identifies a record that has no Crime ID (anti-social behaviour).
 CONTENT_KEY_FIELDS = ("Month", "Reported by", "Falls within", "Longitude", "Latitude", "LSOA code",
                       "Crime type", "Last outcome category")
 
-ATTRIBUTES_TYPE = pa.struct([
-    pa.field("crime_id", pa.string()),        # police.uk's own record id (null for anti-social behaviour)
-    pa.field("crime_type", pa.string()),      # the crime type as police.uk names it
-    pa.field("last_outcome", pa.string()),    # last outcome category when the file was published
-    pa.field("reported_by", pa.string()),     # force that reported the record
-    pa.field("falls_within", pa.string()),    # force whose area the record falls within
-])
+ATTRIBUTES_TYPE = ATTRIBUTES["police_uk"]
 
 
 class PoliceUk:
@@ -88,7 +75,7 @@ class PoliceUk:
     optional = ("Reported by", "Falls within", "Location", "LSOA name", "Last outcome category", "Context")
 
     def read(self, path: Path, timezone: str) -> RawFile:
-        return read_delimited(path, self.columns, self.optional)
+        return read_csv(path, self.columns, self.optional)
 
     def canonicalise(self, admitted: pa.RecordBatch, ctx: Context) -> Canonical:
         t = admitted
@@ -106,7 +93,6 @@ class PoliceUk:
         category = np.array([CRIME_TYPES.get(c) for c in crime_type], dtype=object)
         lsoa = pc.utf8_trim_whitespace(t["LSOA code"])
         no_lsoa = _null_or_empty(lsoa)
-        zone_only = not any(not z.geometry.is_empty for z in ctx.city.zones)
 
         rejects.reject(bad_month, "bad_timestamp", "Month is not YYYY-MM")
         rejects.reject(~known_type, "unknown_crime_type", "Crime type is not a police.uk crime type")
@@ -116,7 +102,7 @@ class PoliceUk:
                        "Longitude/Latitude are not a WGS84 point")
         rejects.reject(~has_point & no_lsoa, "missing_location",
                        "no point and no LSOA code (police.uk publishes some records without a location)")
-        if zone_only:
+        if not ctx.city.has_boundaries:
             rejects.reject(no_lsoa, "missing_zone", "LSOA code is empty and the city profile has no zone boundaries")
 
         attrs = pa.StructArray.from_arrays(
@@ -128,89 +114,10 @@ class PoliceUk:
         events, quarantine = build_events(
             source=self.name, ctx=ctx, rejects=rejects, keys=record_keys(t), category=category,
             occurred_at=occurred, time_precision="month", discovery="unknown", attributes=attrs,
-            lon=None if zone_only else np.where(point, lon_a, np.nan),
-            lat=None if zone_only else np.where(point, lat_a, np.nan),
+            lon=np.where(point, lon_a, np.nan), lat=np.where(point, lat_a, np.nan),
             precision_m=LOCATION_PRECISION_M, zone_id=lsoa.to_pylist(), admitted=t,
         )
-        if zone_only:
-            events = _with_points(events, rows, np.where(point, lon_a, np.nan), np.where(point, lat_a, np.nan))
         return Canonical(events, None, quarantine)
-
-
-# -- reading ---------------------------------------------------------------------------------------
-
-def _file_bytes(path: Path) -> bytes:
-    """The file's bytes, decompressed when it is gzip (recognised by its magic number, not its name)."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise UnreadableFileError(f"{path}: cannot be read ({exc.strerror or type(exc).__name__})") from exc
-    if not data.startswith(GZIP_MAGIC):
-        return data
-    try:
-        with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
-            out = gz.read(MAX_UNCOMPRESSED_BYTES + 1)
-    except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError; EOFError: truncated
-        raise UnreadableFileError(f"{path}: not a complete gzip file ({type(exc).__name__}); "
-                                  "download it again") from exc
-    if len(out) > MAX_UNCOMPRESSED_BYTES:
-        raise UnreadableFileError(f"{path}: decompresses to more than {MAX_UNCOMPRESSED_BYTES >> 20} MiB")
-    return out
-
-
-def _decode(data: bytes, path: Path) -> str:
-    if data.startswith(UTF8_BOM):
-        data = data[len(UTF8_BOM):]
-    if b"\x00" in data[:4096]:
-        raise UnreadableFileError(f"{path}: binary content, not a text export")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
-
-
-def read_delimited(path: Path, columns: Sequence[str], optional: Sequence[str] = ()) -> RawFile:
-    """``formats.read_csv`` for a plain or gzip-compressed file: same decoding, nulls and row numbers.
-
-    Kept here until ``formats.read_csv`` reads gzip itself (see ``docs/opendata.md``).
-    """
-    text = _decode(_file_bytes(path), path)
-    header = text.split("\n", 1)[0]
-    delimiter = ";" if header.count(";") > header.count(",") else ","
-    bad_lines: list[int] = []
-
-    def on_invalid(row: pacsv.InvalidRow) -> str:
-        bad_lines.append(row.number if row.number is not None else -1)
-        return "skip"
-
-    names = next(csv.reader([header], delimiter=delimiter), [])
-    try:
-        table = pacsv.read_csv(
-            pa.BufferReader(text.encode("utf-8")),
-            read_options=pacsv.ReadOptions(block_size=1 << 24, use_threads=False),  # threads lose line numbers
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
-            convert_options=pacsv.ConvertOptions(
-                column_types={c: pa.string() for c in names},
-                strings_can_be_null=True, null_values=[""], quoted_strings_can_be_null=True,
-            ),
-        )
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        raise UnreadableFileError(f"{path}: not a readable CSV export ({str(exc).splitlines()[0][:120]})") from exc
-    found = [n.strip().lstrip("\ufeff") for n in table.column_names]
-    table = table.rename_columns(found)
-    missing = [c for c in columns if c not in found]
-    if missing:
-        raise SchemaError(f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(columns)}")
-    if len(set(found)) != len(found):
-        raise SchemaError(f"{path}: a column name is repeated in the header")
-    for c in optional:
-        if c not in found:
-            table = table.append_column(c, pa.nulls(table.num_rows, pa.string()))
-    # Data rows are numbered from 1 after the header; physical line = data row + 1 (no multi-line values).
-    malformed = sorted(n - 1 for n in bad_lines)
-    total = table.num_rows + len(malformed)
-    rows = np.setdiff1d(np.arange(1, total + 1), np.asarray(malformed, dtype=np.int64))[: table.num_rows]
-    return RawFile(table.append_column(ROW, pa.array(rows, pa.int64())), malformed)
 
 
 # -- parsing ---------------------------------------------------------------------------------------
@@ -267,30 +174,6 @@ def _floats(a: pa.Array) -> np.ndarray:
     return np.asarray(pc.fill_null(a, np.nan).to_numpy(zero_copy_only=False), dtype=float)
 
 
-def _with_points(events: pa.Table, rows: np.ndarray, lon: np.ndarray, lat: np.ndarray) -> pa.Table:
-    """Zone-only profile: put back the published point (and its H3 cells) of each event.
-
-    ``build_events`` places a point by polygon and refuses one outside every zone; a profile
-    without boundaries cannot do that, so the events are built from the zone and the point
-    is added here, with the same precision and H3 rules as ``build_events``.
-    """
-    position = {int(r): i for i, r in enumerate(rows)}
-    idx = np.array([position[r] for r in events["source_row"].to_pylist()], dtype=np.int64)
-    x, y = lon[idx], lat[idx]
-    point = np.isfinite(x) & np.isfinite(y)
-    cells = h3_cells(np.where(point, x, np.nan), np.where(point, y, np.nan))
-    columns = {
-        "lon": pa.array(x, pa.float64(), mask=~point),
-        "lat": pa.array(y, pa.float64(), mask=~point),
-        "location_precision_m": pa.array(np.full(len(idx), LOCATION_PRECISION_M), pa.float32(), mask=~point),
-        **{f"h3_r{res}": pa.array(cells[res], pa.int64(), mask=~point) for res in (9, 8, 7)},
-    }
-    for name, values in columns.items():
-        i = events.schema.get_field_index(name)
-        events = events.set_column(i, events.schema.field(name), values)
-    return events
-
-
 # -- the West Yorkshire profile --------------------------------------------------------------------
 
 WEST_YORKSHIRE_COLUMNS = ("la_code", "la_name", "lsoa_code", "lsoa_name", "persons", "hectares", "households")
@@ -313,7 +196,7 @@ def west_yorkshire_profile(path: Path | None = None) -> CityProfile:
         except (OSError, UnicodeDecodeError) as exc:
             raise InputError(f"LSOA table {path}: cannot be read ({type(exc).__name__})") from exc
         where = str(path)
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    reader = csv.DictReader(text.lstrip("\ufeff").splitlines())
     missing = [c for c in WEST_YORKSHIRE_COLUMNS if c not in (reader.fieldnames or ())]
     if missing:
         raise InputError(f"LSOA table {where}: missing column(s) {', '.join(missing)}")

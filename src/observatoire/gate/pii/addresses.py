@@ -37,8 +37,9 @@ FACILITIES = frozenset({
     "club", "association", "stade", "marché", "marche", "halle", "port",
 })
 # Streets named without a street type ("12 La Canebière"), as folded word keys.
-TYPELESS_STREETS: tuple[tuple[str, ...], ...] = (("la", "canebiere"), ("canebiere",), ("la", "croisette"),
-                                                 ("le", "vieux-port"), ("vieux-port",))
+TYPELESS_STREETS = frozenset({"canebière", "canebiere", "croisette", "vieux-port"})   # "12 La Canebière"
+_ARTICLES = frozenset({"la", "le", "les", "l'"})
+_TRIGGERS = STREET_TYPES | FACILITIES | TYPELESS_STREETS
 CONNECTORS = frozenset({"de", "du", "des", "d'", "la", "le", "les", "l'", "aux"})
 _NUMBER_BEFORE = re.compile(r"(?<![\w:/.,°])(\d{1,4})(?:\s*(?:bis|ter|quater|[abt])\b)?\s*,?\s*$", re.IGNORECASE)
 _POSTCODE_AFTER = re.compile(r"\s*,?\s*(?:\d{5}|\d{2}\s\d{3})(?![\d])")
@@ -48,6 +49,15 @@ _STOP_LOWER = frozenset({"pour", "signalant", "et", "à", "a", "un", "une", "par
                          "lors", "quand", "constatons", "constaté", "suite", "tél", "tel", "portable", "né", "née",
                          "demeurant", "domicilié", "domiciliée", "adresse", "contact", "victime", "témoin",
                          "immatriculé", "immatriculée", "le", "les", "des", "au", "aux", "en"})
+
+
+# The address rule as one case-sensitive regular expression (used by the benchmark to give Presidio the
+# same rule; the scrubber itself walks the words, which also handles texts typed in lower case).
+_TYPES_RX = "|".join(sorted((re.escape(t) for t in STREET_TYPES), key=len, reverse=True))
+ADDRESS_PATTERN = (r"(?<![\w:/.,°])\d{1,4}(?i:\s*(?:bis|ter|quater|[abt])\b)?\s*,?\s*"
+                   rf"(?i:{_TYPES_RX})\.?\s+(?:(?:de|du|des|la|le|les|aux|d['’]|l['’])\s*)*"
+                   r"[A-ZÀ-Ýa-zà-ÿ][\w\-'’]*(?:\s+(?:(?:de|du|des|la|le|les|aux|d['’]|l['’])\s*)*[A-ZÀ-Ý][\w\-'’]*){0,5}"
+                   r"(?:\s*,?\s*\d{5}(?:\s+[A-ZÀ-Ý][\w\-'’]*(?:\s+[A-ZÀ-Ý][\w\-'’]*)?)?)?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,14 +94,11 @@ def _name_words(info: TextInfo, lex: Lexicon, i: int, lower_ok: bool) -> int:
     return last
 
 
-def _typeless(toks: tuple[Token, ...], i: int) -> int:
-    """Number of words of a type-less street name starting at token ``i`` (0 if none)."""
-    for name in TYPELESS_STREETS:
-        n = len(name)
-        if i + n <= len(toks) and all(fold(toks[i + m].text) == name[m] for m in range(n)) \
-                and all(adjacent(toks[i + m - 1], toks[i + m]) for m in range(1, n)):
-            return n
-    return 0
+def _typeless(info: TextInfo, i: int) -> int:
+    """Index of the first word of a type-less street name ending at token ``i`` (its article included)."""
+    if i > 0 and info.keys[i - 1] in _ARTICLES and adjacent(info.tokens[i - 1], info.tokens[i]):
+        return i - 1
+    return i
 
 
 def _joined_by_apostrophe(a: Token, b: Token) -> bool:
@@ -103,34 +110,34 @@ def streets(info: TextInfo, lex: Lexicon) -> list[Street]:
     out: list[Street] = []
     toks = info.tokens
     text = info.text
-    i = 0
-    while i < len(toks):
+    keys = info.keys
+    last = -1
+    for i in [i for i, k in enumerate(keys) if k in _TRIGGERS]:
+        if i <= last:
+            continue
         t = toks[i]
-        k = key(t.text)
-        typeless = _typeless(toks, i)
-        if typeless:
-            number = _NUMBER_BEFORE.search(text, max(0, t.start - 16), t.start)
+        k = keys[i]
+        if k in TYPELESS_STREETS:
+            first = _typeless(info, i)
+            number = _NUMBER_BEFORE.search(text, max(0, toks[first].start - 16), toks[first].start)
             if number is not None:
-                end = toks[i + typeless - 1].end
+                end = t.end
                 tail = _POSTCODE_AFTER.match(text, end, min(len(text), end + 12))
                 end = _city_after(info, lex, tail.end()) if tail else end
                 out.append(Street(number.start(), end, True, "number + street named without type"
                                   + (" + postcode" if tail else "")))
-                i += typeless
-                continue
-        is_street = k in STREET_TYPES or (k.endswith(".") and k[:-1] in STREET_TYPES)
-        if not (is_street or k in FACILITIES) or i + 1 >= len(toks):
-            i += 1
+                last = i
+            continue
+        is_street = k in STREET_TYPES
+        if i + 1 >= len(toks):
             continue
         nxt = toks[i + 1]
         gap_ok = adjacent(t, nxt) or re.fullmatch(r"\.?\s*", nxt.gap) is not None
         if not gap_ok:
-            i += 1
             continue
         lower_ok = info.mode != "cased" or is_street
         end_i = _name_words(info, lex, i + 1, lower_ok)
         if end_i == i + 1:
-            i += 1
             continue
         start, end = t.start, toks[end_i - 1].end
         number = _NUMBER_BEFORE.search(text, max(0, start - 16), start) if is_street else None
@@ -143,7 +150,7 @@ def streets(info: TextInfo, lex: Lexicon) -> list[Street]:
         else:
             reason = f"{'street' if is_street else 'facility'} '{k}' + name"
         out.append(Street(start, end, number is not None, reason))
-        i = end_i
+        last = end_i - 1
     return out
 
 
@@ -158,8 +165,8 @@ def _city_after(info: TextInfo, lex: Lexicon, end: int) -> int:
         if n and not adjacent(toks[n - 1], t):
             break
         k = key(t.text)
-        if n and k in CONNECTORS and n + 1 < len(toks):
-            n += 1
+        if k in CONNECTORS and n + 1 < len(toks) and adjacent(t, toks[n + 1]) and toks[n + 1].shape != "LOWER":
+            n += 1   # "13600 La Ciotat", "Aix-en-Provence"
             continue
         cased_city = t.shape in ("CAP", "UPPER") and not lex.is_never(t.text)
         caseless_city = info.mode != "cased" and k not in _STOP_LOWER and not lex.is_never(t.text)

@@ -61,9 +61,7 @@ class WordSet:
         self.exact = frozenset(exact)
         self.folded = frozenset(fold(w) for w in self.exact)
 
-    def __contains__(self, word: object) -> bool:
-        if not isinstance(word, str):
-            return False
+    def __contains__(self, word: str) -> bool:  # type: ignore[override]
         k = key(word)
         if k in self.exact:
             return True

@@ -132,10 +132,21 @@ def _place_index(lex: Lexicon) -> dict[str, list[tuple[str, ...]]]:
 
 
 def blocked_tokens(info: TextInfo, spans: Iterable[Span]) -> frozenset[int]:
-    spans = sorted(spans)
-    if not spans:
+    """Indices of the tokens that overlap any of ``spans``."""
+    ordered = sorted(spans)
+    if not ordered:
         return frozenset()
-    return frozenset(i for i, t in enumerate(info.tokens) if any(t.start < e and s < t.end for s, e in spans))
+    out, k, toks = [], 0, info.tokens
+    for i, t in enumerate(toks):
+        while k < len(ordered) and ordered[k][1] <= t.start:
+            k += 1
+        m = k
+        while m < len(ordered) and ordered[m][0] < t.end:
+            if ordered[m][1] > t.start:
+                out.append(i)
+                break
+            m += 1
+    return frozenset(out)
 
 
 class NameRules:
@@ -214,7 +225,7 @@ class NameRules:
         while j < len(toks) and n < _MAX_RUN:
             if j > i and not self._linked(c, j - 1, j):
                 break
-            k = key(toks[j].text)
+            k = c.info.keys[j]
             if (k in PARTICLES and j + 1 < len(toks) and j not in c.blocked and self._linked(c, j, j + 1)
                     and (n > 0 or toks[j].shape != "LOWER" or c.info.mode != "cased")):
                 ok, _ = self._word_ok(c, j + 1, lower_budget)
@@ -255,10 +266,10 @@ class NameRules:
             elif not self._cased_name_word(c, j - 1):
                 break
             elif t.shape == "CAP" and t.sentence_start and not self.lex.is_name_word(t.text) \
-                    and toks[i].shape != "UPPER":
-                break
+                    and toks[i].shape != "UPPER" and not (self.lex.info(toks[i].text).surname and j == i):
+                break   # "Hier Karim": a first word is not a name, unless a known surname follows it
             j -= 1
-        while j < i and key(toks[j].text) in PARTICLES and toks[j].shape == "LOWER" and c.info.mode == "cased":
+        while j < i and c.info.keys[j] in PARTICLES and toks[j].shape == "LOWER" and c.info.mode == "cased":
             j += 1
         return j
 
@@ -269,7 +280,7 @@ class NameRules:
         out += self._titles(c)
         out += self._roles(c)
         out += self._gazetteer(c)
-        if info.mode == "cased":
+        if info.mode == "cased" and any(t.shape == "UPPER" for t in info.tokens):
             out += self._shapes(c)
         return out
 
@@ -280,7 +291,7 @@ class NameRules:
     def _is_title(self, c: _Ctx, i: int) -> bool:
         toks = c.info.tokens
         t = toks[i]
-        k = key(t.text)
+        k = c.info.keys[i]
         if k not in TITLES or i in c.blocked or i + 1 >= len(toks):
             return False
         nxt = toks[i + 1]
@@ -294,7 +305,7 @@ class NameRules:
 
     def _titles(self, c: _Ctx) -> Iterable[Finding]:
         toks = c.info.tokens
-        for i in range(len(toks) - 1):
+        for i in [i for i, k in enumerate(c.info.keys[:-1]) if k in TITLES]:
             if not self._is_title(c, i):
                 continue
             j = self._run_right(c, i + 1, 2)
@@ -303,9 +314,9 @@ class NameRules:
 
     def _roles(self, c: _Ctx) -> Iterable[Finding]:
         toks = c.info.tokens
-        keys = [key(t.text) for t in toks]
-        for i in range(len(toks)):
-            for cue in _CUES_BY_FIRST.get(keys[i], ()):
+        keys = c.info.keys
+        for i in [i for i, k in enumerate(keys) if k in _CUES_BY_FIRST]:
+            for cue in _CUES_BY_FIRST[keys[i]]:
                 n = len(cue)
                 if tuple(keys[i:i + n]) != cue:
                     continue
@@ -348,18 +359,18 @@ class NameRules:
             if lowered and (info.never or len(t.text) < 3):
                 i += 1
                 continue
-            budget = 1 if lowered else 0
+            budget = 1 if lowered and info.first else 0   # a lower-case surname needs a known first name
             end = self._run_right(c, i, budget)
             used_right = sum(1 for k in range(i, end) if not lex.is_name_word(toks[k].text)
-                             and key(toks[k].text) not in PARTICLES)
+                             and c.info.keys[k] not in PARTICLES)
             start = self._run_left(c, i, budget - used_right)
             if end <= i:
                 i += 1
                 continue
-            size = sum(1 for k in range(start, end) if key(toks[k].text) not in PARTICLES)
+            size = sum(1 for k in range(start, end) if c.info.keys[k] not in PARTICLES)
             names = [toks[k].text for k in range(start, end)]
             solid = sum(1 for w in names if lex.is_name_word(w) and not lex.is_ambiguous(w))
-            after_place_word = start > 0 and key(toks[start - 1].text) in PLACE_PREPOSITIONS
+            after_place_word = start > 0 and c.info.keys[start - 1] in PLACE_PREPOSITIONS
             if size < 2:
                 # alone: only a first name that is not also a word, and in lower case not after a place word
                 if not info.first or info.ambiguous or (lowered and after_place_word):
@@ -438,15 +449,15 @@ class NameRules:
             if label != "PER":
                 continue
             idx = [i for i, t in enumerate(toks) if t.start >= start and t.end <= end]
-            while idx and (idx[0] in c.blocked or key(toks[idx[0]].text) in TITLES or self._never(toks[idx[0]])
-                           or key(toks[idx[0]].text) in PARTICLES):
+            while idx and (idx[0] in c.blocked or info.keys[idx[0]] in TITLES or self._never(toks[idx[0]])
+                           or info.keys[idx[0]] in PARTICLES):
                 idx.pop(0)
             while idx and (idx[-1] in c.blocked or self._never(toks[idx[-1]])
-                           or key(toks[idx[-1]].text) in PARTICLES):
+                           or info.keys[idx[-1]] in PARTICLES):
                 idx.pop()
             if not idx or not cand.intersection(idx) or any(i in c.blocked for i in idx):
                 continue
-            if idx[0] > 0 and key(toks[idx[0] - 1].text) in PLACE_PREPOSITIONS \
+            if idx[0] > 0 and info.keys[idx[0] - 1] in PLACE_PREPOSITIONS \
                     and not any(self.lex.is_name_word(toks[i].text) for i in idx):
                 continue
             known = any(self.lex.is_name_word(toks[i].text) for i in idx)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 from observatoire.gate.pii.finding import Entity, Finding
 from observatoire.gate.pii.validators import (department_ok, iban_prefix, nir_reason, phone_reason,
@@ -82,23 +83,35 @@ class PatternDetector:
     context: tuple[str, ...] = ()
     context_score: float = 1.0
     window: int = 40
+    min_digits: int = 0            # a text with fewer digits cannot hold this identifier: skip the regex
+    needs: str = ""                # a character the text must contain ("@" for an e-mail)
 
     @property
     def detector(self) -> str:
         return f"regex:{self.name}"
 
-    def find(self, text: str) -> Iterator[Finding]:
+    def find(self, text: str, digits: int | None = None) -> Iterator[Finding]:
+        if digits is not None and digits < self.min_digits:
+            return
+        if self.needs and self.needs not in text:
+            return
         for m in self.pattern.finditer(text):
             verdict = self.validate(m)
             if verdict is None:
                 continue
             end, reason = verdict
             score = self.score
-            before = text[max(0, m.start() - self.window):m.start()].lower()
-            word = next((w for w in self.context if w in before), None)
-            if word is not None:
-                score, reason = self.context_score, f"{reason}; context '{word}'"
+            if self.context:
+                hit = _context_rx(self.context).search(text, max(0, m.start() - self.window), m.start())
+                if hit is not None:
+                    score, reason = self.context_score, f"{reason}; context '{hit.group().lower()}'"
             yield Finding(self.entity, m.start(), end, score, self.detector, reason)
+
+
+@lru_cache(maxsize=64)
+def _context_rx(words: tuple[str, ...]) -> re.Pattern[str]:
+    """Context words at the start of a word ("immatricul" matches "immatriculé", "tel" not "hôtel")."""
+    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(w) for w in words) + ")", re.IGNORECASE)
 
 
 def _rx(name: str, flags: int = re.IGNORECASE) -> re.Pattern[str]:
@@ -111,10 +124,10 @@ def structured_detectors() -> tuple[PatternDetector, ...]:
     phone_ctx = ("tél", "tel", "téléphone", "telephone", "portable", "mobile", "joignable", "appeler", "numéro",
                  "numero", "n°", "fixe", "whatsapp", "sms", "contact")
     return (
-        PatternDetector("phone_fr", "PHONE", _rx("phone_fr"), _phone, 0.85, phone_ctx, 0.99, 25),
-        PatternDetector("plate_siv", "PLATE", _rx("plate_siv"), _siv, 0.9, plate_ctx, 0.99),
-        PatternDetector("plate_fni", "PLATE", _rx("plate_fni"), _fni, 0.7, plate_ctx, 0.95),
-        PatternDetector("nir", "NIR", _rx("nir"), _nir, 0.99),
-        PatternDetector("iban", "IBAN", _rx("iban"), _iban, 0.99),
-        PatternDetector("email", "EMAIL", _rx("email"), _email, 0.95),
+        PatternDetector("phone_fr", "PHONE", _rx("phone_fr"), _phone, 0.85, phone_ctx, 0.99, 25, min_digits=9),
+        PatternDetector("plate_siv", "PLATE", _rx("plate_siv"), _siv, 0.9, plate_ctx, 0.99, min_digits=3),
+        PatternDetector("plate_fni", "PLATE", _rx("plate_fni"), _fni, 0.7, plate_ctx, 0.95, min_digits=3),
+        PatternDetector("nir", "NIR", _rx("nir"), _nir, 0.99, min_digits=13),
+        PatternDetector("iban", "IBAN", _rx("iban"), _iban, 0.99, min_digits=8),
+        PatternDetector("email", "EMAIL", _rx("email"), _email, 0.95, needs="@"),
     )

@@ -8,6 +8,7 @@ explained (see ``names.py``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from observatoire.gate.pii.patterns import PatternDetector, structured_detectors
 from observatoire.gate.pii.text import TextInfo, analyse
 
 DEFAULT_MODEL = "fr_core_news_sm"
+_NON_DIGITS = re.compile(r"\d")
 # Components the NER does not need (a model's own tok2vec is kept only if the NER listens to it).
 _NOT_NEEDED = ("morphologizer", "parser", "attribute_ruler", "lemmatizer", "tagger", "senter", "sentencizer",
                "trainable_lemmatizer", "entity_linker", "textcat", "textcat_multilabel", "spancat")
@@ -118,8 +120,9 @@ class Scrubber:
     def _rules(self, text: str) -> _Pending:
         info = analyse(text)
         findings: list[Finding] = []
+        digits = len(text) - len(_NON_DIGITS.sub("", text))
         for detector in self._structured:
-            findings.extend(detector.find(text))
+            findings.extend(detector.find(text, digits))
         findings.extend(find_birth_dates(text))
         street_refs = streets(info, self._lexicon)
         findings.extend(find_addresses(info, street_refs))

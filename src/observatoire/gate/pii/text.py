@@ -8,10 +8,10 @@ apostrophes ("Saint-Just", "N'Diaye"), but a French elision is split off
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from observatoire.gate.pii.finding import PLACEHOLDERS
+from observatoire.gate.pii.lexicon import key
 
 Shape = Literal["UPPER", "CAP", "LOWER", "INITIAL", "OTHER"]
 Mode = Literal["cased", "lower", "upper"]
@@ -25,8 +25,7 @@ ABBREVIATIONS = frozenset({"m", "mme", "mlle", "mr", "dr", "pr", "me", "st", "st
                            "n", "no", "ch", "pl", "imp", "trav", "rte", "fg", "cf", "etc", "vs", "réf", "ref"})
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
     text: str
     start: int
     end: int
@@ -36,12 +35,12 @@ class Token:
     gap: str                # the characters between the previous word and this one
 
 
-@dataclass(frozen=True, slots=True)
-class TextInfo:
+class TextInfo(NamedTuple):
     text: str
     tokens: tuple[Token, ...]
     mode: Mode
     placeholders: tuple[tuple[int, int], ...]
+    keys: tuple[str, ...]     # each token's lookup key (lexicon.key: NFC, lower case, plain apostrophe)
 
     def in_placeholder(self, start: int, end: int) -> bool:
         return any(start < e and s < end for s, e in self.placeholders)
@@ -58,19 +57,14 @@ def shape(word: str) -> Shape:
     return "LOWER" if first.islower() else "OTHER"
 
 
-def _words(text: str) -> list[tuple[str, int, int]]:
-    out = []
-    for m in _WORD.finditer(text):
-        word, start = m.group(), m.start()
-        if word[-1] in "'’" and len(word) > 1 and not _ELISION.match(word):
-            word = word[:-1]
-        el = _ELISION.match(word)
-        if el and not _KEEP_JOINED.match(word):
-            cut = el.end()
-            out.append((word[:cut], start, start + cut))
-            word, start = word[cut:], start + cut
-        out.append((word, start, start + len(word)))
-    return out
+def _split_elision(word: str, start: int) -> list[tuple[str, int]]:
+    if word[-1] in "'’" and len(word) > 1 and not _ELISION.match(word):
+        word = word[:-1]
+    el = _ELISION.match(word)
+    if el and not _KEEP_JOINED.match(word):
+        cut = el.end()
+        return [(word[:cut], start), (word[cut:], start + cut)]
+    return [(word, start)]
 
 
 _SENTENCE_END = re.compile(r"[.!?…]")
@@ -81,34 +75,49 @@ def analyse(text: str) -> TextInfo:
     """Words with their shape and position, and the text's casing mode."""
     placeholders = tuple((m.start(), m.end()) for m in PLACEHOLDER_RE.finditer(text)) if "<" in text else ()
     tokens: list[Token] = []
+    append = tokens.append
     prev_end, prev_word = 0, ""
     capitalised = 0
-    for word, start, end in _words(text):
-        if placeholders and any(start < e and s < end for s, e in placeholders):
-            continue
-        gap = text[prev_end:start]
-        if not tokens:
-            sentence_start = clause_start = True
-        elif gap == " ":
-            sentence_start = clause_start = False
-        else:
-            rest = gap[1:] if gap[:1] == "." and prev_word.lower() in ABBREVIATIONS else gap
-            sentence_start = _SENTENCE_END.search(rest) is not None or "\n" in gap
-            clause_start = sentence_start or _CLAUSE.search(gap) is not None
-        sh = shape(word)
-        capitalised += sh == "CAP"
-        tokens.append(Token(word, start, end, sh, sentence_start, clause_start, gap))
-        prev_end, prev_word = end, word
-    upper = sum(map(str.isupper, text))
-    lower = sum(map(str.islower, text))
-    letters = upper + lower
+    for m in _WORD.finditer(text):
+        raw, raw_start = m.group(), m.start()
+        pieces = _split_elision(raw, raw_start) if ("'" in raw or "’" in raw) else ((raw, raw_start),)
+        for word, start in pieces:
+            end = start + len(word)
+            if placeholders and any(start < e and s < end for s, e in placeholders):
+                continue
+            gap = text[prev_end:start]
+            if not tokens:
+                sentence_start = clause_start = True
+            elif gap == " ":
+                sentence_start = clause_start = False
+            else:
+                rest = gap[1:] if gap[:1] == "." and prev_word.lower() in ABBREVIATIONS else gap
+                sentence_start = _SENTENCE_END.search(rest) is not None or "\n" in gap
+                clause_start = sentence_start or _CLAUSE.search(gap) is not None
+            c0 = word[0]
+            if c0.islower():
+                sh: Shape = "LOWER"
+            elif len(word) == 1 or (len(word) == 2 and word[1] in "'’"):
+                sh = "INITIAL" if c0.isupper() else "OTHER"
+            elif word.isupper():
+                sh = "UPPER"
+            elif c0.isupper():
+                sh = "CAP"
+                capitalised += 1
+            else:
+                sh = "OTHER"
+            append(Token(word, start, end, sh, sentence_start, clause_start, gap))
+            prev_end, prev_word = end, word
     mode: Mode = "cased"
-    if letters >= 12:
-        if capitalised == 0 and upper <= letters // 10:
+    if capitalised == 0 and len(text) >= 12:
+        bare = PLACEHOLDER_RE.sub("", text) if placeholders else text   # placeholders are upper case
+        upper, lower = sum(map(str.isupper, bare)), sum(map(str.islower, bare))
+        letters = upper + lower
+        if letters >= 12 and upper * 10 <= letters:
             mode = "lower"    # typed all in lower case (acronyms aside): casing tells nothing about names
-        elif lower <= letters // 20:
+        elif letters >= 12 and lower * 20 <= letters:
             mode = "upper"
-    return TextInfo(text, tuple(tokens), mode, placeholders)
+    return TextInfo(text, tuple(tokens), mode, placeholders, tuple(key(t.text) for t in tokens))
 
 
 def adjacent(a: Token, b: Token) -> bool:

@@ -1,0 +1,168 @@
+"""The PII scrubber against Microsoft Presidio, on the labelled corpus, in one process.
+
+Both run on the same texts (``tests/data/pii_corpus.jsonl``) and are scored the
+same way (``observatoire.gate.pii.evaluation``: a labelled span is found when
+spans of its type cover all of it). Presidio gets spaCy's ``fr_core_news_sm``
+through an NLP engine configuration, its ``SpacyRecognizer`` for persons, and
+``PatternRecognizer``s built from the scrubber's own regular expressions and
+validators for the structured types (phone, plates, NIR, IBAN, e-mail, address,
+birth date), so that the comparison is about the engine and the name rules,
+not about who has the better regexes. Presidio runs through its
+``BatchAnalyzerEngine`` (its fastest path, ``nlp.pipe`` underneath).
+
+Offline: only the recognizers above are registered (Presidio's predefined
+e-mail and URL recognizers would try to download a public suffix list), and
+tldextract is pointed at its bundled snapshot in case anything calls it.
+
+    .venv/bin/python bench/pii_scrubber.py [--corpus tests/data/pii_corpus.jsonl] [--repeat 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from observatoire.gate.pii import ENTITIES, Scrubber
+from observatoire.gate.pii.addresses import ADDRESS_PATTERN
+from observatoire.gate.pii.dates import BIRTH_PATTERN
+from observatoire.gate.pii.evaluation import Counts, Span, score
+from observatoire.gate.pii.patterns import PATTERNS
+from observatoire.gate.pii.validators import department_ok, iban_prefix, nir_reason, phone_reason
+
+CORPUS = Path(__file__).resolve().parents[1] / "tests" / "data" / "pii_corpus.jsonl"
+MODEL = "fr_core_news_sm"
+
+
+def load(path: Path) -> tuple[list[str], list[list[Span]]]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return ([r["text"] for r in rows],
+            [[Span(s["entity"], s["start"], s["end"]) for s in r["spans"]] for r in rows])
+
+
+def _offline_tldextract() -> None:
+    try:
+        import tldextract
+    except ImportError:  # pragma: no cover
+        return
+    tldextract.extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+def presidio_engine() -> Callable[[Sequence[str]], list[list[Span]]]:
+    """A Presidio analyzer for French: spaCy NER for persons, the scrubber's regexes for the rest."""
+    import regex
+    from presidio_analyzer import AnalyzerEngine, BatchAnalyzerEngine, Pattern, PatternRecognizer, RecognizerRegistry
+    from presidio_analyzer.nlp_engine import NlpEngineProvider
+    from presidio_analyzer.predefined_recognizers import SpacyRecognizer
+
+    _offline_tldextract()
+
+    class Validated(PatternRecognizer):
+        def __init__(self, check: Callable[[str], bool] | None, **kw) -> None:  # noqa: ANN003
+            self._check = check
+            super().__init__(**kw)
+
+        def validate_result(self, pattern_text: str) -> bool | None:
+            return None if self._check is None else self._check(pattern_text)
+
+    def plate_ok(text: str) -> bool:
+        m = re.search(r"(97[1-6]|2[AB]|\d{2})$", text.strip(), re.IGNORECASE)
+        return m is not None and department_ok(m.group(1))
+
+    specs = [  # entity, name, pattern, score, validator, context words, case-insensitive
+        ("PHONE", "phone_fr", PATTERNS["phone_fr"], 0.6, lambda t: phone_reason(t) is not None,
+         ["tél", "tel", "téléphone", "portable", "joignable", "numéro", "mobile"], True),
+        ("PLATE", "plate_siv", PATTERNS["plate_siv"], 0.6, None, ["immatriculé", "plaque", "véhicule"], True),
+        ("PLATE", "plate_fni", PATTERNS["plate_fni"], 0.5, plate_ok, ["immatriculé", "plaque", "véhicule"], True),
+        ("NIR", "nir", PATTERNS["nir"], 0.6, lambda t: nir_reason(t) is not None, ["nir", "sécurité", "vitale"], True),
+        ("IBAN", "iban", PATTERNS["iban"], 0.6, lambda t: iban_prefix(t) is not None, ["iban", "rib"], True),
+        ("EMAIL", "email", PATTERNS["email"], 0.8, None, ["mail", "courriel"], True),
+        ("ADDRESS", "address_fr", ADDRESS_PATTERN, 0.6, None, ["domicilié", "demeurant", "adresse"], False),
+        ("BIRTH_DATE", "birth_date_fr", BIRTH_PATTERN, 0.8, None, [], True),
+    ]
+    registry = RecognizerRegistry(supported_languages=["fr"])
+    registry.add_recognizer(SpacyRecognizer(supported_language="fr", supported_entities=["PERSON"]))
+    for entity, name, pattern, sc, check, context, ci in specs:
+        flags = regex.M | regex.S | (regex.I if ci else 0)
+        registry.add_recognizer(Validated(check, supported_entity=entity, name=name, supported_language="fr",
+                                          patterns=[Pattern(name, pattern, sc)], context=context,
+                                          global_regex_flags=flags))
+    provider = NlpEngineProvider(nlp_configuration={
+        "nlp_engine_name": "spacy",
+        "models": [{"lang_code": "fr", "model_name": MODEL}],
+        "ner_model_configuration": {"model_to_presidio_entity_mapping": {"PER": "PERSON", "LOC": "LOCATION",
+                                                                         "ORG": "ORGANIZATION"},
+                                    "labels_to_ignore": ["MISC"]},
+    })
+    analyzer = AnalyzerEngine(registry=registry, nlp_engine=provider.create_engine(), supported_languages=["fr"])
+    batch = BatchAnalyzerEngine(analyzer_engine=analyzer)
+
+    def run(texts: Sequence[str]) -> list[list[Span]]:
+        results = batch.analyze_iterator(list(texts), language="fr", batch_size=64,
+                                         entities=list(ENTITIES))
+        return [[Span(r.entity_type, r.start, r.end) for r in rs] for rs in results]
+
+    return run
+
+
+def timed(fn: Callable[[], list[list[Span]]], repeat: int) -> tuple[list[list[Span]], float]:
+    best, out = float("inf"), []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return out, best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each engine; the fastest is kept")
+    args = parser.parse_args()
+    logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
+    texts, gold = load(args.corpus)
+    console = Console()
+
+    t0 = time.perf_counter()
+    scrubber = Scrubber(MODEL)
+    ours_load = time.perf_counter() - t0
+    scrubber.find_many(texts[:50])   # warm-up, as for Presidio below
+    ours, ours_s = timed(lambda: [[Span(f.entity, f.start, f.end) for f in fs] for fs in scrubber.find_many(texts)],
+                         args.repeat)
+
+    t0 = time.perf_counter()
+    presidio = presidio_engine()
+    theirs_load = time.perf_counter() - t0
+    presidio(texts[:50])
+    theirs, theirs_s = timed(lambda: presidio(texts), args.repeat)
+
+    s_ours, s_theirs = score(gold, ours), score(gold, theirs)
+    table = Table(title=f"French PII on {len(texts)} texts ({args.corpus.name}), one process, {MODEL}")
+    table.add_column("entity")
+    table.add_column("labelled", justify="right")
+    for who in ("scrubber", "Presidio"):
+        table.add_column(f"{who} recall", justify="right")
+        table.add_column(f"{who} precision", justify="right")
+    for e in ENTITIES:
+        a, b = s_ours[e], s_theirs[e]
+        table.add_row(e, str(a.labelled), *_pr(a), *_pr(b))
+    rate_ours, rate_theirs = len(texts) / ours_s, len(texts) / theirs_s
+    table.add_row("texts / s", "", f"{rate_ours:,.0f}", "", f"{rate_theirs:,.0f}", "", end_section=True)
+    table.add_row("model load s", "", f"{ours_load:.1f}", "", f"{theirs_load:.1f}", "")
+    console.print(table)
+    console.print(f"throughput ratio (scrubber / Presidio): [bold]{rate_ours / rate_theirs:.1f}x[/bold]")
+
+
+def _pr(c: Counts) -> tuple[str, str]:
+    return f"{c.recall:.3f}", (f"{c.precision:.3f}" if c.predicted else "-")
+
+
+if __name__ == "__main__":
+    main()
