@@ -31,10 +31,12 @@ def test_every_command_explains_itself(tmp_path: Path, command: str, words: str)
     assert out.returncode == 0 and words in out.stdout
 
 
-@pytest.fixture
-def seeded_store(tmp_path: Path) -> Path:
-    store = tmp_path / "store"
-    ok = run("ingest", str(write(tmp_path, "mains_courantes_ok.csv", GOOD)), store=store)
+@pytest.fixture(scope="module")
+def seeded_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One store for all bad-input cases: each checks that it is left exactly as it was."""
+    tmp = tmp_path_factory.mktemp("seeded")
+    store = tmp / "store"
+    ok = run("ingest", str(write(tmp, "mains_courantes_ok.csv", GOOD)), store=store)
     assert ok.returncode == 0, ok.stderr
     return store
 

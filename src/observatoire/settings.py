@@ -64,7 +64,7 @@ class Settings:
 
     def gate(self, *, create_keys: bool = False):  # -> Gate; imports kept lazy (spaCy is heavy)
         """The privacy gate: policies, the key ring and the French PII scrubber."""
-        from observatoire.gate.admit import Gate
+        from observatoire.gate.admit import Gate, LazyScrubber
         from observatoire.gate.pii import Scrubber
         from observatoire.gate.policy import load_policies
         from observatoire.gate.pseudonym import load_keyring
@@ -74,7 +74,7 @@ class Settings:
 
             raise InputError(f"the key ring {self.key_path} must not live inside the store {self.store_dir}")
         return Gate(load_policies(self.policy_path), load_keyring(self.key_path, create=create_keys),
-                    Scrubber(model=self.spacy_model))
+                    LazyScrubber(lambda: Scrubber(model=self.spacy_model)))
 
     def store(self, city: CityProfile | None = None):  # -> ParquetStore; typed loosely to keep imports lazy
         from observatoire.store.parquet import ParquetStore

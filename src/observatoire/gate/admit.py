@@ -17,7 +17,7 @@ Outputs beside the kept columns:
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -52,6 +52,19 @@ class Scrubber(Protocol):
     """Removes French personal data from free text (``observatoire.gate.pii``)."""
 
     def scrub_many(self, texts: Sequence[str | None]) -> Sequence[Scrubbed]: ...
+
+
+class LazyScrubber:
+    """A scrubber built on first use: loading the French model takes seconds, and bad input must fail fast."""
+
+    def __init__(self, factory: Callable[[], Scrubber]) -> None:
+        self._factory = factory
+        self._scrubber: Scrubber | None = None
+
+    def scrub_many(self, texts: Sequence[str | None]) -> Sequence[Scrubbed]:
+        if self._scrubber is None:
+            self._scrubber = self._factory()
+        return self._scrubber.scrub_many(texts)
 
 
 @dataclass(frozen=True, slots=True)

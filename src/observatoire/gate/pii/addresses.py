@@ -41,7 +41,8 @@ TYPELESS_STREETS = frozenset({"canebière", "canebiere", "croisette", "vieux-por
 _ARTICLES = frozenset({"la", "le", "les", "l'"})
 _TRIGGERS = STREET_TYPES | FACILITIES | TYPELESS_STREETS
 CONNECTORS = frozenset({"de", "du", "des", "d'", "la", "le", "les", "l'", "aux"})
-_NUMBER_BEFORE = re.compile(r"(?<![\w:/.,°])(\d{1,4})(?:\s*(?:bis|ter|quater|[abt])\b)?\s*,?\s*$", re.IGNORECASE)
+_NUMBER_BEFORE = re.compile(r"(?<![\w:/.,°>])([1-9]\d{0,3})(?:\s*(?:bis|ter|quater|[abt])\b)?(?:\s*,\s*|\s+)$",
+                            re.IGNORECASE)
 _POSTCODE_AFTER = re.compile(r"\s*,?\s*(?:\d{5}|\d{2}\s\d{3})(?![\d])")
 _STOP_LOWER = frozenset({"pour", "signalant", "et", "à", "a", "un", "une", "par", "avec", "sans", "vers", "où", "ou",
                          "qui", "que", "dont", "nous", "il", "elle", "ils", "on", "je", "ce", "cette", "est", "sont",
@@ -54,7 +55,7 @@ _STOP_LOWER = frozenset({"pour", "signalant", "et", "à", "a", "un", "une", "par
 # The address rule as one case-sensitive regular expression (used by the benchmark to give Presidio the
 # same rule; the scrubber itself walks the words, which also handles texts typed in lower case).
 _TYPES_RX = "|".join(sorted((re.escape(t) for t in STREET_TYPES), key=len, reverse=True))
-ADDRESS_PATTERN = (r"(?<![\w:/.,°])\d{1,4}(?i:\s*(?:bis|ter|quater|[abt])\b)?\s*,?\s*"
+ADDRESS_PATTERN = (r"(?<![\w:/.,°>])[1-9]\d{0,3}(?i:\s*(?:bis|ter|quater|[abt])\b)?(?:\s*,\s*|\s+)"
                    rf"(?i:{_TYPES_RX})\.?\s+(?:(?:de|du|des|la|le|les|aux|d['’]|l['’])\s*)*"
                    r"[A-ZÀ-Ýa-zà-ÿ][\w\-'’]*(?:\s+(?:(?:de|du|des|la|le|les|aux|d['’]|l['’])\s*)*[A-ZÀ-Ý][\w\-'’]*){0,5}"
                    r"(?:\s*,?\s*\d{5}(?:\s+[A-ZÀ-Ý][\w\-'’]*(?:\s+[A-ZÀ-Ý][\w\-'’]*)?)?)?")

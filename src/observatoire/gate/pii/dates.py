@@ -23,7 +23,7 @@ _DAY_WORDS += [f"vingt[ -]{u}" for u in _UNITS[1:]]
 _DAY_WORD = "(?:" + "|".join(sorted(_DAY_WORDS, key=len, reverse=True)) + ")"
 _MONTH = "(?:" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
 _YEAR = r"(?:1[89]\d\d|20\d\d)"
-_DATE = (rf"(?:\d{{1,2}}\s?[/.\-]\s?\d{{1,2}}\s?[/.\-]\s?(?:{_YEAR}|\d{{2}})(?!\d)"          # 12/06/1990, 5.7.66
+_DATE = (rf"(?:\d{{1,2}}\s?[/.\-]\s?\d{{1,2}}\s?[/.\-]\s?(?:{_YEAR}|\d{{2}})(?![\d<])"          # 12/06/1990, 5.7.66
          rf"|(?:1er|1°|\d{{1,2}}|{_DAY_WORD})\s+{_MONTH}(?:\s+(?:{_YEAR}|\d{{2}}))?(?!\d)"              # 1er mars 1987
          rf"|{_MONTH}\s+{_YEAR}"                                                              # (en) juin 1990
          rf"|{_YEAR}(?![\d/.\-]\d))")                                                         # (en) 1990

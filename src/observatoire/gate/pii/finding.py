@@ -44,20 +44,37 @@ def _priority(f: Finding) -> tuple[int, float, int, str, str]:
     return (-(f.end - f.start), -f.score, f.start, f.entity, f.detector)
 
 
-def resolve_overlaps(findings: Iterable[Finding]) -> list[Finding]:
+def resolve_overlaps(findings: Iterable[Finding], text: str | None = None) -> list[Finding]:
     """Non-overlapping findings in text order: the longest span wins, then the highest score.
 
     Ties are broken by position, entity and detector name, so the result does
-    not depend on the order detectors ran in.
+    not depend on the order detectors ran in. A finding that loses to another
+    but sticks out of it is not dropped: what sticks out is kept, with the same
+    type, so that no part of a detected value is left in the text (with
+    ``text``, a left-over of only spaces or punctuation is dropped).
     """
     chosen: list[Finding] = []
-    taken: list[tuple[int, int]] = []
     for f in sorted(set(findings), key=_priority):
-        if f.end <= f.start:
+        pieces = [(f.start, f.end)]
+        for c in chosen:
+            pieces = [p for s, e in pieces for p in _minus(s, e, c.start, c.end)]
+        if pieces == [(f.start, f.end)]:
+            chosen.append(f)
             continue
-        if any(f.start < e and s < f.end for s, e in taken):
-            continue
-        chosen.append(f)
-        taken.append((f.start, f.end))
+        for s, e in pieces:
+            if text is not None:
+                while s < e and not text[s].isalnum():
+                    s += 1
+                while e > s and not text[e - 1].isalnum():
+                    e -= 1
+            if e > s:
+                chosen.append(Finding(f.entity, s, e, f.score, f.detector, f"{f.reason} (part left by a longer finding)"))
     chosen.sort(key=lambda f: f.start)
     return chosen
+
+
+def _minus(s: int, e: int, cs: int, ce: int) -> list[tuple[int, int]]:
+    """``[s, e)`` without ``[cs, ce)``."""
+    if ce <= s or e <= cs:
+        return [(s, e)]
+    return [(a, b) for a, b in ((s, cs), (ce, e)) if b > a]

@@ -149,6 +149,13 @@ def blocked_tokens(info: TextInfo, spans: Iterable[Span]) -> frozenset[int]:
     return frozenset(out)
 
 
+def _glued(text: str, t: Token) -> bool:
+    """A word stuck to digits or an at sign ("AB123CD", "karim13@", "2A") is part of a code, not a name."""
+    after = text[t.end:t.end + 1]
+    before = text[t.start - 1:t.start] if t.start else ""
+    return (after.isdigit() or after in ("@", "_", "<")) or (before.isdigit() or before in ("@", "_", ">"))
+
+
 class NameRules:
     """The rule-based part of name detection (no model)."""
 
@@ -165,6 +172,8 @@ class NameRules:
 
     def _cased_name_word(self, c: _Ctx, i: int) -> bool:
         t = c.info.tokens[i]
+        if _glued(c.info.text, t):
+            return False
         if i in c.blocked or t.shape not in ("CAP", "UPPER", "INITIAL") or key(t.text) in TITLES:
             return False
         if t.shape == "INITIAL":
@@ -176,7 +185,7 @@ class NameRules:
 
     def _lower_name_word(self, c: _Ctx, i: int, unknown_ok: bool) -> bool:
         t = c.info.tokens[i]
-        if i in c.blocked or len(t.text) < 2 or not t.text[0].isalpha():
+        if i in c.blocked or len(t.text) < 2 or not t.text[0].isalpha() or _glued(c.info.text, t):
             return False
         k = key(t.text)
         if k in TITLES or self.lex.is_never(t.text):
@@ -418,9 +427,7 @@ class NameRules:
         toks = info.tokens
         out = []
         for i, t in enumerate(toks):
-            if i in c.blocked:
-                continue
-            if key(t.text) in TITLES:
+            if i in c.blocked or info.keys[i] in TITLES or _glued(info.text, t):
                 continue
             if info.mode == "cased":
                 if t.shape not in ("CAP", "UPPER") or self._acronym(t) or self._never(t):
@@ -455,7 +462,7 @@ class NameRules:
             while idx and (idx[-1] in c.blocked or self._never(toks[idx[-1]])
                            or info.keys[idx[-1]] in PARTICLES):
                 idx.pop()
-            if not idx or not cand.intersection(idx) or any(i in c.blocked for i in idx):
+            if not idx or not cand.intersection(idx) or any(i in c.blocked or _glued(info.text, toks[i]) for i in idx):
                 continue
             if idx[0] > 0 and info.keys[idx[0] - 1] in PLACE_PREPOSITIONS \
                     and not any(self.lex.is_name_word(toks[i].text) for i in idx):

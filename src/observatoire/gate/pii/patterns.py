@@ -24,17 +24,20 @@ Validator = Callable[[re.Match[str]], "tuple[int, str] | None"]
 _SIV_LETTER = "[A-HJ-NP-TV-Z]"   # SIV plates never use I, O, U
 _FNI_LETTER = "[A-HJ-NP-Z]"      # FNI plates never use I, O
 
+# Look-arounds treat "<" and ">" as parts of a word: after scrubbing, a placeholder stands where a word
+# was, and what was not found next to that word must not be found next to its placeholder.
 PATTERNS: dict[str, str] = {
-    "phone_fr": r"(?<![\w+])(?:(?:\+|00)[ \u00a0]?33[ \u00a0.\-]?(?:\(0\)[ \u00a0.\-]?)?|0)[1-9]"
-                r"(?:[ \u00a0\u202f.\-]?\d{2}){4}(?![\d])",
-    "plate_siv": rf"(?<![\w\-])(?P<l1>{_SIV_LETTER}{{2}})(?P<s1> ?- ?| ?)(?P<num>\d{{3}})(?P<s2> ?- ?| ?)"
-                 rf"(?P<l2>{_SIV_LETTER}{{2}})(?![\w\-])",
-    "plate_fni": rf"(?<![\w\-])(?P<num>[1-9]\d{{0,3}})(?P<s1> ?- ?| ?)(?P<l1>{_FNI_LETTER}{{2,3}})(?P<s2> ?- ?| ?)"
-                 rf"(?P<dept>97[1-6]|2[AB]|\d{{2}})(?![\w\-])",
-    "nir": r"(?<![\w])[1-478](?:[ .\-]?\d){4}[ .\-]?(?:\d[ .\-]?\d|2[ .\-]?[AB])(?:[ .\-]?\d){6}[ .\-]?\d{2}(?![\w])",
-    "iban": r"(?<![\w])[A-Z]{2}\d{2}(?:[ \-]?[A-Z0-9]){11,30}",
-    "email": r"(?<![\w.+\-])[\w.%+\-]+@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9\-]+)*"
-             r"\.[A-Za-z]{2,24}(?![\w\-])",
+    "phone_fr": r"(?<![\d+>])(?:(?:\+|00)[ \u00a0]?33[ \u00a0.\-]?(?:\(0\)[ \u00a0.\-]?)?|0)[1-9]"
+                r"(?:[ \u00a0\u202f.\-]?\d{2}){4}(?![\d<])",
+    "plate_siv": rf"(?<![\w\->])(?P<l1>{_SIV_LETTER}{{2}})(?P<s1> ?- ?| ?)(?P<num>\d{{3}})(?P<s2> ?- ?| ?)"
+                 rf"(?P<l2>{_SIV_LETTER}{{2}})(?![\w\-<])",
+    "plate_fni": rf"(?<![\w\->])(?P<num>[1-9]\d{{0,3}})(?P<s1> ?- ?| ?)(?P<l1>{_FNI_LETTER}{{2,3}})(?P<s2> ?- ?| ?)"
+                 rf"(?P<dept>97[1-6]|2[AB]|\d{{2}})(?![\w\-<])",
+    "nir": r"(?<![\d>])[1-478](?:[ .\-]?\d){4}[ .\-]?(?:\d[ .\-]?\d|2[ .\-]?[AB])(?:[ .\-]?\d){6}[ .\-]?\d{2}"
+           r"(?![\d<])",
+    "iban": r"(?<![\w>])[A-Z]{2}\d{2}(?:[ \-]?[A-Z0-9]){11,30}",
+    "email": r"(?<![\w.+\->])[\w.%+\-]+@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9\-]+)*"
+             r"\.[A-Za-z]{2,24}(?![\w\-<])",
 }
 
 
@@ -95,11 +98,14 @@ class PatternDetector:
             return
         if self.needs and self.needs not in text:
             return
-        for m in self.pattern.finditer(text):
+        pos = 0
+        while (m := self.pattern.search(text, pos)) is not None:
             verdict = self.validate(m)
             if verdict is None:
+                pos = m.start() + 1     # a rejected candidate may hide a valid one that starts inside it
                 continue
             end, reason = verdict
+            pos = end                   # a validator may narrow the span: search again right after it
             score = self.score
             if self.context:
                 hit = _context_rx(self.context).search(text, max(0, m.start() - self.window), m.start())

@@ -24,6 +24,7 @@ from observatoire.gate.pii.patterns import PatternDetector, structured_detectors
 from observatoire.gate.pii.text import TextInfo, analyse
 
 DEFAULT_MODEL = "fr_core_news_sm"
+_NER_ROUNDS = 3
 _NON_DIGITS = re.compile(r"\d")
 # Components the NER does not need (a model's own tok2vec is kept only if the NER listens to it).
 _NOT_NEEDED = ("morphologizer", "parser", "attribute_ruler", "lemmatizer", "tagger", "senter", "sentencizer",
@@ -98,12 +99,38 @@ class Scrubber:
         return self.find_many([text])[0]
 
     def find_many(self, texts: Sequence[str | None]) -> list[list[Finding]]:
-        """``find`` over many texts, the NER model run in batches; ``None`` gives no finding."""
+        """``find`` over many texts, the NER model run in batches; ``None`` gives no finding.
+
+        A text the NER model has read is read again once redacted, until nothing
+        new is found (at most ``_NER_ROUNDS`` times): the model judges a word by
+        its neighbours, and a neighbour turned into a placeholder must not
+        reveal a name on a second scrubbing. This keeps scrubbing idempotent.
+        """
+        found, touched = self._one_pass(texts)
+        for _ in range(_NER_ROUNDS):
+            if not touched:
+                break
+            redacted = [_Redacted.of(texts[i] or "", found[i]) for i in touched]
+            more, again = self._one_pass([r.text for r in redacted])
+            next_touched = []
+            for n, (i, r) in enumerate(zip(touched, redacted)):
+                if more[n]:
+                    found[i] = resolve_overlaps([*found[i], *(r.to_original(f) for f in more[n])], texts[i])
+                    if n in again:
+                        next_touched.append(i)
+            touched = next_touched
+        return found
+
+    def _one_pass(self, texts: Sequence[str | None]) -> tuple[list[list[Finding]], list[int]]:
+        """Findings of one reading of each text, and the indices of the texts the NER model read."""
         pending = [self._rules(t) if t else None for t in texts]
-        if self._nlp is not None:
-            self._run_ner([p for p in pending if p is not None and p.candidates])
-        return [[] if p is None else [f for f in resolve_overlaps(p.findings) if f.score >= self.min_score]
-                for p in pending]
+        touched = [i for i, p in enumerate(pending) if p is not None and p.candidates]
+        if self._nlp is not None and touched:
+            self._run_ner([pending[i] for i in touched])  # type: ignore[misc]
+        found = [[] if p is None else resolve_overlaps([f for f in p.findings if f.score >= self.min_score],
+                                                       p.info.text)
+                 for p in pending]
+        return found, touched
 
     def scrub(self, text: str) -> Scrubbed:
         """``text`` with each finding replaced by its placeholder (``<PERSONNE>``, ``<TELEPHONE>``...)."""
@@ -152,6 +179,32 @@ class Scrubber:
             if found:
                 p.findings.extend(self._names.from_entities(p.info, found, p.candidates, p.protected,
                                                             str(self.model)))
+
+
+@dataclass(frozen=True, slots=True)
+class _Redacted:
+    """A redacted text and how to carry an offset in it back to the original text."""
+
+    text: str
+    anchors: tuple[tuple[int, int], ...]   # (offset in the redacted text, offset in the original) of each kept run
+
+    @classmethod
+    def of(cls, original: str, findings: Sequence[Finding]) -> _Redacted:
+        parts, anchors, last, pos = [], [(0, 0)], 0, 0
+        for f in findings:
+            parts.append(original[last:f.start])
+            pos += f.start - last
+            parts.append(PLACEHOLDERS[f.entity])
+            pos += len(PLACEHOLDERS[f.entity])
+            anchors.append((pos, f.end))
+            last = f.end
+        parts.append(original[last:])
+        return cls("".join(parts), tuple(anchors))
+
+    def to_original(self, f: Finding) -> Finding:
+        red, orig = max(a for a in self.anchors if a[0] <= f.start)
+        shift = orig - red
+        return Finding(f.entity, f.start + shift, f.end + shift, f.score, f.detector, f.reason)
 
 
 def redact(text: str, findings: Sequence[Finding]) -> str:
