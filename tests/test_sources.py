@@ -269,3 +269,32 @@ def test_when_a_file_is_in_an_unknown_binary_encoding_then_it_is_refused_clearly
     with pytest.raises(Exception, match="binary content|missing column"):
         ingest([path], store=store, city=city, sources=sources, gate=gate, now=NOW)
     assert not store.manifest_path.exists()
+
+
+def test_a_logbook_in_json_lines_with_a_bom_gives_the_same_events_as_its_csv(
+        tmp_path: Path, city: CityProfile, sources: dict, gate: Gate) -> None:
+    import json
+
+    csv_store = ParquetStore(tmp_path / "a", zone_ids=city.zone_ids)
+    json_store = ParquetStore(tmp_path / "b", zone_ids=city.zone_ids)
+    ingest([write(tmp_path / "csv", "mains_courantes_x.csv", MC, bom=True)], store=csv_store, city=city,
+           sources=sources, gate=gate, now=NOW)
+    lines = []
+    for line in MC.splitlines()[1:]:
+        cells = line.split(";")
+        if len(cells) != 11:
+            lines.append("{not json")
+            continue
+        obj = dict(zip(MC_HEADER.strip().split(";"), [c or None for c in cells]))
+        if obj["personnes_impliquees"]:
+            obj["personnes_impliquees"] = obj["personnes_impliquees"].split("|")
+        lines.append(json.dumps(obj, ensure_ascii=False))
+    ingest([write(tmp_path / "json", "mains_courantes_x.jsonl", "\n".join(lines) + "\n", bom=True)],
+           store=json_store, city=city, sources=sources, gate=gate, now=NOW)
+    cols = ["event_id", "category", "occurred_at", "reported_at", "lon", "lat", "zone_id", "text", "pseudonyms"]
+    a = csv_store.events().to_pyarrow().select(cols).sort_by("event_id")
+    b = json_store.events().to_pyarrow().select(cols).sort_by("event_id")
+    assert a.num_rows == 3 and a.equals(b)
+    qa = csv_store.quarantine().to_pyarrow().sort_by("source_row")
+    qb = json_store.quarantine().to_pyarrow().sort_by("source_row")
+    assert qa["reason"].to_pylist() == qb["reason"].to_pylist()

@@ -6,12 +6,13 @@ from pathlib import Path
 from typing import ClassVar, Literal
 
 import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from observatoire.sources.base import ROW, Canonical, Context, RawFile
 from observatoire.sources.canonical import Rejects, attributes_for, build_events, zones_of_postcodes
-from observatoire.sources.formats import extract_postcode, parse_decimal, parse_local, read_csv
+from observatoire.sources.formats import extract_postcode, parse_decimal, parse_local, read_csv, read_jsonl
 from observatoire.sources.labels import categories_of
 
 DATETIME_FORMATS = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S")
@@ -23,13 +24,21 @@ POSTCODE = "code_postal"   # derived at read time from the address; the address 
 class MainsCourantes:
     name: ClassVar[str] = "mains_courantes"
     kind: ClassVar[Literal["events", "reference"]] = "events"
-    patterns: ClassVar[tuple[str, ...]] = ("mains_courantes*.csv",)
+    patterns: ClassVar[tuple[str, ...]] = ("mains_courantes*.csv", "mains_courantes*.jsonl")
     needs: ClassVar[tuple[str, ...]] = ()
     columns = ("numero", "date_heure", "adresse", "longitude", "latitude", "categorie", "origine", "recit")
     optional = ("date_saisie", "agent", "personnes_impliquees")
 
     def read(self, path: Path, timezone: str) -> RawFile:
-        raw = read_csv(path, self.columns, self.optional)
+        if path.suffix == ".jsonl":  # the same fields, one object per line; persons may be a JSON list
+            raw = read_jsonl(path, {c: c for c in self.columns + self.optional})
+            persons = [("|".join(orjson.loads(v)) if v and v.startswith("[") else v)
+                       for v in raw.table["personnes_impliquees"].to_pylist()]
+            i = raw.table.schema.get_field_index("personnes_impliquees")
+            raw = RawFile(raw.table.set_column(i, "personnes_impliquees", pa.array(persons, pa.string())),
+                          raw.malformed_rows)
+        else:
+            raw = read_csv(path, self.columns, self.optional)
         table = raw.table.append_column(POSTCODE, extract_postcode(raw.table["adresse"]))
         persons = pc.list_value_length(pc.split_pattern(pc.fill_null(raw.table["personnes_impliquees"], ""), "|"))
         named = pc.if_else(pc.is_null(raw.table["personnes_impliquees"]), 0, persons)

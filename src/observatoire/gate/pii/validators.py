@@ -78,8 +78,18 @@ def plate_words_ok(letters: tuple[str, ...], separators: tuple[str, ...]) -> boo
     return not any(x.islower() and x.lower() in FRENCH_SHORT_WORDS for x in letters)
 
 
+_PAIRS = re.compile(r"(\d{2})([^\d]*)(\d{2})([^\d]*)(\d{2})([^\d]*)(\d{2})$")
+
+
 def phone_reason(raw: str) -> str | None:
-    """A French number: 0 + 9 digits, or +33 / 0033 + 9 digits, the first of them 1-9."""
+    """A French number: 0 + 9 digits, or +33 / 0033 + 9 digits, the first of them 1-9.
+
+    The last four pairs must be spaced alike ("06 12 34 56 78", "0612345678"): "08 2853 8040" is a
+    piece of an account number, not a phone.
+    """
+    pairs = _PAIRS.search(raw)
+    if pairs is None or len({pairs[2], pairs[4], pairs[6]}) != 1:
+        return None
     digits = re.sub(r"\D", "", raw.replace("(0)", ""))
     if digits.startswith("0033"):
         digits = "0" + digits[4:]
