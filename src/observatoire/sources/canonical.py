@@ -21,6 +21,11 @@ REDACTIONS = "__redactions"
 FUTURE_TOLERANCE = timedelta(days=1)
 
 
+def mask(condition: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A boolean Arrow array as a NumPy mask, null counting as False."""
+    return np.asarray(pc.fill_null(condition, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
 class Rejects:
     """The first reason each row is refused for; later reasons do not overwrite earlier ones."""
 
@@ -117,7 +122,7 @@ def build_events(
     point_zone = assign_zones(ctx.city, lon_a, lat_a) if ctx.city.has_boundaries else np.full(n, None, dtype=object)
     given = _broadcast(zone_id, n) if zone_id is not None else np.full(n, None, dtype=object)
     known = np.isin(given.astype(str), np.array(sorted(ctx.city.zone_ids)))
-    rejects.reject(np.asarray(pc.is_null(occurred_at).to_numpy(zero_copy_only=False), bool),
+    rejects.reject(mask(pc.is_null(occurred_at)),
                    "missing_timestamp", "no date of the facts")
     limit = pa.scalar(ctx.ingested_at + FUTURE_TOLERANCE, UTC)
     rejects.reject(np.asarray(pc.fill_null(pc.greater(occurred_at, limit), False).to_numpy(zero_copy_only=False),

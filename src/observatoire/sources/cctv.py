@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from observatoire.city.geo import assign_zones, h3_cells
 from observatoire.sources.base import ROW, Canonical, Context, RawFile
-from observatoire.sources.canonical import Rejects, attributes_for, build_events
+from observatoire.sources.canonical import mask, Rejects, attributes_for, build_events
 from observatoire.sources.formats import parse_decimal, parse_iso, parse_local, read_csv, read_jsonl
 
 # Decree n° 2023-828, art. 3: the only events algorithmic video analysis may report.
@@ -80,7 +80,7 @@ class CctvCameras:
         rejects.reject(bad_lon | bad_lat | ~np.isfinite(lon_a) | ~np.isfinite(lat_a), "bad_coordinates",
                        "a camera needs numeric longitude and latitude")
         rejects.reject(zone == None, "outside_city", "camera lies outside every zone of the city")  # noqa: E711
-        rejects.reject(bad_rng | np.asarray(pc.is_null(rng).to_numpy(zero_copy_only=False), bool), "bad_range",
+        rejects.reject(bad_rng | mask(pc.is_null(rng)), "bad_range",
                        "portee_m is not a number")
         rejects.reject(bad_heading | bad_fov, "bad_orientation", "orientation_deg/angle_champ_deg are not numbers")
         rejects.reject(bad_since, "bad_timestamp", "mise_en_service is not dd/mm/yyyy")
@@ -115,10 +115,10 @@ class CctvEvents:
         confidence, bad_conf = parse_decimal(t["confidence"])
         category = np.array([DECREE_TYPES.get(x) for x in t["type"].to_pylist()], dtype=object)
         where = pc.index_in(t["camera_id"], cameras["camera_id"])
-        known = np.asarray(pc.is_valid(where).to_numpy(zero_copy_only=False), bool)
-        rejects.reject(np.asarray(pc.is_null(t["event_id"]).to_numpy(zero_copy_only=False), bool),
+        known = mask(pc.is_valid(where))
+        rejects.reject(mask(pc.is_null(t["event_id"])),
                        "missing_key", "event_id is empty")
-        rejects.reject(bad_time | np.asarray(pc.is_null(occurred).to_numpy(zero_copy_only=False), bool),
+        rejects.reject(bad_time | mask(pc.is_null(occurred)),
                        "bad_timestamp", "detected_at is not ISO 8601 with an offset")
         rejects.reject(category == None, "type_not_in_decree",  # noqa: E711
                        "type is not one of the 8 event types of decree n° 2023-828")

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from observatoire.sources.base import ROW, Canonical, Context, RawFile
-from observatoire.sources.canonical import Rejects, attributes_for, build_events
+from observatoire.sources.canonical import mask, Rejects, attributes_for, build_events
 from observatoire.sources.formats import join_date_time, parse_local, read_csv
 
 WEAPONS = {"aucune": "none", "contondant": "blunt", "tranchant": "sharp", "arme_a_feu": "firearm",
@@ -44,7 +44,7 @@ class Hospital:
         occurred, bad_time = parse_local(join_date_time(t["date_agression"], t["heure_agression"]), tz, FORMATS)
         admitted_at, bad_adm = parse_local(join_date_time(t["date_admission"], t["heure_admission"]), tz, FORMATS,
                                            ambiguous="latest")  # an admission follows the assault
-        no_hour = np.asarray(pc.is_null(t["heure_agression"]).to_numpy(zero_copy_only=False), bool)
+        no_hour = mask(pc.is_null(t["heure_agression"]))
         weapon = np.array([WEAPONS.get((x or "").strip().lower()) for x in t["categorie_arme"].to_pylist()],
                           dtype=object)
         age = np.asarray(t["tranche_age"].to_pylist(), dtype=object)
@@ -52,7 +52,7 @@ class Hospital:
         zone = pc.utf8_trim_whitespace(t["code_insee_lieu"])
         rejects.reject(bad_time, "bad_timestamp", "date_agression/heure_agression are not dd/mm/yyyy HH:MM")
         rejects.reject(bad_adm, "bad_timestamp", "date_admission/heure_admission are not dd/mm/yyyy HH:MM")
-        rejects.reject(np.asarray(pc.is_null(zone).to_numpy(zero_copy_only=False), bool), "missing_zone",
+        rejects.reject(mask(pc.is_null(zone)), "missing_zone",
                        "code_insee_lieu is empty")
         rejects.reject(weapon == None, "unknown_weapon", "categorie_arme is not one of " + "/".join(WEAPONS))  # noqa: E711
         rejects.reject(~np.isin(age, AGE_BANDS), "unknown_age_band", "tranche_age is not a documented band")

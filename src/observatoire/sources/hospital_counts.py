@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from observatoire.sources.base import ROW, Canonical, Context, RawFile
-from observatoire.sources.canonical import Rejects
+from observatoire.sources.canonical import mask, Rejects
 from observatoire.sources.formats import parse_int, parse_local, read_csv
 from observatoire.sources.hospital import AGE_BANDS, SEXES, WEAPONS
 
@@ -63,7 +63,7 @@ class HospitalCounts:
         rejects.reject(bad_start | bad_end | np.asarray(pc.or_(pc.is_null(start), pc.is_null(end))
                                                         .to_numpy(zero_copy_only=False), bool),
                        "bad_timestamp", "debut_periode/fin_periode are not dd/mm/yyyy")
-        rejects.reject(np.asarray(pc.fill_null(pc.less(end, start), False).to_numpy(zero_copy_only=False), bool),
+        rejects.reject(mask(pc.fill_null(pc.less(end, start), False)),
                        "ends_before_start", "fin_periode precedes debut_periode")
         rejects.reject(~np.isin(np.asarray(zone.to_pylist(), dtype=object), sorted(ctx.city.zone_ids)),
                        "unknown_zone", "code_insee_lieu is not a zone of the city profile")

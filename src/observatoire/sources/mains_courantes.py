@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from observatoire.sources.base import ROW, Canonical, Context, RawFile
-from observatoire.sources.canonical import Rejects, attributes_for, build_events, zones_of_postcodes
+from observatoire.sources.canonical import mask, Rejects, attributes_for, build_events, zones_of_postcodes
 from observatoire.sources.formats import extract_postcode, parse_decimal, parse_local, read_csv, read_jsonl
 from observatoire.sources.labels import categories_of
 
@@ -62,7 +62,7 @@ class MainsCourantes:
         rejects.reject(bad_lon | bad_lat, "bad_coordinates", "longitude/latitude are not numbers")
         rejects.reject(category == None, "unknown_category", "categorie is not a known logbook label")  # noqa: E711
         rejects.reject(discovery == None, "unknown_origin", "origine is not one of " + "/".join(ORIGIN_DISCOVERY))  # noqa: E711
-        rejects.reject(np.asarray(pc.is_null(t["numero"]).to_numpy(zero_copy_only=False), bool),
+        rejects.reject(mask(pc.is_null(t["numero"])),
                        "missing_key", "numero is empty")
         zone = zones_of_postcodes(ctx, t[POSTCODE])
         attrs = attributes_for(self.name, logbook_ref=t["numero"], logbook_category=t["categorie"],

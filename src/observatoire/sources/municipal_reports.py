@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from observatoire.sources.base import ROW, Canonical, Context, RawFile
-from observatoire.sources.canonical import Rejects, attributes_for, build_events
+from observatoire.sources.canonical import mask, Rejects, attributes_for, build_events
 from observatoire.sources.formats import parse_decimal, parse_iso, read_jsonl
 from observatoire.sources.labels import categories_of
 
@@ -35,9 +35,9 @@ class MunicipalReports:
         lat, bad_lat = parse_decimal(t["lat"])
         report_type = np.array([REPORT_TYPES.get(x) for x in t["type"].to_pylist()], dtype=object)
         category = categories_of(t["nature"])
-        rejects.reject(np.asarray(pc.is_null(t["id"]).to_numpy(zero_copy_only=False), bool), "missing_key",
+        rejects.reject(mask(pc.is_null(t["id"])), "missing_key",
                        "id is empty")
-        rejects.reject(bad_time | np.asarray(pc.is_null(occurred).to_numpy(zero_copy_only=False), bool),
+        rejects.reject(bad_time | mask(pc.is_null(occurred)),
                        "bad_timestamp", "horodatage is not ISO 8601 with an offset")
         rejects.reject(report_type == None, "unknown_type", "type is not intervention/rapport_operateur")  # noqa: E711
         rejects.reject(category == None, "unknown_category", "nature is not a known category label")  # noqa: E711

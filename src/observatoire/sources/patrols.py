@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from observatoire.sources.base import ROW, Canonical, Context, RawFile
-from observatoire.sources.canonical import Rejects
+from observatoire.sources.canonical import mask, Rejects
 from observatoire.sources.formats import parse_decimal, parse_int, parse_local, read_csv
 
 SHIFTS = {"matin": 6, "apres-midi": 14, "nuit": 22}   # local start hour; each shift lasts 8 hours
@@ -52,7 +52,7 @@ class Patrols:
         hours, bad_hours = parse_decimal(t["heures_patrouille"])
         zone = pc.utf8_trim_whitespace(t["code_insee"])
         rejects.reject(~np.isin(shift, list(SHIFTS)), "unknown_shift", "creneau is not matin/apres-midi/nuit")
-        rejects.reject(bad_start | np.asarray(pc.is_null(start).to_numpy(zero_copy_only=False), bool),
+        rejects.reject(bad_start | mask(pc.is_null(start)),
                        "bad_timestamp", "date is not dd/mm/yyyy")
         rejects.reject(~np.isin(np.asarray(zone.to_pylist(), dtype=object), sorted(ctx.city.zone_ids)),
                        "unknown_zone", "code_insee is not a zone of the city profile")

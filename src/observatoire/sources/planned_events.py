@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from observatoire.sources.base import ROW, Canonical, Context, RawFile
-from observatoire.sources.canonical import Rejects, attributes_for, build_events
+from observatoire.sources.canonical import mask, Rejects, attributes_for, build_events
 from observatoire.sources.formats import parse_decimal, parse_int, parse_local, read_csv
 
 EVENT_TYPES = {"match": "match", "concert": "concert", "festival": "festival",
@@ -38,10 +38,10 @@ class PlannedEvents:
         lat, bad_lat = parse_decimal(t["latitude"])
         attendance, bad_att = parse_int(t["affluence_attendue"])
         kind = np.array([EVENT_TYPES.get((x or "").strip().lower()) for x in t["type"].to_pylist()], dtype=object)
-        rejects.reject(np.asarray(pc.is_null(t["id"]).to_numpy(zero_copy_only=False), bool), "missing_key",
+        rejects.reject(mask(pc.is_null(t["id"])), "missing_key",
                        "id is empty")
         rejects.reject(bad_start | bad_end, "bad_timestamp", "debut/fin are not dd/mm/yyyy HH:MM")
-        rejects.reject(np.asarray(pc.fill_null(pc.less(end, start), False).to_numpy(zero_copy_only=False), bool),
+        rejects.reject(mask(pc.fill_null(pc.less(end, start), False)),
                        "ends_before_start", "fin precedes debut")
         rejects.reject(kind == None, "unknown_event_type", "type is not one of " + "/".join(EVENT_TYPES))  # noqa: E711
         rejects.reject(bad_lon | bad_lat, "bad_coordinates", "longitude/latitude are not numbers")

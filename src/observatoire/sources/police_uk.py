@@ -32,7 +32,7 @@ import shapely
 from observatoire.city.profile import CityProfile, Zone
 from observatoire.errors import InputError
 from observatoire.sources.base import ROW, Canonical, Context, RawFile
-from observatoire.sources.canonical import Rejects, build_events
+from observatoire.sources.canonical import mask, Rejects, build_events
 from observatoire.event.schema import ATTRIBUTES
 from observatoire.sources.formats import parse_decimal, read_csv
 
@@ -130,7 +130,7 @@ def parse_month(raw: pa.Array) -> tuple[pa.Array, np.ndarray]:
     parsed = pc.strptime(dated, format="%Y-%m-%d", unit="us", error_is_null=True)
     parsed = pc.assume_timezone(parsed, timezone="UTC")
     present = ~_null_or_empty(cleaned)
-    return parsed, present & np.asarray(pc.is_null(parsed).to_numpy(zero_copy_only=False), bool)
+    return parsed, present & mask(pc.is_null(parsed))
 
 
 def record_keys(t: pa.RecordBatch) -> list[str]:

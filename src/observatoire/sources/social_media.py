@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from observatoire.city.gazetteer import Gazetteer, load_places
 from observatoire.sources.base import ROW, Canonical, Context, RawFile
-from observatoire.sources.canonical import Rejects, attributes_for, build_events
+from observatoire.sources.canonical import mask, Rejects, attributes_for, build_events
 from observatoire.sources.formats import parse_decimal, parse_iso, read_jsonl
 from observatoire.sources.social_topics import classify
 
@@ -48,9 +48,9 @@ class SocialMedia:
         geo = np.asarray(geotagged.to_numpy(zero_copy_only=False), bool)
         zone = [None if g else z for g, z in zip(geo, named)]
         place_from = [("geotag" if g else "gazetteer" if z else None) for g, z in zip(geo, zone)]
-        rejects.reject(np.asarray(pc.is_null(t["id"]).to_numpy(zero_copy_only=False), bool), "missing_key",
+        rejects.reject(mask(pc.is_null(t["id"])), "missing_key",
                        "id is empty")
-        rejects.reject(bad_time | np.asarray(pc.is_null(occurred).to_numpy(zero_copy_only=False), bool),
+        rejects.reject(bad_time | mask(pc.is_null(occurred)),
                        "bad_timestamp", "created_at is not ISO 8601 with an offset")
         rejects.reject(bad_lon | bad_lat, "bad_coordinates", "geo.lon/geo.lat are not numbers")
         attrs = attributes_for(self.name, lang=t["lang"], geotagged=geotagged,

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 
 from observatoire.errors import SchemaError
 from observatoire.sources.base import ROW, Canonical, Context, RawFile
-from observatoire.sources.canonical import Rejects
+from observatoire.sources.canonical import mask, Rejects
 from observatoire.sources.formats import parse_decimal, read_csv
 
 # Canonical raw field names (those of the 2025 edition; the commune column is read as ``CODGEO``).
@@ -195,7 +195,7 @@ def _map(a: pa.Array, fn) -> pa.Array:
 
 
 def _mask(a: pa.Array) -> np.ndarray:
-    return np.asarray(pc.fill_null(a, False).to_numpy(zero_copy_only=False), bool)
+    return mask(pc.fill_null(a, False))
 
 
 def _present(raw: pa.Array) -> pa.Array:

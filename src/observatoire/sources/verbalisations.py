@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from observatoire.sources.base import ROW, Canonical, Context, RawFile
-from observatoire.sources.canonical import Rejects, attributes_for, build_events, zones_of_postcodes
+from observatoire.sources.canonical import mask, Rejects, attributes_for, build_events, zones_of_postcodes
 from observatoire.sources.formats import extract_postcode, join_date_time, parse_decimal, parse_int, parse_local, read_csv
 from observatoire.sources.natinf import NATINF
 
@@ -36,7 +36,7 @@ class Verbalisations:
         rejects = Rejects(t[ROW].to_numpy())
         occurred, bad_time = parse_local(join_date_time(t["date_infraction"], t["heure_infraction"]),
                                          ctx.city.timezone, DATETIME_FORMATS)
-        precision = np.where(np.asarray(pc.is_null(t["heure_infraction"]).to_numpy(zero_copy_only=False), bool),
+        precision = np.where(mask(pc.is_null(t["heure_infraction"])),
                              "day", "minute").astype(object)
         natinf, bad_natinf = parse_int(t["natinf"])
         amount, bad_amount = parse_decimal(t["montant_eur"])
@@ -44,10 +44,10 @@ class Verbalisations:
         lat, bad_lat = parse_decimal(t["latitude"])
         codes = natinf.to_pylist()
         category = np.array([NATINF[c][1] if c in NATINF else None for c in codes], dtype=object)
-        rejects.reject(np.asarray(pc.is_null(t["numero_avis"]).to_numpy(zero_copy_only=False), bool),
+        rejects.reject(mask(pc.is_null(t["numero_avis"])),
                        "missing_key", "numero_avis is empty")
         rejects.reject(bad_time, "bad_timestamp", "date_infraction/heure_infraction are not dd/mm/yyyy HH:MM")
-        rejects.reject(bad_natinf | np.asarray(pc.is_null(natinf).to_numpy(zero_copy_only=False), bool),
+        rejects.reject(bad_natinf | mask(pc.is_null(natinf)),
                        "bad_natinf", "natinf is not an integer code")
         rejects.reject(category == None, "unknown_natinf", "natinf code is not in the configured NATINF table")  # noqa: E711
         rejects.reject(bad_amount, "bad_amount", "montant_eur is not a number")

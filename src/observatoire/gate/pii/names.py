@@ -209,12 +209,16 @@ class NameRules:
         return ok, ok and not self.lex.is_name_word(t.text)
 
     def _bridge(self, c: _Ctx, j: int) -> bool:
-        """A name that is also a common word ("mai", "Avril") directly followed by a known name ("mai amrani")."""
+        """A name that is also a common word ("mai", "Avril") followed by a known name ("mai amrani",
+        "mai da silva")."""
         toks = c.info.tokens
         if j + 1 >= len(toks) or j in c.blocked or not self.lex.is_name_word(toks[j].text):
             return False
-        nxt = toks[j + 1]
-        return (adjacent(toks[j], nxt) and j + 1 not in c.blocked and self.lex.is_name_word(nxt.text)
+        n = j + 1
+        while n + 1 < len(toks) and c.info.keys[n] in PARTICLES and adjacent(toks[n - 1], toks[n]):
+            n += 1
+        nxt = toks[n]
+        return (adjacent(toks[n - 1], nxt) and n not in c.blocked and self.lex.is_name_word(nxt.text)
                 and not self.lex.is_never(nxt.text))
 
     def _linked(self, c: _Ctx, a: int, b: int) -> bool:
