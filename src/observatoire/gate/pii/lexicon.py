@@ -85,12 +85,15 @@ class WordInfo(NamedTuple):
 class Lexicon:
     """The word lists, with a per-word cache of what a word is."""
 
-    __slots__ = ("first_names", "surnames", "ambiguous", "never", "places", "_cache")
+    __slots__ = ("first_names", "surnames", "ambiguous", "never", "places", "maybe_name", "place_starts", "_cache")
 
     def __init__(self, first_names: WordSet, surnames: WordSet, ambiguous: WordSet, never: WordSet,
                  places: tuple[tuple[str, ...], ...]) -> None:
         self.first_names, self.surnames, self.ambiguous, self.never = first_names, surnames, ambiguous, never
         self.places = places     # each place as a tuple of folded word keys
+        # keys that may be (part of) a name, accented or folded: a cheap filter before ``info``
+        self.maybe_name = first_names.exact | first_names.folded | surnames.exact | surnames.folded
+        self.place_starts = frozenset(p[0] for p in places)
         self._cache: dict[str, WordInfo] = {}
 
     def info(self, word: str) -> WordInfo:

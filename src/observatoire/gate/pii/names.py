@@ -92,11 +92,17 @@ def place_spans(info: TextInfo, lex: Lexicon) -> list[Span]:
     is not protected: it is treated as an ambiguous name instead.
     """
     toks = info.tokens
-    keys = [fold(t.text) for t in toks]
+    starts = lex.place_starts
+    hits = [i for i, k in enumerate(info.keys) if k in starts or (not k.isascii() and fold(k) in starts)]
+    if not hits:
+        return []
+    keys = [fold(k) for k in info.keys]
     out: list[Span] = []
-    i = 0
     by_first: dict[str, list[tuple[str, ...]]] = _place_index(lex)
-    while i < len(toks):
+    last = -1
+    for i in hits:
+        if i <= last:
+            continue
         best = 0
         for place in by_first.get(keys[i], ()):
             n = len(place)
@@ -111,9 +117,7 @@ def place_spans(info: TextInfo, lex: Lexicon) -> list[Span]:
                 best = n
         if best:
             out.append((toks[i].start, toks[i + best - 1].end))
-            i += best
-        else:
-            i += 1
+            last = i + best - 1
     return out
 
 
@@ -149,13 +153,6 @@ def blocked_tokens(info: TextInfo, spans: Iterable[Span]) -> frozenset[int]:
     return frozenset(out)
 
 
-def _glued(text: str, t: Token) -> bool:
-    """A word stuck to digits or an at sign ("AB123CD", "karim13@", "2A") is part of a code, not a name."""
-    after = text[t.end:t.end + 1]
-    before = text[t.start - 1:t.start] if t.start else ""
-    return (after.isdigit() or after in ("@", "_", "<")) or (before.isdigit() or before in ("@", "_", ">"))
-
-
 class NameRules:
     """The rule-based part of name detection (no model)."""
 
@@ -172,7 +169,7 @@ class NameRules:
 
     def _cased_name_word(self, c: _Ctx, i: int) -> bool:
         t = c.info.tokens[i]
-        if _glued(c.info.text, t):
+        if t.glued:
             return False
         if i in c.blocked or t.shape not in ("CAP", "UPPER", "INITIAL") or key(t.text) in TITLES:
             return False
@@ -185,7 +182,7 @@ class NameRules:
 
     def _lower_name_word(self, c: _Ctx, i: int, unknown_ok: bool) -> bool:
         t = c.info.tokens[i]
-        if i in c.blocked or len(t.text) < 2 or not t.text[0].isalpha() or _glued(c.info.text, t):
+        if i in c.blocked or len(t.text) < 2 or not t.text[0].isalpha() or t.glued:
             return False
         k = key(t.text)
         if k in TITLES or self.lex.is_never(t.text):
@@ -361,16 +358,18 @@ class NameRules:
         """Runs of name words around a known first name, or around a known surname with a neighbour."""
         toks = c.info.tokens
         lex = self.lex
+        maybe = lex.maybe_name
         i = 0
-        while i < len(toks):
+        for i0 in [i for i, k in enumerate(c.info.keys) if k in maybe or "-" in k]:
+            if i0 < i:
+                continue
+            i = i0
             t = toks[i]
             info = lex.info(t.text)
             if i in c.blocked or not (info.first or info.surname) or self._acronym(t):
-                i += 1
                 continue
             lowered = c.info.mode != "cased" or t.shape == "LOWER"
             if lowered and (info.never or len(t.text) < 3):
-                i += 1
                 continue
             budget = 1 if lowered and info.first else 0   # a lower-case surname needs a known first name
             end = self._run_right(c, i, budget)
@@ -378,7 +377,6 @@ class NameRules:
                              and c.info.keys[k] not in PARTICLES)
             start = self._run_left(c, i, budget - used_right)
             if end <= i:
-                i += 1
                 continue
             size = sum(1 for k in range(start, end) if c.info.keys[k] not in PARTICLES)
             names = [toks[k].text for k in range(start, end)]
@@ -390,8 +388,7 @@ class NameRules:
                     i += 1
                     continue
             elif info.ambiguous and solid == 0 and (after_place_word or lowered):
-                i += 1   # "à Jean Jaurès", "la rose blanche"
-                continue
+                continue   # "à Jean Jaurès", "la rose blanche"
             detector = "gazetteer:first_names" if info.first else "gazetteer:surnames"
             kind = "first name" if info.first else "surname"
             score = (0.85 if solid else 0.7) if size >= 2 else (0.6 if not lowered else 0.55)
@@ -430,8 +427,13 @@ class NameRules:
         c = _Ctx(info, self.lex, blocked_tokens(info, [*protected, *((f.start, f.end) for f in found)]))
         toks = info.tokens
         out = []
-        for i, t in enumerate(toks):
-            if i in c.blocked or info.keys[i] in TITLES or _glued(info.text, t):
+        if info.mode == "cased":
+            pool = [i for i, t in enumerate(toks) if t.shape == "CAP" or t.shape == "UPPER"]
+        else:
+            pool = [i for i, k in enumerate(info.keys) if k in self.lex.maybe_name]
+        for i in pool:
+            t = toks[i]
+            if i in c.blocked or info.keys[i] in TITLES or t.glued:
                 continue
             if info.mode == "cased":
                 if t.shape not in ("CAP", "UPPER") or self._acronym(t) or self._never(t):
@@ -466,7 +468,7 @@ class NameRules:
             while idx and (idx[-1] in c.blocked or self._never(toks[idx[-1]])
                            or info.keys[idx[-1]] in PARTICLES):
                 idx.pop()
-            if not idx or not cand.intersection(idx) or any(i in c.blocked or _glued(info.text, toks[i]) for i in idx):
+            if not idx or not cand.intersection(idx) or any(i in c.blocked or toks[i].glued for i in idx):
                 continue
             if idx[0] > 0 and info.keys[idx[0] - 1] in PLACE_PREPOSITIONS \
                     and not any(self.lex.is_name_word(toks[i].text) for i in idx):

@@ -101,10 +101,11 @@ class Scrubber:
     def find_many(self, texts: Sequence[str | None]) -> list[list[Finding]]:
         """``find`` over many texts, the NER model run in batches; ``None`` gives no finding.
 
-        A text the NER model has read is read again once redacted, until nothing
-        new is found (at most ``_NER_ROUNDS`` times): the model judges a word by
-        its neighbours, and a neighbour turned into a placeholder must not
-        reveal a name on a second scrubbing. This keeps scrubbing idempotent.
+        The model reads each sentence as it will read it after scrubbing (what
+        the rules found already replaced by placeholders), so that a second
+        scrubbing shows it the very same words; a text where the model found a
+        name is read again once that name is redacted, until nothing new is
+        found (at most ``_NER_ROUNDS`` times). This keeps scrubbing idempotent.
         """
         found, touched = self._one_pass(texts)
         for _ in range(_NER_ROUNDS):
@@ -115,21 +116,28 @@ class Scrubber:
             next_touched = []
             for n, (i, r) in enumerate(zip(touched, redacted)):
                 if more[n]:
-                    found[i] = resolve_overlaps([*found[i], *(r.to_original(f) for f in more[n])], texts[i])
+                    found[i] = resolve_overlaps([*found[i], *(r.finding_to_original(f) for f in more[n])], texts[i])
                     if n in again:
                         next_touched.append(i)
             touched = next_touched
         return found
 
     def _one_pass(self, texts: Sequence[str | None]) -> tuple[list[list[Finding]], list[int]]:
-        """Findings of one reading of each text, and the indices of the texts the NER model read."""
+        """Findings of one reading of each text, and the indices of the texts where the NER model found some."""
         pending = [self._rules(t) if t else None for t in texts]
-        touched = [i for i, p in enumerate(pending) if p is not None and p.candidates]
-        if self._nlp is not None and touched:
-            self._run_ner([pending[i] for i in touched])  # type: ignore[misc]
+        read = [i for i, p in enumerate(pending) if p is not None and p.candidates]
         found = [[] if p is None else resolve_overlaps([f for f in p.findings if f.score >= self.min_score],
                                                        p.info.text)
                  for p in pending]
+        if self._nlp is None or not read:
+            return found, []
+        by_ner = self._run_ner([(pending[i], found[i]) for i in read])  # type: ignore[misc]
+        touched = []
+        for i, extra in zip(read, by_ner):
+            extra = [f for f in extra if f.score >= self.min_score]
+            if extra:
+                found[i] = resolve_overlaps([*found[i], *extra], texts[i])
+                touched.append(i)
         return found, touched
 
     def scrub(self, text: str) -> Scrubbed:
@@ -162,49 +170,74 @@ class Scrubber:
         candidates = self._names.candidates(info, protected, findings) if self._nlp is not None else []
         return _Pending(info, protected, findings, candidates)
 
-    def _run_ner(self, pending: list[_Pending]) -> None:
-        windows: list[tuple[_Pending, int, str]] = []
-        for p in pending:
-            for start, end in _sentences_of(p.info, p.candidates):
-                windows.append((p, start, p.info.text[start:end]))
-        if not windows:
-            return
-        docs = self._nlp.pipe((w[2] for w in windows), batch_size=self.batch_size, n_process=self.n_process)
-        entities: dict[int, list[tuple[int, int, str]]] = {}
-        for (p, offset, _), doc in zip(windows, docs):
-            entities.setdefault(id(p), []).extend((offset + e.start_char, offset + e.end_char, e.label_)
-                                                  for e in doc.ents)
-        for p in pending:
-            found = entities.get(id(p))
-            if found:
-                p.findings.extend(self._names.from_entities(p.info, found, p.candidates, p.protected,
-                                                            str(self.model)))
+    def _run_ner(self, items: list[tuple[_Pending, list[Finding]]]) -> list[list[Finding]]:
+        """Names the model finds in the sentences holding candidate words, read as they will be once redacted."""
+        windows: list[tuple[int, _Redacted, int, str]] = []
+        for n, (p, rule_found) in enumerate(items):
+            red = _Redacted.of(p.info.text, rule_found)
+            rinfo = analyse(red.text)
+            starts = {t.start: k for k, t in enumerate(rinfo.tokens)}
+            cand = [starts[o] for o in (red.to_redacted(p.info.tokens[c].start) for c in p.candidates) if o in starts]
+            for start, end in _sentences_of(rinfo, cand):
+                windows.append((n, red, start, red.text[start:end]))
+        entities: list[list[tuple[int, int, str]]] = [[] for _ in items]
+        docs = self._nlp.pipe((w[3] for w in windows), batch_size=self.batch_size, n_process=self.n_process)
+        for (n, red, offset, _), doc in zip(windows, docs):
+            for e in doc.ents:
+                start, end = red.to_original(offset + e.start_char), red.to_original(offset + e.end_char)
+                if end > start:
+                    entities[n].append((start, end, e.label_))
+        return [self._names.from_entities(p.info, ents, p.candidates, p.protected, str(self.model)) if ents else []
+                for (p, _), ents in zip(items, entities)]
 
 
 @dataclass(frozen=True, slots=True)
 class _Redacted:
-    """A redacted text and how to carry an offset in it back to the original text."""
+    """A redacted text, and how to carry offsets between it and the original text."""
 
     text: str
-    anchors: tuple[tuple[int, int], ...]   # (offset in the redacted text, offset in the original) of each kept run
+    spans: tuple[tuple[int, int, int, int], ...]   # each placeholder: (start, end) redacted, (start, end) original
 
     @classmethod
     def of(cls, original: str, findings: Sequence[Finding]) -> _Redacted:
-        parts, anchors, last, pos = [], [(0, 0)], 0, 0
+        parts, spans, last, pos = [], [], 0, 0
         for f in findings:
             parts.append(original[last:f.start])
             pos += f.start - last
-            parts.append(PLACEHOLDERS[f.entity])
-            pos += len(PLACEHOLDERS[f.entity])
-            anchors.append((pos, f.end))
+            holder = PLACEHOLDERS[f.entity]
+            parts.append(holder)
+            spans.append((pos, pos + len(holder), f.start, f.end))
+            pos += len(holder)
             last = f.end
         parts.append(original[last:])
-        return cls("".join(parts), tuple(anchors))
+        return cls("".join(parts), tuple(spans))
 
-    def to_original(self, f: Finding) -> Finding:
-        red, orig = max(a for a in self.anchors if a[0] <= f.start)
-        shift = orig - red
-        return Finding(f.entity, f.start + shift, f.end + shift, f.score, f.detector, f.reason)
+    def to_redacted(self, offset: int) -> int:
+        """An offset of the original text in the redacted one (inside a redacted span: the placeholder's start)."""
+        shift = 0
+        for rs, re_, os_, oe in self.spans:
+            if offset >= oe:
+                shift = re_ - oe
+            elif offset > os_:
+                return rs
+            else:
+                break
+        return offset + shift
+
+    def to_original(self, offset: int) -> int:
+        """An offset of the redacted text in the original one (inside a placeholder: the redacted span's start)."""
+        shift = 0
+        for rs, re_, os_, oe in self.spans:
+            if offset >= re_:
+                shift = oe - re_
+            elif offset > rs:
+                return os_
+            else:
+                break
+        return offset + shift
+
+    def finding_to_original(self, f: Finding) -> Finding:
+        return Finding(f.entity, self.to_original(f.start), self.to_original(f.end), f.score, f.detector, f.reason)
 
 
 def redact(text: str, findings: Sequence[Finding]) -> str:

@@ -8,6 +8,7 @@ apostrophes ("Saint-Just", "N'Diaye"), but a French elision is split off
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Literal, NamedTuple
 
 from observatoire.gate.pii.finding import PLACEHOLDERS
@@ -16,9 +17,9 @@ from observatoire.gate.pii.lexicon import key
 Shape = Literal["UPPER", "CAP", "LOWER", "INITIAL", "OTHER"]
 Mode = Literal["cased", "lower", "upper"]
 
-_WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*['’]?")
-_ELISION = re.compile(r"^(?:[lLdDjJnNsScCmMtT]|[qQ][uU]|[jJ]usqu|[lL]orsqu|[pP]uisqu)['’](?=.)")
-_KEEP_JOINED = re.compile(r"^[NOD]['’]\w")   # N'Diaye, O'Brien, D'Angelo
+# A word, or a French elision on its own ("l'" of "l'Estaque"), but "N'Diaye", "O'Brien", "D'Angelo" stay whole.
+_TOKEN = re.compile(r"(?![NOD]['’][A-ZÀ-ÖØ-Þ])(?:[lLdDjJnNsScCmMtT]|[qQ][uU]|[jJ]usqu|[lL]orsqu|[pP]uisqu)['’]"
+                    r"(?=[^\W\d_])|[^\W\d_]+(?:['’\-][^\W\d_]+)*")
 PLACEHOLDER_RE = re.compile("|".join(re.escape(p) for p in sorted(set(PLACEHOLDERS.values()))))
 # Words after which a period does not end a sentence.
 ABBREVIATIONS = frozenset({"m", "mme", "mlle", "mr", "dr", "pr", "me", "st", "ste", "av", "bd", "bld", "tél", "tel",
@@ -33,6 +34,7 @@ class Token(NamedTuple):
     sentence_start: bool    # first word of the text or of a sentence (after . ! ? or a line break)
     clause_start: bool      # sentence start, or first word after a colon, a dash or a bracket
     gap: str                # the characters between the previous word and this one
+    glued: bool             # stuck to a digit, "@", "_" or a placeholder ("AB123CD", "karim13@"): part of a code
 
 
 class TextInfo(NamedTuple):
@@ -57,17 +59,9 @@ def shape(word: str) -> Shape:
     return "LOWER" if first.islower() else "OTHER"
 
 
-def _split_elision(word: str, start: int) -> list[tuple[str, int]]:
-    if word[-1] in "'’" and len(word) > 1 and not _ELISION.match(word):
-        word = word[:-1]
-    el = _ELISION.match(word)
-    if el and not _KEEP_JOINED.match(word):
-        cut = el.end()
-        return [(word[:cut], start), (word[cut:], start + cut)]
-    return [(word, start)]
-
-
-_SENTENCE_END = re.compile(r"[.!?…]")
+_GLUE_AFTER = frozenset("@_<")
+_GLUE_BEFORE = frozenset("@_>")
+_SENTENCE_END = re.compile(r"[.!?…](?:\s|$)")   # "06.12.34.56.78" has periods but ends no sentence
 _CLAUSE = re.compile(r"[:;(\[«\"—–]|\s-\s")
 
 
@@ -78,36 +72,37 @@ def analyse(text: str) -> TextInfo:
     append = tokens.append
     prev_end, prev_word = 0, ""
     capitalised = 0
-    for m in _WORD.finditer(text):
-        raw, raw_start = m.group(), m.start()
-        pieces = _split_elision(raw, raw_start) if ("'" in raw or "’" in raw) else ((raw, raw_start),)
-        for word, start in pieces:
-            end = start + len(word)
-            if placeholders and any(start < e and s < end for s, e in placeholders):
-                continue
-            gap = text[prev_end:start]
-            if not tokens:
-                sentence_start = clause_start = True
-            elif gap == " ":
-                sentence_start = clause_start = False
-            else:
-                rest = gap[1:] if gap[:1] == "." and prev_word.lower() in ABBREVIATIONS else gap
-                sentence_start = _SENTENCE_END.search(rest) is not None or "\n" in gap
-                clause_start = sentence_start or _CLAUSE.search(gap) is not None
-            c0 = word[0]
-            if c0.islower():
-                sh: Shape = "LOWER"
-            elif len(word) == 1 or (len(word) == 2 and word[1] in "'’"):
-                sh = "INITIAL" if c0.isupper() else "OTHER"
-            elif word.isupper():
-                sh = "UPPER"
-            elif c0.isupper():
-                sh = "CAP"
-                capitalised += 1
-            else:
-                sh = "OTHER"
-            append(Token(word, start, end, sh, sentence_start, clause_start, gap))
-            prev_end, prev_word = end, word
+    for m in _TOKEN.finditer(text):
+        word = m.group()
+        start, end = m.span()
+        if placeholders and any(start < e and s < end for s, e in placeholders):
+            continue
+        gap = text[prev_end:start]
+        if not tokens:
+            sentence_start = clause_start = True
+        elif gap == " ":
+            sentence_start = clause_start = False
+        else:
+            rest = gap[1:] if gap[:1] == "." and prev_word.lower() in ABBREVIATIONS else gap
+            sentence_start = _SENTENCE_END.search(rest) is not None or "\n" in gap
+            clause_start = sentence_start or _CLAUSE.search(gap) is not None
+        c0 = word[0]
+        if c0.islower():
+            sh: Shape = "LOWER"
+        elif len(word) == 1 or (len(word) == 2 and word[1] in "'’"):
+            sh = "INITIAL" if c0.isupper() else "OTHER"
+        elif word.isupper():
+            sh = "UPPER"
+        elif c0.isupper():
+            sh = "CAP"
+            capitalised += 1
+        else:
+            sh = "OTHER"
+        after = text[end:end + 1]
+        before = text[start - 1] if start else ""
+        append(Token(word, start, end, sh, sentence_start, clause_start, gap,
+                     after.isdigit() or after in _GLUE_AFTER or before.isdigit() or before in _GLUE_BEFORE))
+        prev_end, prev_word = end, word
     mode: Mode = "cased"
     if capitalised == 0 and len(text) >= 12:
         bare = PLACEHOLDER_RE.sub("", text) if placeholders else text   # placeholders are upper case
@@ -117,7 +112,11 @@ def analyse(text: str) -> TextInfo:
             mode = "lower"    # typed all in lower case (acronyms aside): casing tells nothing about names
         elif letters >= 12 and lower * 20 <= letters:
             mode = "upper"
-    return TextInfo(text, tuple(tokens), mode, placeholders, tuple(key(t.text) for t in tokens))
+    if unicodedata.is_normalized("NFC", text):
+        keys = tuple(t.text.lower().replace("’", "'") if "’" in t.text else t.text.lower() for t in tokens)
+    else:
+        keys = tuple(key(t.text) for t in tokens)
+    return TextInfo(text, tuple(tokens), mode, placeholders, keys)
 
 
 def adjacent(a: Token, b: Token) -> bool:

@@ -1,0 +1,58 @@
+"""Place-based forecasts of where and when incidents are likely: cells and days, never persons.
+
+Every method implements :class:`Forecaster`: ``fit_predict(events, grid, *,
+start, end, horizon, rng) -> Forecast``, training on ``start <= t < end`` and
+scoring each grid cell for ``[end, end + horizon)``. See ``docs/forecasts.md``.
+scipy is imported only when a space-time fit or score is computed.
+"""
+
+from observatoire.analytics.forecast.baselines import (
+    HistoricalAverage,
+    Naive,
+    Prospective,
+    historical_average_scores,
+    naive_scores,
+    prospective_scores,
+)
+from observatoire.analytics.forecast.grid import (
+    EventArrays,
+    Forecast,
+    Forecaster,
+    Grid,
+    assign_cells,
+    grid_from_bbox,
+    training_events,
+)
+from observatoire.analytics.forecast.grid_etas import GridEtas, GridEtasFit, fit_grid_etas, grid_etas_scores
+from observatoire.analytics.forecast.registry import FORECASTERS, get_forecaster
+from observatoire.analytics.forecast.simulate import Simulation, simulate_grid_etas, simulate_st_etas
+from observatoire.analytics.forecast.st_etas import StEtas, StEtasFit, fit_st_etas, st_etas_scores
+
+__all__ = [
+    "FORECASTERS",
+    "EventArrays",
+    "Forecast",
+    "Forecaster",
+    "Grid",
+    "GridEtas",
+    "GridEtasFit",
+    "HistoricalAverage",
+    "Naive",
+    "Prospective",
+    "Simulation",
+    "StEtas",
+    "StEtasFit",
+    "assign_cells",
+    "fit_grid_etas",
+    "fit_st_etas",
+    "get_forecaster",
+    "grid_etas_scores",
+    "grid_from_bbox",
+    "historical_average_scores",
+    "naive_scores",
+    "prospective_scores",
+    "simulate_grid_etas",
+    "simulate_st_etas",
+    "st_etas_scores",
+    "training_events",
+]
