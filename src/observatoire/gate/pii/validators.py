@@ -6,6 +6,7 @@ Each returns a short reason when the value passes, ``None`` when it does not.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _SEP = re.compile(r"[\s.\-]")
 # Two-letter words that look like plate letters in running lower-case text ("de 123 la").
@@ -44,18 +45,37 @@ def nir_reason(raw: str) -> str | None:
 
 
 def iban_prefix(raw: str) -> tuple[int, str] | None:
-    """The length in characters of ``raw`` (spaces included) of the longest valid IBAN it starts with."""
-    from stdnum import iban  # python-stdnum: mod 97 and each country's length and BBAN structure
+    """The length in characters of ``raw`` (spaces included) of the valid IBAN it starts with, if any.
+
+    The country's IBAN length comes from python-stdnum's registry; the candidate
+    is then checked by python-stdnum (mod 97 and the country's BBAN structure;
+    national checks such as bank registries are left out: an unknown bank must
+    not let an IBAN through).
+    """
+    from stdnum import iban  # python-stdnum
 
     chars = [(i, c) for i, c in enumerate(raw) if c.isalnum()]
     compact = "".join(c for _, c in chars).upper()
-    for n in range(min(34, len(compact)), 14, -1):
-        try:   # national checks (bank registries) left out: an unknown bank must not let an IBAN through
-            iban.validate(compact[:n], check_country=False)
-        except ValueError:
-            continue
-        return chars[n - 1][0] + 1, f"IBAN mod 97 and {compact[:2]} BBAN format (python-stdnum)"
-    return None
+    length = _iban_length(compact[:2])
+    if length is None or len(compact) < length:
+        return None
+    try:
+        iban.validate(compact[:length], check_country=False)
+    except ValueError:
+        return None
+    return chars[length - 1][0] + 1, f"IBAN mod 97 and {compact[:2]} BBAN format (python-stdnum)"
+
+
+@lru_cache(maxsize=256)
+def _iban_length(country: str) -> int | None:
+    """The length of an IBAN of ``country`` (``FR`` -> 27), from python-stdnum's registry."""
+    from stdnum import numdb
+
+    info = numdb.get("iban").info(country + "00")
+    bban = info[0][1].get("bban") if info and info[0][0] == country else None
+    if not bban:
+        return None
+    return 4 + sum(int(n) for n in re.findall(r"(\d+)!?[nac]", bban))
 
 
 def department_ok(dept: str) -> bool:
