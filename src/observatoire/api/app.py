@@ -12,8 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from observatoire.api.deps import StoreReader
-from observatoire.api.routes import health, meta, pages, zones
+from observatoire.api.deps import GridCache, StoreReader
+from observatoire.api.routes import forecasts, health, hotspots, meta, pages, zones
 from observatoire.api.routes.pages import static_dir
 from observatoire.errors import InputError, ObservatoireError
 from observatoire.settings import Settings
@@ -53,16 +53,17 @@ def create_app(settings: Settings) -> FastAPI:
     store = settings.store(city)
     app = FastAPI(
         title="Observatoire",
-        summary=f"Counts of public-safety events per zone of {city.name}",
+        summary=f"Counts, hotspots and place-based forecasts of public-safety events in {city.name}",
         version="1",
     )
     app.state.settings = settings
     app.state.city = city
     app.state.store = StoreReader(store)
+    app.state.grids = GridCache(city)
     app.add_exception_handler(InputError, _input_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ObservatoireError, _store_error)
-    for router in (health.router, meta.router, zones.router, pages.router):
+    for router in (health.router, meta.router, zones.router, hotspots.router, forecasts.router, pages.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=static_dir()), name="static")
     return app

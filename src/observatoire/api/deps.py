@@ -12,6 +12,7 @@ from typing import Annotated, TypeVar
 import ibis.expr.types as ir
 from fastapi import Depends, Request
 
+from observatoire.analytics.places import CityGrid, city_grid
 from observatoire.city.profile import CityProfile
 from observatoire.store.base import Store
 
@@ -36,6 +37,27 @@ class StoreReader:
             return fn(self._store.events())
 
 
+class GridCache:
+    """City grids by cell size, built once each (a few dozen sizes at most are ever asked for)."""
+
+    def __init__(self, city: CityProfile, max_sizes: int = 32) -> None:
+        self._city = city
+        self._grids: dict[float, CityGrid] = {}
+        self._lock = threading.Lock()
+        self._max = max_sizes
+
+    def get(self, cell_m: float) -> CityGrid:
+        """The grid of ``cell_m`` squares over the city (InputError for a size out of range)."""
+        with self._lock:
+            grid = self._grids.get(cell_m)
+            if grid is None:
+                grid = city_grid(self._city, cell_m)
+                if len(self._grids) >= self._max:
+                    self._grids.pop(next(iter(self._grids)))
+                self._grids[cell_m] = grid
+            return grid
+
+
 def get_city(request: Request) -> CityProfile:
     """The city profile the factory loaded."""
     city: CityProfile = request.app.state.city
@@ -50,3 +72,12 @@ def get_store(request: Request) -> StoreReader:
 
 CityDep = Annotated[CityProfile, Depends(get_city)]
 StoreDep = Annotated[StoreReader, Depends(get_store)]
+
+
+def get_grids(request: Request) -> GridCache:
+    """The city grids the factory set up."""
+    grids: GridCache = request.app.state.grids
+    return grids
+
+
+GridsDep = Annotated[GridCache, Depends(get_grids)]

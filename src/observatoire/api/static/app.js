@@ -27,7 +27,10 @@ const MEASURES = {
 };
 
 const $ = (id) => document.getElementById(id);
-const state = { map: null, layer: null, legend: null, data: null, seq: 0, fitted: false };
+const state = { map: null, layer: null, legend: null, data: null, seq: 0, fitted: false,
+  cells: { hotspots: null, forecast: null }, cellSeq: { hotspots: 0, forecast: 0 } };
+const FORECAST_K = 0.05;
+const METHOD_LABELS = { grid_etas: "ETAS sur grille", naive: "Référence naïve (semaine précédente)" };
 
 // French number display: decimal comma, narrow no-break space (U+202F) between thousands.
 const formats = {
@@ -248,6 +251,113 @@ async function refresh() {
   }
 }
 
+// ---- Grid-cell layers: hot spots (Gi*, FDR) and the forecast's top cells, over the zones.
+
+function cellQuery(kind) {
+  const params = new URLSearchParams();
+  if (kind === "hotspots") {
+    for (const [k, v] of new URLSearchParams(currentQuery())) params.append(k, v);
+  } else {
+    for (const id of ["source", "category"]) if ($(id).value) params.append(id, $(id).value);
+    params.append("k", String(FORECAST_K));
+  }
+  return params.toString();
+}
+
+function drawCells(kind, fc) {
+  if (state.cells[kind]) state.cells[kind].remove();
+  const shown = kind === "hotspots" ? fc.features.filter((f) => f.properties.hot) : fc.features;
+  const style = kind === "hotspots"
+    ? { pane: "cells", color: "#7f0000", weight: 0.6, fillColor: "#d7301f", fillOpacity: 0.55 }
+    : { pane: "cells", color: "#3f007d", weight: 1.4, fillColor: "#6a51a3", fillOpacity: 0.35 };
+  state.cells[kind] = L.geoJSON({ type: "FeatureCollection", features: shown }, {
+    style: () => style,
+    onEachFeature: (f, layer) => {
+      const p = f.properties;
+      const text = kind === "hotspots"
+        ? `Cellule ${p.cell} : ${frNumber(p.count)} événement(s), z = ${frNumber(p.z, 2)}`
+        : `Cellule ${p.cell} : rang ${p.rank}, ${frNumber(p.score, 2)} événement(s) attendus`;
+      layer.bindTooltip(text, { sticky: true });
+    },
+  }).addTo(state.map);
+  state.cells[kind].eachLayer((l) => {
+    const el = l.getElement();
+    if (!el) return;
+    el.setAttribute("data-layer", kind);
+    el.setAttribute("data-cell", String(l.feature.properties.cell));
+  });
+}
+
+function ciText(m, digits) {
+  if (m.ci_low === null || m.ci_high === null) return "—";
+  return `[${frNumber(m.ci_low, digits)} ; ${frNumber(m.ci_high, digits)}]`;
+}
+
+function renderEvaluation(fc) {
+  const ev = fc.evaluation;
+  const body = document.createElement("tbody");
+  for (const s of ev.summary) {
+    const tr = document.createElement("tr");
+    tr.dataset.method = s.method;
+    const name = document.createElement("th");
+    name.scope = "row";
+    name.textContent = METHOD_LABELS[s.method] || s.method;
+    const cell = (value, text, key) => {
+      const td = document.createElement("td");
+      td.className = "num";
+      td.dataset.key = key;
+      td.dataset.value = value === null ? "" : String(value);
+      td.textContent = text;
+      return td;
+    };
+    tr.append(name,
+      cell(s.pai.mean, frNumber(s.pai.mean, 2), "pai"),
+      cell(s.pai.ci_low, ciText(s.pai, 2), "pai-ci"),
+      cell(s.hit_rate.mean, s.hit_rate.mean === null ? "—" : `${frNumber(s.hit_rate.mean * 100, 0)} %`, "hit_rate"),
+      cell(s.hit_rate.ci_low, ciText({ ci_low: s.hit_rate.ci_low === null ? null : s.hit_rate.ci_low * 100,
+        ci_high: s.hit_rate.ci_high === null ? null : s.hit_rate.ci_high * 100 }, 0), "hit_rate-ci"));
+    body.append(tr);
+  }
+  $("evaluation-table").tBodies[0].replaceWith(body);
+  const p = fc.parameters;
+  $("evaluation-caption").textContent = `${fc.features.length} cellules de ${frNumber(p.cell_m)} m `
+    + `(${frNumber(fc.area_share * 100, 2)} % de la surface) pour la semaine ${periodText(fc.window)} ; `
+    + `${ev.origins.length} origines hebdomadaires, ${frNumber(p.horizon_days)} jours chacune.`;
+  $("evaluation").hidden = false;
+}
+
+async function refreshCells(kind) {
+  const box = $(kind === "hotspots" ? "layer-hotspots" : "layer-forecast");
+  const seq = ++state.cellSeq[kind];
+  if (!box.checked) {
+    if (state.cells[kind]) state.cells[kind].remove();
+    state.cells[kind] = null;
+    if (kind === "forecast") $("evaluation").hidden = true;
+    box.dataset.state = "off";
+    return;
+  }
+  box.dataset.state = "loading";
+  const query = cellQuery(kind);
+  try {
+    const fc = await getJson(`${API}/${kind === "hotspots" ? "hotspots" : "forecasts"}?${query}`);
+    if (seq !== state.cellSeq[kind] || !box.checked) return;
+    drawCells(kind, fc);
+    if (kind === "forecast") renderEvaluation(fc);
+    box.dataset.query = query;
+    box.dataset.state = "ready";
+  } catch (err) {
+    if (seq !== state.cellSeq[kind]) return;
+    setStatus(`Couche indisponible : ${err.message}`); // layer unavailable
+    box.dataset.state = "error";
+  }
+}
+
+function refreshAll() {
+  refresh();
+  refreshCells("hotspots");
+  refreshCells("forecast");
+}
+
 function fillPickers(meta) {
   $("city-name").textContent = meta.city.name;
   $("attribution").textContent = `(${meta.city.attribution})`; // the profile's own attribution, in English
@@ -290,6 +400,8 @@ async function main() {
   }
   state.map = L.map("map", { zoomSnap: 0.25, scrollWheelZoom: false });
   state.map.attributionControl.setPrefix("Leaflet");
+  state.map.createPane("cells").style.zIndex = 450; // grid cells above the zones' choropleth
+  $("forecast-k").textContent = frNumber(FORECAST_K * 100);
   try {
     fillPickers(await getJson(`${API}/meta`));
   } catch (err) {
@@ -297,7 +409,9 @@ async function main() {
     document.body.dataset.state = "error";
     return;
   }
-  for (const id of ["start", "end", "source", "category"]) $(id).addEventListener("change", refresh);
+  for (const id of ["start", "end", "source", "category"]) $(id).addEventListener("change", refreshAll);
+  $("layer-hotspots").addEventListener("change", () => refreshCells("hotspots"));
+  $("layer-forecast").addEventListener("change", () => refreshCells("forecast"));
   $("measure").addEventListener("change", render);
   await refresh();
 }

@@ -1,0 +1,76 @@
+"""``GET /api/v1/hotspots``: grid cells of the city with counts and Gi* hot spots (FDR) or a KDE surface."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import numpy as np
+from fastapi import APIRouter, Depends, Query
+
+from observatoire.analytics.places import cell_counts, kde_cells, masked_gi_star, query_placed
+from observatoire.api.deps import CityDep, GridsDep, StoreDep
+from observatoire.api.models import HotspotFeature, HotspotParameters, HotspotProperties, Hotspots, Period
+from observatoire.api.params import CountFilters, count_filters
+from observatoire.api.routes.cells import check_filter_sources, filters_echo, finite, grid_info, polygons
+
+router = APIRouter(prefix="/api/v1", tags=["hotspots"])
+
+FiltersDep = Annotated[CountFilters, Depends(count_filters)]
+KDE_MAX_POINTS = 100_000
+
+
+@router.get("/hotspots", response_model=Hotspots)
+def hotspots(
+    city: CityDep,
+    store: StoreDep,
+    grids: GridsDep,
+    filters: FiltersDep,
+    method: Annotated[Literal["gi_star", "kde"], Query(description="gi_star (Getis-Ord, FDR) or kde")] = "gi_star",
+    cell_m: Annotated[float, Query(ge=50, le=5000, description="Side of a grid cell, metres")] = 250.0,
+    alpha: Annotated[float, Query(gt=0, le=0.5, description="FDR level for the hot flags")] = 0.05,
+    bandwidth_m: Annotated[float, Query(gt=0, le=10000, description="KDE quartic radius, metres")] = 500.0,
+    seed: Annotated[int, Query(ge=0, le=2**32 - 1, description="Seed of the KDE's sample above 100,000 points")] = 0,
+) -> Hotspots:
+    """Every cell of a square grid intersecting the city, with the events with a point in it.
+
+    ``gi_star``: Getis-Ord Gi* z-scores with queen contiguity among the cells of
+    the city, two-sided normal p-values adjusted by Benjamini-Hochberg; ``hot``
+    is ``z > 0`` and ``p_adjusted <= alpha``. ``kde``: quartic kernel density at
+    each cell centre, events per km².
+    """
+    check_filter_sources(store, filters)
+    cgrid = grids.get(cell_m)
+    placed = store.query(lambda events: query_placed(
+        events, cgrid, start=filters.start, end=filters.end,
+        sources=filters.sources or None, categories=filters.categories or None))
+    grid = cgrid.grid
+    counts = cell_counts(placed.events, grid)
+    active = cgrid.active_cells
+    props: list[HotspotProperties]
+    kde_points: int | None = None
+    hot_total = 0
+    if method == "gi_star":
+        gi = masked_gi_star(counts, grid, alpha=alpha)
+        hot_total = int(gi.hot.sum())
+        props = [HotspotProperties(cell=int(c), count=int(counts[c]), z=finite(gi.z[c]),
+                                   p_adjusted=finite(gi.p_adjusted[c]), hot=bool(gi.hot[c]), cold=bool(gi.cold[c]))
+                 for c in active]
+    else:
+        density, kde_points = kde_cells(placed.events, grid, bandwidth_m, np.random.default_rng(seed),
+                                        max_points=KDE_MAX_POINTS)
+        props = [HotspotProperties(cell=int(c), count=int(counts[c]), density=round(float(density[c]), 4))
+                 for c in active]
+    features = [HotspotFeature(id=p.cell, properties=p, geometry=g) for p, g in zip(props, polygons(cgrid, active))]
+    return Hotspots(
+        features=features,
+        period=Period(start=filters.start.isoformat() if filters.start else None,
+                      end=filters.end.isoformat() if filters.end else None),
+        filters=filters_echo(filters),
+        parameters=HotspotParameters(method=method, cell_m=cell_m, alpha=alpha, bandwidth_m=bandwidth_m, seed=seed),
+        grid=grid_info(cgrid),
+        located=len(placed.events) + placed.outside,
+        outside=placed.outside,
+        hot_cells=hot_total,
+        kde_points=kde_points,
+        attribution=city.attribution,
+    )
