@@ -38,6 +38,7 @@ class Settings:
     key_path: Path = Path("var/keys/pseudonym.key")
     policy_path: Path | None = None                  # None: the packaged gate/policies.toml
     spacy_model: str = "fr_core_news_sm"
+    rules_path: Path | None = None                   # None: the packaged analytics/rules.toml
     retention_days: Mapping[str, int] = field(default_factory=lambda: DEFAULT_RETENTION_DAYS)
     # Fault injection for the crash test: seconds to pause after each staged file.
     test_write_delay_s: float = 0.0
@@ -52,6 +53,8 @@ class Settings:
             env["city_path"] = Path(v)
         if v := os.environ.get("OBSERVATOIRE_KEYS"):
             env["key_path"] = Path(v)
+        if v := os.environ.get("OBSERVATOIRE_RULES"):
+            env["rules_path"] = Path(v)
         if v := os.environ.get("OBSERVATOIRE_POLICIES"):
             env["policy_path"] = Path(v)
         if v := os.environ.get("OBSERVATOIRE_TEST_WRITE_DELAY_S"):

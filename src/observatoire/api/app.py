@@ -13,7 +13,8 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from observatoire.api.deps import GridCache, StoreReader
-from observatoire.api.routes import forecasts, health, hotspots, meta, pages, zones
+from observatoire.analytics.rules import load_rules
+from observatoire.api.routes import alerts, forecasts, health, hotspots, indicators, meta, pages, zones
 from observatoire.api.routes.pages import static_dir
 from observatoire.errors import InputError, ObservatoireError
 from observatoire.settings import Settings
@@ -58,12 +59,14 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.city = city
+    app.state.rules = load_rules(settings.rules_path)
     app.state.store = StoreReader(store)
     app.state.grids = GridCache(city)
     app.add_exception_handler(InputError, _input_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ObservatoireError, _store_error)
-    for router in (health.router, meta.router, zones.router, hotspots.router, forecasts.router, pages.router):
+    for router in (health.router, meta.router, zones.router, hotspots.router, forecasts.router, indicators.router,
+                   alerts.router, pages.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=static_dir()), name="static")
     return app

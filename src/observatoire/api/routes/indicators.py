@@ -1,0 +1,43 @@
+"""``GET /api/v1/indicators``: CompStat-style indicators per zone for one theme (sources × categories)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from observatoire.analytics.indicators import Thresholds, indicators_from_events
+from observatoire.api.deps import CityDep, StoreDep
+from observatoire.api.params import CountFilters, count_filters, parse_date
+from observatoire.api.routes.cells import check_filter_sources
+from observatoire.errors import InputError
+
+router = APIRouter(prefix="/api/v1", tags=["indicators"])
+FiltersDep = Annotated[CountFilters, Depends(count_filters)]
+
+
+@router.get("/indicators")
+def indicators(
+    city: CityDep,
+    store: StoreDep,
+    filters: FiltersDep,
+    reference: Annotated[str, Query(description="Reference day (local), YYYY-MM-DD: windows end on it.")],
+    baseline_years: Annotated[int, Query(ge=1, le=10, description="Years of the same period averaged")] = 3,
+    method: Annotated[str, Query(description="Exception test: poisson or band (mean ± z·sd)")] = "poisson",
+) -> dict[str, Any]:
+    """Per zone: 7-day, 28-day and year-to-date counts against the previous period and the
+    ``baseline_years`` average and standard deviation, with an exception flag (exact
+    Poisson test or control band, never a bare percentage change), trend and criticality
+    levels (thresholds in ``docs/indicators-and-alerts.md``). ``start``/``end`` are not used."""
+    check_filter_sources(store, filters)
+    day = parse_date("reference", reference)
+    if day is None:
+        raise InputError("reference: a day YYYY-MM-DD is required")
+    if method not in ("poisson", "band"):
+        raise InputError(f"method: {method[:20]!r} is not poisson or band")
+    table = store.query(lambda events: indicators_from_events(
+        events, reference=day, city=city, sources=filters.sources or None,
+        categories=filters.categories or None, baseline_years=baseline_years, thresholds=Thresholds(method=method)))
+    return {"reference": day.isoformat(), "baseline_years": baseline_years, "method": method,
+            "filters": {"sources": list(filters.sources) or None, "categories": list(filters.categories) or None},
+            "rows": table.to_pylist()}
