@@ -22,7 +22,3 @@ def rules_only() -> Scrubber:
     """A scrubber without the NER model: the rules alone."""
     return Scrubber(model=None)
 
-
-def spans(scrubber: Scrubber, text: str, entity: str) -> list[str]:
-    """The substrings of ``text`` found as ``entity``."""
-    return [text[f.start:f.end] for f in scrubber.find(text) if f.entity == entity]

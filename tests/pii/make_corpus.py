@@ -40,7 +40,8 @@ FIRST_M = ("Karim", "Thomas", "Mehdi", "Julien", "Moussa", "Nicolas", "Sofiane",
            # absent from the scrubber's gazetteer on purpose
            "Kenan", "Lyès", "Tsanta", "Evrard", "Anouar", "Ilario", "Mathys", "Ylan", "Gwendal", "Ruslan")
 SURNAMES = ("Benali", "Martin", "Haddad", "Nguyen", "Diallo", "Rossi", "Fernandes", "Girard", "Bouzid", "Lambert",
-            "Mansouri", "Traoré", "Petrossian", "Garcia", "Cherif", "Moreau", "Bensaïd", "Esposito", "Lopez", "Dupuis",
+            "Mansouri", "Traoré", "Petrossian", "Garcia", "Cherif", "Moreau", "Bensaïd", "Esposito", "Lopez",
+            "Dupuis",
             "Touré", "Rahmani", "Kasparian", "Leroy", "Fabre", "Ndiaye", "Belkacem", "Da Silva", "Ben Amor",
             "Ait Ouali", "Le Gall", "Mohamed Said", "Colombani", "Zerbib", "Kowalski", "Ivanova", "Pham", "Sow",
             "Bernard", "Roux", "Dubois", "Chevalier", "Blanc", "Amrani", "Ouali", "Sissoko", "Marino", "Rey",
@@ -61,7 +62,8 @@ PLACES = ("à la Belle de Mai", "aux Chartreux", "à Noailles", "au Panier", "de
           "vers Castellane", "à la Plaine", "au Vieux-Port", "à Saint-Just", "à la Timone", "sur la Canebière",
           "aux Goudes", "à Bonneveine", "près de la gare Saint-Charles", "au parc Borély", "à l'Estaque",
           "devant le lycée Victor Hugo", "à la station Jean Jaurès", "à la sortie du métro Castellane")
-INCIDENTS = ("une rixe entre plusieurs jeunes", "un vol à l'arraché", "un tapage nocturne", "des dégradations sur un "
+INCIDENTS = ("une rixe entre plusieurs jeunes", "un vol à l'arraché", "un tapage nocturne",
+             "des dégradations sur un "
              "abribus", "un cambriolage", "une agression", "un accident entre un scooter et une voiture",
              "un individu menaçant des passants", "un feu de poubelles", "un dépôt sauvage d'encombrants",
              "une dispute de voisinage", "un vol de vélo", "un rodéo urbain")
@@ -234,7 +236,8 @@ def logbook(g: Gen) -> tuple[str, list[dict]]:
         t.add("Contrôle routier : véhicule immatriculé ").pii(g.plate(), "PLATE").add(", conducteur ")
         t.pii(g.name(first, last), "PERSON")
         ctx, date = g.dob()
-        t.add(f" ({ctx}").pii(date, "BIRTH_DATE").add(f"), défaut d'assurance. Contrôle effectué {g.non_birth_date()}.")
+        t.add(f" ({ctx}").pii(date, "BIRTH_DATE")
+        t.add(f"), défaut d'assurance. Contrôle effectué {g.non_birth_date()}.")
     elif kind == 5:
         t.add("Objet trouvé remis au poste : portefeuille au nom de ").pii(g.name(first, last), "PERSON")
         t.add(" contenant une carte vitale n° ").pii(g.nir(), "NIR")
@@ -260,7 +263,8 @@ def municipal(g: Gen) -> tuple[str, list[dict]]:
     first, last, sex = g.person()
     kind = g.r.randrange(7)
     if kind == 0:
-        t.add(f"Note de service : {g.pick(INCIDENTS)} {g.pick(PLACES)}, signalé par ").pii(g.name(first, last), "PERSON")
+        t.add(f"Note de service : {g.pick(INCIDENTS)} {g.pick(PLACES)}, signalé par ")
+        t.pii(g.name(first, last), "PERSON")
         t.add(", ").pii(g.phone(), "PHONE").add(". Services techniques avisés.")
     elif kind == 1:
         t.add("Réclamation de ").pii(g.name(first, last), "PERSON").add(" (").pii(g.email(first, last), "EMAIL")

@@ -6,7 +6,7 @@ import pytest
 
 from observatoire.gate.pii import Scrubber
 
-from conftest import spans
+from pii_helpers import spans
 
 
 @pytest.mark.parametrize("text, address", [
@@ -17,7 +17,8 @@ from conftest import spans
     ("habite 22 traverse de la Penne, 13011 MARSEILLE", "22 traverse de la Penne, 13011 MARSEILLE"),
     ("au 4 impasse des Peupliers", "4 impasse des Peupliers"),
     ("au 18 montée des Accoules", "18 montée des Accoules"),
-    ("domiciliée 8 ter rue de l'Abbé de l'Épée, 13005 Marseille", "8 ter rue de l'Abbé de l'Épée, 13005 Marseille"),
+    ("domiciliée 8 ter rue de l'Abbé de l'Épée, 13005 Marseille",
+     "8 ter rue de l'Abbé de l'Épée, 13005 Marseille"),
     ("domiciliée 67 La Canebière, 13001 Marseille", "67 La Canebière, 13001 Marseille"),
     ("19 avenue Jean Jaurès 13600 La Ciotat", "19 avenue Jean Jaurès 13600 La Ciotat"),
     ("demeurant 174 bis rue nationale, 13001 marseille", "174 bis rue nationale, 13001 marseille"),

@@ -6,7 +6,7 @@ import pytest
 
 from observatoire.gate.pii import Scrubber
 
-from conftest import spans
+from pii_helpers import spans
 
 
 @pytest.mark.parametrize("text, date", [

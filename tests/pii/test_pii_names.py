@@ -6,7 +6,7 @@ import pytest
 
 from observatoire.gate.pii import Scrubber
 
-from conftest import spans
+from pii_helpers import spans
 
 
 @pytest.mark.parametrize("text, name", [
@@ -84,8 +84,6 @@ def test_when_a_name_is_unknown_to_the_rules_then_the_model_decides(pii: Scrubbe
 
 
 def test_when_nothing_is_left_unexplained_then_the_model_is_not_run(pii: Scrubber) -> None:
-    from observatoire.gate.pii.scrubber import _Pending  # noqa: F401 - the internal record of a text in flight
-
     pending = pii._rules("Victime : M. Karim BENALI, tél. 06 12 34 56 78, rue de Rome.")
     assert pending.candidates == []
     pending = pii._rules("Les témoins ont vu Gwenhaël Kerbiriou courir.")

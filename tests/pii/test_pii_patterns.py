@@ -8,7 +8,7 @@ from stdnum.fr import nir as stdnum_nir
 from observatoire.gate.pii import Scrubber
 from observatoire.gate.pii.validators import department_ok, nir_key, nir_reason, phone_reason
 
-from conftest import spans
+from pii_helpers import spans
 
 
 @pytest.mark.parametrize("text, phone", [

@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 from observatoire.gate.pii import Scrubber
 from observatoire.gate.pii.validators import nir_key
 
-SETTINGS = settings(max_examples=int(os.environ.get("PII_EXAMPLES", "150")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# PII_EXAMPLES=2000 for a deeper search than the suite's default.
+SETTINGS = settings(max_examples=int(os.environ.get("PII_EXAMPLES", "150")), deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 FIRST = ("Karim", "Sophie", "Mamadou", "Léa", "Nguyen Thi", "Jean-Marc", "Fatima", "Giuseppe", "Aïcha", "Sergueï")
 LAST = ("BENALI", "Martin", "Diallo", "Esposito", "Da Silva", "Ben Youssef", "Papazian", "Nguyen", "Haddad")

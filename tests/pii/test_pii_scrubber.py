@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from dataclasses import FrozenInstanceError
+from pathlib import Path
 
 import pytest
 
@@ -31,6 +32,13 @@ def test_when_findings_are_returned_then_each_carries_its_decision_trace(pii: Sc
         assert f.detector.split(":")[0] in ("regex", "rule", "gazetteer", "spacy") and f.reason
         assert 0.0 < f.score <= 1.0 and 0 <= f.start < f.end <= len(NARRATIVE)
         assert NARRATIVE[f.start:f.end] not in f.reason          # the trace never repeats the personal data
+
+
+def test_when_a_detector_exists_then_docs_pii_md_documents_it(pii: Scrubber) -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "pii.md").read_text(encoding="utf-8")
+    missing = [d for d in pii.detectors if f"`{d}`" not in doc]
+    assert not missing, f"undocumented detectors: {missing}"
+    assert {f.detector for f in pii.find(NARRATIVE)} <= set(pii.detectors)
 
 
 def test_when_a_finding_is_built_then_it_is_frozen() -> None:

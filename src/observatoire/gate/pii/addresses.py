@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from observatoire.gate.pii.finding import Finding
-from observatoire.gate.pii.lexicon import Lexicon, fold, key
+from observatoire.gate.pii.lexicon import Lexicon, key
 from observatoire.gate.pii.text import TextInfo, Token, adjacent
 
 STREET_TYPES = frozenset({
@@ -57,7 +57,8 @@ _STOP_LOWER = frozenset({"pour", "signalant", "et", "à", "a", "un", "une", "par
 _TYPES_RX = "|".join(sorted((re.escape(t) for t in STREET_TYPES), key=len, reverse=True))
 ADDRESS_PATTERN = (r"(?<![\w:/.,°>])[1-9]\d{0,3}(?i:\s*(?:bis|ter|quater|[abt])\b)?(?:\s*,\s*|\s+)"
                    rf"(?i:{_TYPES_RX})\.?\s+(?:(?:de|du|des|la|le|les|aux|d['’]|l['’])\s*)*"
-                   r"[A-ZÀ-Ýa-zà-ÿ][\w\-'’]*(?:\s+(?:(?:de|du|des|la|le|les|aux|d['’]|l['’])\s*)*[A-ZÀ-Ý][\w\-'’]*){0,5}"
+                   r"[A-ZÀ-Ýa-zà-ÿ][\w\-'’]*"
+                   r"(?:\s+(?:(?:de|du|des|la|le|les|aux|d['’]|l['’])\s*)*[A-ZÀ-Ý][\w\-'’]*){0,5}"
                    r"(?:\s*,?\s*\d{5}(?:\s+[A-ZÀ-Ý][\w\-'’]*(?:\s+[A-ZÀ-Ý][\w\-'’]*)?)?)?")
 
 

@@ -68,7 +68,8 @@ def resolve_overlaps(findings: Iterable[Finding], text: str | None = None) -> li
                 while e > s and not text[e - 1].isalnum():
                     e -= 1
             if e > s:
-                chosen.append(Finding(f.entity, s, e, f.score, f.detector, f"{f.reason} (part left by a longer finding)"))
+                chosen.append(Finding(f.entity, s, e, f.score, f.detector,
+                                      f"{f.reason} (part left by a longer finding)"))
     chosen.sort(key=lambda f: f.start)
     return chosen
 

@@ -43,7 +43,8 @@ def _entries(text: str) -> list[str]:
 
 
 def _read(name: str) -> list[str]:
-    return _entries(resources.files("observatoire.gate.pii").joinpath("data").joinpath(name).read_text(encoding="utf-8"))
+    data = resources.files("observatoire.gate.pii").joinpath("data")
+    return _entries(data.joinpath(name).read_text(encoding="utf-8"))
 
 
 class WordSet:
@@ -124,9 +125,17 @@ class Lexicon:
 
 def build_lexicon(extra_places: Iterable[str] = ()) -> Lexicon:
     """The packaged lists, plus ``extra_places`` (a city profile's zone names, for instance)."""
-    places = {tuple(fold(w) for w in _split_place(p)) for p in (*_packaged()[4], *extra_places)}
+    places = {_without_article(tuple(fold(w) for w in _split_place(p))) for p in (*_packaged()[4], *extra_places)}
     first, sur, amb, never, _ = _packaged()
     return Lexicon(first, sur, amb, never, tuple(sorted(p for p in places if p)))
+
+
+_ARTICLES = ("la", "le", "les", "l'")
+
+
+def _without_article(words: tuple[str, ...]) -> tuple[str, ...]:
+    """ "la belle de mai" -> "belle de mai": a place is looked up by its first significant word."""
+    return words[1:] if len(words) > 1 and words[0] in _ARTICLES else words
 
 
 def _split_place(name: str) -> list[str]:

@@ -28,6 +28,7 @@ from observatoire.gate.pii.lexicon import PARTICLES, Lexicon, fold, key
 from observatoire.gate.pii.text import TextInfo, Token, adjacent
 
 Span = tuple[int, int]
+RULE_DETECTORS = ("rule:title", "rule:role", "gazetteer:first_names", "gazetteer:surnames", "rule:name_shape")
 
 TITLES = frozenset({"m", "mr", "mme", "mlle", "melle", "mademoiselle", "monsieur", "madame", "dr", "docteur",
                     "pr", "professeur", "me", "maître", "maitre", "sieur", "mrs", "ms", "miss", "mister"})
@@ -71,7 +72,8 @@ for _cue in sorted(ROLE_CUES, key=len, reverse=True):
     _CUES_BY_FIRST.setdefault(_cue[0], []).append(_cue)
 # Words before a capitalised word that make it a place rather than a person ("à Jean Jaurès").
 PLACE_PREPOSITIONS = frozenset({"à", "a", "au", "aux", "vers", "depuis", "quartier", "secteur", "côté", "cote",
-                                "direction", "cité", "cite", "station", "arrêt", "arret", "sortie", "métro", "metro"})
+                                "direction", "cité", "cite", "station", "arrêt", "arret", "sortie", "métro",
+                                "metro"})
 _VERB_ENDINGS = ("ment", "ait", "aient", "ais", "ant", "ants", "ante", "é", "ée", "és", "ées", "er", "ir", "ons",
                  "ez", "ions", "iez", "eux", "euse", "ique", "able", "tion", "sion")
 _MAX_RUN = 6
@@ -110,8 +112,8 @@ def place_spans(info: TextInfo, lex: Lexicon) -> list[Span]:
                 continue
             if all(adjacent(toks[j - 1], toks[j]) or toks[j - 1].text.endswith(("'", "’"))
                    for j in range(i + 1, i + n)):
-                if n == 1 and lex.is_name_word(toks[i].text):
-                    continue
+                if n == 1 and lex.is_name_word(toks[i].text) and not (i and info.keys[i - 1] in _ARTICLES):
+                    continue   # "Valentine DUPONT" is a person, "la Valentine" a quartier
                 if info.mode == "cased" and toks[i].shape == "LOWER" and n == 1 and keys[i] not in ("l'",):
                     continue   # "la plaine" in a sentence is a plain; "Plaine" is the quartier
                 best = n
@@ -121,6 +123,7 @@ def place_spans(info: TextInfo, lex: Lexicon) -> list[Span]:
     return out
 
 
+_ARTICLES = frozenset({"la", "le", "les", "l'"})
 _INDEX_CACHE: dict[int, dict[str, list[tuple[str, ...]]]] = {}
 
 
@@ -320,7 +323,8 @@ class NameRules:
                 continue
             j = self._run_right(c, i + 1, 2)
             if j > i + 1:
-                yield self._finding(c, i + 1, j, 0.9, "rule:title", f"title '{toks[i].text}' + {j - i - 1} name word(s)")
+                yield self._finding(c, i + 1, j, 0.9, "rule:title",
+                                    f"title '{toks[i].text}' + {j - i - 1} name word(s)")
 
     def _roles(self, c: _Ctx) -> Iterable[Finding]:
         toks = c.info.tokens
@@ -383,9 +387,11 @@ class NameRules:
             solid = sum(1 for w in names if lex.is_name_word(w) and not lex.is_ambiguous(w))
             after_place_word = start > 0 and c.info.keys[start - 1] in PLACE_PREPOSITIONS
             if size < 2:
-                # alone: only a first name that is not also a word, and in lower case not after a place word
-                if not info.first or info.ambiguous or (lowered and after_place_word):
-                    i += 1
+                # alone: a first name that is not also a word (in lower case, not after a place word),
+                # or a surname in capitals ("le nommé HADDAD"), whatever the casing of the text
+                lone_surname = t.shape == "UPPER" and info.surname and len(t.text) >= 3
+                if info.ambiguous or not (info.first or lone_surname) or (lowered and after_place_word
+                                                                         and not lone_surname):
                     continue
             elif info.ambiguous and solid == 0 and (after_place_word or lowered):
                 continue   # "à Jean Jaurès", "la rose blanche"
@@ -403,7 +409,8 @@ class NameRules:
         i = 0
         while i < len(toks):
             t = toks[i]
-            if t.shape != "UPPER" or not self._cased_name_word(c, i) or (len(t.text) < 3 and not lex.is_name_word(t.text)):
+            if (t.shape != "UPPER" or not self._cased_name_word(c, i)
+                    or (len(t.text) < 3 and not lex.is_name_word(t.text))):
                 i += 1
                 continue
             start = self._run_left(c, i)
@@ -418,7 +425,8 @@ class NameRules:
                                     "upper-case surname next to a capitalised word (NOM Prénom / Prénom NOM)")
             elif any(lex.is_name_word(w) and not lex.is_ambiguous(w) for w in words):
                 yield self._finding(c, start, end, 0.6 if end - start == 1 else 0.75, "gazetteer:surnames",
-                                    "upper-case surname in gazetteer" + (" with its neighbours" if end - start > 1 else ""))
+                                    "upper-case surname in gazetteer"
+                                    + (" with its neighbours" if end - start > 1 else ""))
             i = max(end, i + 1)
 
     # -- what is left for the model -------------------------------------------------------------

@@ -19,7 +19,7 @@ from observatoire.gate.pii.dates import find_birth_dates
 from observatoire.gate.pii.errors import MissingModelError
 from observatoire.gate.pii.finding import PLACEHOLDERS, Finding, resolve_overlaps
 from observatoire.gate.pii.lexicon import build_lexicon
-from observatoire.gate.pii.names import NameRules, Span, place_spans
+from observatoire.gate.pii.names import RULE_DETECTORS, NameRules, Span, place_spans
 from observatoire.gate.pii.patterns import PatternDetector, structured_detectors
 from observatoire.gate.pii.text import TextInfo, analyse
 
@@ -94,6 +94,13 @@ class Scrubber:
         self._nlp: Any = _load_ner(model) if model is not None else None
 
     # -- public API ----------------------------------------------------------------------------
+    @property
+    def detectors(self) -> tuple[str, ...]:
+        """The names of the detectors this scrubber runs, as ``Finding.detector`` gives them."""
+        ner = (f"spacy:{self.model}",) if self._nlp is not None else ()
+        return (*(d.detector for d in self._structured), "regex:birth_date_fr", "regex:address_fr", *RULE_DETECTORS,
+                *ner)
+
     def find(self, text: str) -> list[Finding]:
         """The personal data in ``text``, non-overlapping, in text order."""
         return self.find_many([text])[0]
@@ -153,12 +160,13 @@ class Scrubber:
 
     # -- internals -----------------------------------------------------------------------------
     def _rules(self, text: str) -> _Pending:
-        info = analyse(text)
         findings: list[Finding] = []
         digits = len(text) - len(_NON_DIGITS.sub("", text))
         for detector in self._structured:
             findings.extend(detector.find(text, digits))
         findings.extend(find_birth_dates(text))
+        # the words of identifiers found ("BD" of a plate "AA-001-BD") are not words of the text
+        info = analyse(text, [(f.start, f.end) for f in findings])
         street_refs = streets(info, self._lexicon)
         findings.extend(find_addresses(info, street_refs))
         protected: list[Span] = [(s.start, s.end) for s in street_refs]

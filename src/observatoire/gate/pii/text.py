@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from typing import Literal, NamedTuple
 
 from observatoire.gate.pii.finding import PLACEHOLDERS
@@ -17,9 +18,25 @@ from observatoire.gate.pii.lexicon import key
 Shape = Literal["UPPER", "CAP", "LOWER", "INITIAL", "OTHER"]
 Mode = Literal["cased", "lower", "upper"]
 
-# A word, or a French elision on its own ("l'" of "l'Estaque"), but "N'Diaye", "O'Brien", "D'Angelo" stay whole.
-_TOKEN = re.compile(r"(?![NOD]['’][A-ZÀ-ÖØ-Þ])(?:[lLdDjJnNsScCmMtT]|[qQ][uU]|[jJ]usqu|[lL]orsqu|[pP]uisqu)['’]"
-                    r"(?=[^\W\d_])|[^\W\d_]+(?:['’\-][^\W\d_]+)*")
+_WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
+# A French elision is a word of its own ("l'" of "l'Estaque"), but "N'Diaye", "O'Brien", "D'Angelo" stay whole.
+_ELISION = re.compile(r"(?![NOD]['’][A-ZÀ-ÖØ-Þ])(?:[lLdDjJnNsScCmMtT]|[qQ][uU]|[jJ]usqu|[lL]orsqu|[pP]uisqu)['’]"
+                      r"(?=[^\W\d_])")
+
+
+def _words(text: str) -> list[tuple[str, int, int]]:
+    out = []
+    for m in _WORD.finditer(text):
+        word = m.group()
+        start, end = m.span()
+        if "'" in word or "’" in word:
+            el = _ELISION.match(word)
+            if el:
+                cut = el.end()
+                out.append((word[:cut], start, start + cut))
+                word, start = word[cut:], start + cut
+        out.append((word, start, end))
+    return out
 PLACEHOLDER_RE = re.compile("|".join(re.escape(p) for p in sorted(set(PLACEHOLDERS.values()))))
 # Words after which a period does not end a sentence.
 ABBREVIATIONS = frozenset({"m", "mme", "mlle", "mr", "dr", "pr", "me", "st", "ste", "av", "bd", "bld", "tél", "tel",
@@ -32,7 +49,6 @@ class Token(NamedTuple):
     end: int
     shape: Shape
     sentence_start: bool    # first word of the text or of a sentence (after . ! ? or a line break)
-    clause_start: bool      # sentence start, or first word after a colon, a dash or a bracket
     gap: str                # the characters between the previous word and this one
     glued: bool             # stuck to a digit, "@", "_" or a placeholder ("AB123CD", "karim13@"): part of a code
 
@@ -59,33 +75,38 @@ def shape(word: str) -> Shape:
     return "LOWER" if first.islower() else "OTHER"
 
 
-_GLUE_AFTER = frozenset("@_<")
-_GLUE_BEFORE = frozenset("@_>")
-_SENTENCE_END = re.compile(r"[.!?…](?:\s|$)")   # "06.12.34.56.78" has periods but ends no sentence
-_CLAUSE = re.compile(r"[:;(\[«\"—–]|\s-\s")
+_GLUE_AFTER = frozenset(("@", "_", "<"))
+_GLUE_BEFORE = frozenset(("@", "_", ">"))
+_SENTENCE_END = re.compile(r"[.!?…]\s")   # "06.12.34.56.78" and ".BENALI" have periods but end no sentence
 
 
-def analyse(text: str) -> TextInfo:
-    """Words with their shape and position, and the text's casing mode."""
+def analyse(text: str, masked: Sequence[tuple[int, int]] = ()) -> TextInfo:
+    """Words with their shape and position, and the text's casing mode.
+
+    Words inside placeholders, and inside ``masked`` spans (identifiers found
+    already), are not words of the text: that way the text reads the same
+    before scrubbing and after, when those spans have become placeholders.
+    """
     placeholders = tuple((m.start(), m.end()) for m in PLACEHOLDER_RE.finditer(text)) if "<" in text else ()
+    skipped = tuple(sorted((*placeholders, *masked)))
     tokens: list[Token] = []
     append = tokens.append
+    new_token = Token
+    sentence_end = _SENTENCE_END.search
+    glue_after, glue_before = _GLUE_AFTER, _GLUE_BEFORE
     prev_end, prev_word = 0, ""
     capitalised = 0
-    for m in _TOKEN.finditer(text):
-        word = m.group()
-        start, end = m.span()
-        if placeholders and any(start < e and s < end for s, e in placeholders):
+    for word, start, end in _words(text):
+        if skipped and any(start < e and s < end for s, e in skipped):
             continue
         gap = text[prev_end:start]
         if not tokens:
-            sentence_start = clause_start = True
+            sentence_start = True
         elif gap == " ":
-            sentence_start = clause_start = False
+            sentence_start = False
         else:
             rest = gap[1:] if gap[:1] == "." and prev_word.lower() in ABBREVIATIONS else gap
-            sentence_start = _SENTENCE_END.search(rest) is not None or "\n" in gap
-            clause_start = sentence_start or _CLAUSE.search(gap) is not None
+            sentence_start = sentence_end(rest) is not None or "\n" in gap
         c0 = word[0]
         if c0.islower():
             sh: Shape = "LOWER"
@@ -99,24 +120,37 @@ def analyse(text: str) -> TextInfo:
         else:
             sh = "OTHER"
         after = text[end:end + 1]
-        before = text[start - 1] if start else ""
-        append(Token(word, start, end, sh, sentence_start, clause_start, gap,
-                     after.isdigit() or after in _GLUE_AFTER or before.isdigit() or before in _GLUE_BEFORE))
+        before = text[start - 1:start]
+        append(new_token(word, start, end, sh, sentence_start, gap,
+                         after in glue_after or before in glue_before or after.isdigit() or before.isdigit()))
         prev_end, prev_word = end, word
     mode: Mode = "cased"
-    if capitalised == 0 and len(text) >= 12:
-        bare = PLACEHOLDER_RE.sub("", text) if placeholders else text   # placeholders are upper case
+    if capitalised == 0 and tokens:
+        # No capitalised word: a text typed all in lower case (acronyms aside) or all in capitals, where
+        # casing tells nothing about names. Placeholders are left out of the count (they are capitals).
+        bare = "".join(text[a:b] for a, b in _complement(skipped, len(text))) if skipped else text
         upper, lower = sum(map(str.isupper, bare)), sum(map(str.islower, bare))
         letters = upper + lower
-        if letters >= 12 and upper * 10 <= letters:
-            mode = "lower"    # typed all in lower case (acronyms aside): casing tells nothing about names
-        elif letters >= 12 and lower * 20 <= letters:
+        if letters and upper * 10 <= letters:
+            mode = "lower"
+        elif letters and lower * 20 <= letters:
             mode = "upper"
     if unicodedata.is_normalized("NFC", text):
         keys = tuple(t.text.lower().replace("’", "'") if "’" in t.text else t.text.lower() for t in tokens)
     else:
         keys = tuple(key(t.text) for t in tokens)
     return TextInfo(text, tuple(tokens), mode, placeholders, keys)
+
+
+def _complement(spans: Sequence[tuple[int, int]], n: int) -> list[tuple[int, int]]:
+    out, last = [], 0
+    for s, e in spans:
+        if s > last:
+            out.append((last, s))
+        last = max(last, e)
+    if last < n:
+        out.append((last, n))
+    return out
 
 
 def adjacent(a: Token, b: Token) -> bool:

@@ -10,11 +10,11 @@ from functools import lru_cache
 
 _SEP = re.compile(r"[\s.\-]")
 # Two-letter words that look like plate letters in running lower-case text ("de 123 la").
-FRENCH_SHORT_WORDS = frozenset({"au", "aux", "ou", "où", "du", "de", "la", "le", "du", "en", "et", "un", "ma", "sa", "ta", "me", "se", "te", "ne",
-                                "ce", "je", "il", "on", "ni", "va", "vu", "eu", "as", "es", "est", "les", "des",
-                                "une", "aux", "sur", "par", "ans", "bis", "ter", "mai", "ses", "mes", "tes", "nos",
-                                "vos", "pas", "rue", "bd", "av", "ch", "h", "km", "kg", "mn", "min", "mm", "cm",
-                                "am", "pm", "rdv", "env", "apt", "app", "bat", "bât", "esc", "et", "pl", "st"})
+FRENCH_SHORT_WORDS = frozenset({
+    "au", "aux", "ou", "où", "du", "de", "la", "le", "en", "et", "un", "ma", "sa", "ta", "me", "se", "te", "ne", "ce",
+    "je", "il", "on", "ni", "va", "vu", "eu", "as", "es", "est", "les", "des", "une", "sur", "par", "ans", "bis", "ter",
+    "mai", "ses", "mes", "tes", "nos", "vos", "pas", "rue", "bd", "av", "ch", "h", "km", "kg", "mn", "min", "mm", "cm",
+    "am", "pm", "rdv", "env", "apt", "app", "bat", "bât", "esc", "pl", "st"})
 
 
 def nir_key(nir13: str) -> int:
