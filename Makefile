@@ -56,7 +56,8 @@ test: install-test
 bench: install $(VENV)/.installed-bench
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/gate_structured.py
-	@if [ -f bench/pii_scrubber.py ]; then $(BIN)/python bench/pii_scrubber.py; fi
+	$(BIN)/python bench/pii_scrubber.py
+	$(BIN)/python bench/etas.py
 
 clean:
 	rm -rf var $(STATIC_VENDOR) node_modules .pytest_cache
