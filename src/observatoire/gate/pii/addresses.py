@@ -17,6 +17,11 @@ from observatoire.gate.pii.finding import Finding
 from observatoire.gate.pii.lexicon import Lexicon, key
 from observatoire.gate.pii.text import TextInfo, Token, adjacent
 
+# precompiled (the module-level re functions look their pattern up in a cache at each call)
+_ORDINAL_GAP = re.compile(r"\s*\d{1,3}(?:e|er|ème)?\s*").fullmatch
+_DOT_GAP = re.compile(r"\.?\s*").fullmatch
+_CITY_TAIL = re.compile(r"\s*(?:\d{1,2}(?:e|er|ème)\b|cedex(?:\s*\d{1,2})?\b)", re.IGNORECASE).match
+
 STREET_TYPES = frozenset({
     "rue", "ruelle", "avenue", "av", "ave", "boulevard", "bd", "bld", "blvd", "bvd", "chemin", "ch", "traverse",
     "trav", "impasse", "imp", "montée", "montee", "place", "pl", "placette", "allée", "allee", "allées", "allees",
@@ -78,7 +83,7 @@ def _name_words(info: TextInfo, lex: Lexicon, i: int, lower_ok: bool) -> int:
         t = toks[j]
         if j > i and not adjacent(toks[j - 1], t) and not _joined_by_apostrophe(toks[j - 1], t):
             # "rue du 141e RIA", "rue de l'Abbé": a number or apostrophe between is part of the name
-            if not re.fullmatch(r"\s*\d{1,3}(?:e|er|ème)?\s*", t.gap):
+            if not _ORDINAL_GAP(t.gap):
                 break
         k = key(t.text)
         if t.shape == "LOWER" and k in STREET_TYPES:
@@ -134,7 +139,7 @@ def streets(info: TextInfo, lex: Lexicon) -> list[Street]:
         if i + 1 >= len(toks):
             continue
         nxt = toks[i + 1]
-        gap_ok = adjacent(t, nxt) or re.fullmatch(r"\.?\s*", nxt.gap) is not None
+        gap_ok = adjacent(t, nxt) or _DOT_GAP(nxt.gap) is not None
         if not gap_ok:
             continue
         lower_ok = info.mode != "cased" or is_street
@@ -179,7 +184,7 @@ def _city_after(info: TextInfo, lex: Lexicon, end: int) -> int:
         if not cased_city:
             break   # caseless text: one word, we cannot tell where the city ends
     if out != end:
-        m = re.match(r"\s*(?:\d{1,2}(?:e|er|ème)\b|cedex(?:\s*\d{1,2})?\b)", info.text[out:out + 12], re.IGNORECASE)
+        m = _CITY_TAIL(info.text[out:out + 12])
         if m:
             out += m.end()
     return out

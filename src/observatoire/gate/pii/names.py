@@ -27,6 +27,12 @@ from observatoire.gate.pii.finding import Finding
 from observatoire.gate.pii.lexicon import PARTICLES, Lexicon, fold, key
 from observatoire.gate.pii.text import TextInfo, Token, adjacent
 
+# precompiled (the module-level re functions look their pattern up in a cache at each call)
+_INITIAL_GAP = re.compile(r"\.\s?").fullmatch
+_TITLE_GAP = re.compile(r"\.?\s{1,3}").fullmatch
+_COLON = re.compile(r"[:\-–]").search
+_STOP = re.compile(r"[.;!?(]").search
+
 Span = tuple[int, int]
 RULE_DETECTORS = ("rule:title", "rule:role", "gazetteer:first_names", "gazetteer:surnames", "rule:name_shape")
 
@@ -226,7 +232,7 @@ class NameRules:
         ta, tb = toks[a], toks[b]
         if adjacent(ta, tb):
             return True
-        return ta.shape == "INITIAL" and re.fullmatch(r"\.\s?", tb.gap) is not None
+        return ta.shape == "INITIAL" and _INITIAL_GAP(tb.gap) is not None
 
     # -- runs --------------------------------------------------------------------------------
     def _run_right(self, c: _Ctx, i: int, lower_budget: int) -> int:
@@ -314,7 +320,7 @@ class NameRules:
                 return False
             if t.shape != "LOWER" and not dotted and not (adjacent(t, nxt) and nxt.shape in ("CAP", "UPPER")):
                 return False
-        return re.fullmatch(r"\.?\s{1,3}", nxt.gap) is not None
+        return _TITLE_GAP(nxt.gap) is not None
 
     def _titles(self, c: _Ctx) -> Iterable[Finding]:
         toks = c.info.tokens
@@ -343,8 +349,8 @@ class NameRules:
                 if self._is_title(c, j):
                     break   # the title rule covers it
                 gap = toks[j].gap
-                colon = re.search(r"[:\-–]", gap) is not None
-                if re.search(r"[.;!?(]", gap.replace(")", "")) or ("," in gap and strength != "weak"):
+                colon = _COLON(gap) is not None
+                if _STOP(gap.replace(")", "")) or ("," in gap and strength != "weak"):
                     break
                 lower_ok = strength == "name" or (strength == "colon" and colon)
                 first = toks[j]

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from observatoire.gate.pii.finding import Entity, Finding
 from observatoire.gate.pii.validators import (department_ok, iban_prefix, nir_reason, phone_reason,
@@ -39,6 +40,32 @@ PATTERNS: dict[str, str] = {
     "email": r"(?<![\w.+\->])[\w.%+\-]+@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9\-]+)*"
              r"\.[A-Za-z]{2,24}(?![\w\-<])",
 }
+
+
+# Where a match of each pattern can start, as an expression that begins with a plain character class, so that
+# the regex engine skips to candidates at C speed (the patterns begin with a look-behind, which makes the engine
+# try every position). Each anchor matches at every position where its pattern can match (a superset: the
+# pattern still decides), so ``PatternDetector.find`` returns exactly what ``pattern.search`` would. The first
+# class lists the case variants that IGNORECASE lets match (U+017F long s, U+212A kelvin sign), so that the
+# anchors need no IGNORECASE on their first character.
+_SIV_FIRST = "[A-HJ-NP-TV-Za-hj-np-tv-z\u017f\u212a]"
+ANCHORS: dict[str, str] = {
+    "phone_fr": r"[+0](?<![\d+>].)",
+    # a plate's number, with a letter and a separator (none, " ", "-", " -", "- ", " - ") before it and two
+    # letters after: the plate starts 5, 4, 3 or 2 characters before (tried in that order)
+    "plate_siv": r"\d(?:(?<=[^\W\d_]\d)|(?<=[^\W\d_][ \-]\d)|(?<=[^\W\d_] -\d)|(?<=[^\W\d_]- \d)"
+                 rf"|(?<=[^\W\d_] - \d))(?=\d\d(?: ?- ?| ?)(?i:{_SIV_LETTER}{_SIV_LETTER}))",
+    "plate_fni": rf"[1-9](?<![\w\->].)(?=\d{{0,3}}(?: ?- ?| ?)(?i:{_FNI_LETTER}{{2}}))",
+    "nir": r"[1-478](?<![\d>].)(?=(?:[ .\-]?\d){4})",
+    # an IBAN's first digit is always its third character: the anchor finds that digit (offset 2)
+    "iban": r"\d(?<=(?i:[A-Z][A-Z])\d)(?=\d)",
+}
+# How far before its anchor a match starts (largest first, so that starts are tried left to right). With several
+# offsets, a later anchor never gives a start left of a match found from an earlier one (a plate's separator
+# holds no digit), so the first match found is the leftmost one, as with ``pattern.search``.
+ANCHOR_OFFSETS: dict[str, tuple[int, ...]] = {"iban": (2,), "plate_siv": (5, 4, 3, 2)}
+# Something every match holds, found from a digit (a fast scan): a text without it is not searched at all.
+GATES: dict[str, str] = {}
 
 
 def _phone(m: re.Match[str]) -> tuple[int, str] | None:
@@ -88,18 +115,49 @@ class PatternDetector:
     window: int = 40
     min_digits: int = 0            # a text with fewer digits cannot hold this identifier: skip the regex
     needs: str = ""                # a character the text must contain ("@" for an e-mail)
+    anchor: re.Pattern[str] | None = None   # where a match can start (see ANCHORS); None: search everywhere
+    anchor_offsets: tuple[int, ...] = (0,)   # the anchor matches this many characters after the start
+    gate: re.Pattern[str] | None = None     # what every match holds (see GATES)
+    context_rx: re.Pattern[str] | None = None
 
     @property
     def detector(self) -> str:
         return f"regex:{self.name}"
 
-    def find(self, text: str, digits: int | None = None) -> Iterator[Finding]:
-        if digits is not None and digits < self.min_digits:
-            return
+    def _search(self, text: str, pos: int) -> re.Match[str] | None:
+        """``pattern.search(text, pos)``, trying the pattern only where its anchor says a match can start."""
+        anchor = self.anchor
+        if anchor is None:
+            return self.pattern.search(text, pos)
+        match, candidate, offsets = self.pattern.match, anchor.search, self.anchor_offsets
+        at = pos + offsets[-1]
+        while (a := candidate(text, at)) is not None:
+            at = a.start()
+            for offset in offsets:
+                start = at - offset
+                if start >= pos:
+                    m = match(text, start)
+                    if m is not None:
+                        return m
+            at += 1
+        return None
+
+    def find(self, text: str, digits: int | Callable[[], int] | None = None) -> Iterator[Finding]:
+        """The validated matches in ``text``; ``digits`` (the count of digits, or a function that counts them,
+        called only once a candidate is met) skips texts that have too few digits for this identifier."""
         if self.needs and self.needs not in text:
             return
+        if digits is not None and not callable(digits) and digits < self.min_digits:
+            return
+        if self.gate is not None and self.gate.search(text) is None:
+            return
         pos = 0
-        while (m := self.pattern.search(text, pos)) is not None:
+        first = True
+        while (m := self._search(text, pos)) is not None:
+            if first:
+                first = False
+                if callable(digits) and digits() < self.min_digits:
+                    return
             verdict = self.validate(m)
             if verdict is None:
                 pos = m.start() + 1     # a rejected candidate may hide a valid one that starts inside it
@@ -108,7 +166,7 @@ class PatternDetector:
             pos = end                   # a validator may narrow the span: search again right after it
             score = self.score
             if self.context:
-                hit = _context_rx(self.context).search(text, max(0, m.start() - self.window), m.start())
+                hit = (self.context_rx or _context_rx(self.context)).search(text, max(0, m.start() - self.window), m.start())
                 if hit is not None:
                     score, reason = self.context_score, f"{reason}; context '{hit.group().lower()}'"
             yield Finding(self.entity, m.start(), end, score, self.detector, reason)
@@ -124,16 +182,27 @@ def _rx(name: str, flags: int = re.IGNORECASE) -> re.Pattern[str]:
     return re.compile(PATTERNS[name], flags)
 
 
+def _fast(name: str) -> dict[str, Any]:
+    """The anchor and gate of a pattern, as keyword arguments of :class:`PatternDetector`."""
+    return {"anchor": re.compile(ANCHORS[name]) if name in ANCHORS else None,
+            "anchor_offsets": ANCHOR_OFFSETS.get(name, (0,)),
+            "gate": re.compile(GATES[name]) if name in GATES else None}
+
+
 def structured_detectors() -> tuple[PatternDetector, ...]:
     """The structured detectors, compiled (call once, at construction of a scrubber)."""
     plate_ctx = ("immatricul", "plaque", "véhicule", "vehicule", "voiture", "scooter", "moto", "camion", "fourgon")
     phone_ctx = ("tél", "tel", "téléphone", "telephone", "portable", "mobile", "joignable", "appeler", "numéro",
                  "numero", "n°", "fixe", "whatsapp", "sms", "contact")
+    plate_rx, phone_rx = _context_rx(plate_ctx), _context_rx(phone_ctx)
     return (
-        PatternDetector("phone_fr", "PHONE", _rx("phone_fr"), _phone, 0.85, phone_ctx, 0.99, 25, min_digits=9),
-        PatternDetector("plate_siv", "PLATE", _rx("plate_siv"), _siv, 0.9, plate_ctx, 0.99, min_digits=3),
-        PatternDetector("plate_fni", "PLATE", _rx("plate_fni"), _fni, 0.7, plate_ctx, 0.95, min_digits=3),
-        PatternDetector("nir", "NIR", _rx("nir"), _nir, 0.99, min_digits=13),
-        PatternDetector("iban", "IBAN", _rx("iban"), _iban, 0.99, min_digits=8),
+        PatternDetector("phone_fr", "PHONE", _rx("phone_fr"), _phone, 0.85, phone_ctx, 0.99, 25, min_digits=9,
+                        **_fast("phone_fr"), context_rx=phone_rx),
+        PatternDetector("plate_siv", "PLATE", _rx("plate_siv"), _siv, 0.9, plate_ctx, 0.99, min_digits=3,
+                        **_fast("plate_siv"), context_rx=plate_rx),
+        PatternDetector("plate_fni", "PLATE", _rx("plate_fni"), _fni, 0.7, plate_ctx, 0.95, min_digits=3,
+                        **_fast("plate_fni"), context_rx=plate_rx),
+        PatternDetector("nir", "NIR", _rx("nir"), _nir, 0.99, min_digits=13, **_fast("nir")),
+        PatternDetector("iban", "IBAN", _rx("iban"), _iban, 0.99, min_digits=8, **_fast("iban")),
         PatternDetector("email", "EMAIL", _rx("email"), _email, 0.95, needs="@"),
     )

@@ -25,7 +25,7 @@ from observatoire.gate.pii.text import TextInfo, analyse
 
 DEFAULT_MODEL = "fr_core_news_sm"
 _NER_ROUNDS = 3
-_NON_DIGITS = re.compile(r"\d")
+_DIGITS = re.compile(r"\d")
 # Components the NER does not need (a model's own tok2vec is kept only if the NER listens to it).
 _NOT_NEEDED = ("morphologizer", "parser", "attribute_ruler", "lemmatizer", "tagger", "senter", "sentencizer",
                "trainable_lemmatizer", "entity_linker", "textcat", "textcat_multilabel", "spancat")
@@ -161,7 +161,13 @@ class Scrubber:
     # -- internals -----------------------------------------------------------------------------
     def _rules(self, text: str) -> _Pending:
         findings: list[Finding] = []
-        digits = len(text) - len(_NON_DIGITS.sub("", text))
+        counted: list[int] = []
+
+        def digits() -> int:   # counted once, and only when a detector meets a candidate
+            if not counted:
+                counted.append(len(_DIGITS.findall(text)))
+            return counted[0]
+
         for detector in self._structured:
             findings.extend(detector.find(text, digits))
         findings.extend(find_birth_dates(text))

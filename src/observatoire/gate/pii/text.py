@@ -24,19 +24,30 @@ _ELISION = re.compile(r"(?![NOD]['’][A-ZÀ-ÖØ-Þ])(?:[lLdDjJnNsScCmMtT]|[qQ]
                       r"(?=[^\W\d_])")
 
 
+_WORD_SPLIT = re.compile("(" + _WORD.pattern + ")")
+
+
 def _words(text: str) -> list[tuple[str, int, int]]:
+    # One ``split`` (words at odd indices, the text between them at even ones) instead of a match object a word.
     out = []
-    for m in _WORD.finditer(text):
-        word = m.group()
-        start, end = m.span()
+    append = out.append
+    parts = _WORD_SPLIT.split(text)
+    pos = len(parts[0])
+    for n in range(1, len(parts), 2):
+        word = parts[n]
+        start = pos
+        end = pos = start + len(word)
+        pos += len(parts[n + 1])
         if "'" in word or "’" in word:
             el = _ELISION.match(word)
             if el:
                 cut = el.end()
-                out.append((word[:cut], start, start + cut))
+                append((word[:cut], start, start + cut))
                 word, start = word[cut:], start + cut
-        out.append((word, start, end))
+        append((word, start, end))
     return out
+
+
 PLACEHOLDER_RE = re.compile("|".join(re.escape(p) for p in sorted(set(PLACEHOLDERS.values()))))
 # Words after which a period does not end a sentence.
 ABBREVIATIONS = frozenset({"m", "mme", "mlle", "mr", "dr", "pr", "me", "st", "ste", "av", "bd", "bld", "tél", "tel",
@@ -89,16 +100,22 @@ def analyse(text: str, masked: Sequence[tuple[int, int]] = ()) -> TextInfo:
     """
     placeholders = tuple((m.start(), m.end()) for m in PLACEHOLDER_RE.finditer(text)) if "<" in text else ()
     skipped = tuple(sorted((*placeholders, *masked)))
+    merged = _merged(skipped)
+    n_merged, k = len(merged), 0
     tokens: list[Token] = []
     append = tokens.append
-    new_token = Token
+    make = tuple.__new__
     sentence_end = _SENTENCE_END.search
     glue_after, glue_before = _GLUE_AFTER, _GLUE_BEFORE
     prev_end, prev_word = 0, ""
     capitalised = 0
     for word, start, end in _words(text):
-        if skipped and any(start < e and s < end for s, e in skipped):
-            continue
+        if k < n_merged:
+            # the masked spans, merged and in order, are walked along with the words (also in order)
+            while k < n_merged and merged[k][1] <= start:
+                k += 1
+            if k < n_merged and merged[k][0] < end:
+                continue
         gap = text[prev_end:start]
         if not tokens:
             sentence_start = True
@@ -120,9 +137,9 @@ def analyse(text: str, masked: Sequence[tuple[int, int]] = ()) -> TextInfo:
         else:
             sh = "OTHER"
         after = text[end:end + 1]
-        before = text[start - 1:start]
-        append(new_token(word, start, end, sh, sentence_start, gap,
-                         after in glue_after or before in glue_before or after.isdigit() or before.isdigit()))
+        before = text[start - 1:start] if start else ""
+        append(make(Token, (word, start, end, sh, sentence_start, gap,
+                            after in glue_after or before in glue_before or after.isdigit() or before.isdigit())))
         prev_end, prev_word = end, word
     mode: Mode = "cased"
     if capitalised == 0 and tokens:
@@ -140,6 +157,19 @@ def analyse(text: str, masked: Sequence[tuple[int, int]] = ()) -> TextInfo:
     else:
         keys = tuple(key(t.text) for t in tokens)
     return TextInfo(text, tuple(tokens), mode, placeholders, keys)
+
+
+def _merged(spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted spans with the overlapping ones merged: a word overlaps one of them if and only if it overlaps
+    one of ``spans``."""
+    out: list[tuple[int, int]] = []
+    for s, e in spans:
+        if out and s < out[-1][1]:
+            if e > out[-1][1]:
+                out[-1] = (out[-1][0], e)
+        else:
+            out.append((s, e))
+    return out
 
 
 def _complement(spans: Sequence[tuple[int, int]], n: int) -> list[tuple[int, int]]:

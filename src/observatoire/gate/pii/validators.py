@@ -8,6 +8,9 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+# precompiled (the module-level re functions look their pattern up in a cache at each call)
+_NON_DIGIT = re.compile(r"\D").sub
+
 _SEP = re.compile(r"[\s.\-]")
 # Two-letter words that look like plate letters in running lower-case text ("de 123 la").
 FRENCH_SHORT_WORDS = frozenset({
@@ -110,7 +113,7 @@ def phone_reason(raw: str) -> str | None:
     pairs = _PAIRS.search(raw)
     if pairs is None or len({pairs[2], pairs[4], pairs[6]}) != 1:
         return None
-    digits = re.sub(r"\D", "", raw.replace("(0)", ""))
+    digits = _NON_DIGIT("", raw.replace("(0)", ""))
     if digits.startswith("0033"):
         digits = "0" + digits[4:]
     elif digits.startswith("33") and raw.lstrip().startswith("+"):
