@@ -23,7 +23,7 @@ from rich.table import Table
 
 from observatoire.city.profile import load_city
 from observatoire.ingest.pipeline import ingest
-from observatoire.settings import DEFAULT_RETENTION_DAYS
+from observatoire.settings import DEFAULT_RETENTION_DAYS, Settings
 from observatoire.simulate import simulate_city_year
 from observatoire.sources.registry import load_sources
 from observatoire.store.parquet import ParquetStore
@@ -57,8 +57,9 @@ def main() -> None:
         t_parse = time.perf_counter() - t0
 
         store = ParquetStore(out / "store", zone_ids=city.zone_ids)
+        gate = Settings(store_dir=out / "store", key_path=out / "keys" / "k.key").gate(create_keys=True)
         t0 = time.perf_counter()
-        reports = ingest([out / "exports"], store=store, city=city, sources=load_sources(),
+        reports = ingest([out / "exports"], store=store, city=city, sources=load_sources(), gate=gate,
                          retention_days=dict(DEFAULT_RETENTION_DAYS), now=datetime.now(UTC))
         t_ingest = time.perf_counter() - t0
         n_read = sum(r.rows_read for r in reports)
@@ -70,7 +71,7 @@ def main() -> None:
         table.add_column(col, justify="left" if col == "step" else "right")
     table.add_row("simulate (write exports + truth)", f"{n_sim:,}", f"{t_sim:.1f}", f"{n_sim / t_sim:,.0f}", "")
     table.add_row("baseline: parse exports only", f"{n_parse:,}", f"{t_parse:.1f}", f"{n_parse / t_parse:,.0f}", "1.0")
-    table.add_row("ingest (gate, canonical, zones, H3, commit)", f"{n_read:,}", f"{t_ingest:.1f}",
+    table.add_row("ingest (gate incl. PII scrubbing, canonical, zones, H3, commit)", f"{n_read:,}", f"{t_ingest:.1f}",
                   f"{n_read / t_ingest:,.0f}", f"{t_ingest / t_parse:.1f}")
     console = Console(width=120)
     console.print(table)
