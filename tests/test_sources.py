@@ -15,7 +15,7 @@ import pytest
 from observatoire.city.profile import CityProfile
 from observatoire.gate.admit import Gate
 from observatoire.ingest.pipeline import ingest
-from observatoire.sources.police_uk import west_yorkshire_profile
+from observatoire.city.west_yorkshire import west_yorkshire_profile
 from observatoire.store.parquet import ParquetStore
 from tests.conftest import NOW, write
 

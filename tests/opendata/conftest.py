@@ -14,7 +14,8 @@ from observatoire.city.profile import CityProfile
 from observatoire.gate.admit import Gate
 from observatoire.gate.policy import load_policies
 from observatoire.gate.pseudonym import init_keyring
-from observatoire.sources.police_uk import PoliceUk, west_yorkshire_profile
+from observatoire.city.west_yorkshire import west_yorkshire_profile
+from observatoire.sources.police_uk import PoliceUk
 from observatoire.sources.ssmsi import Ssmsi
 from observatoire.store.parquet import ParquetStore
 

@@ -22,7 +22,8 @@ from observatoire.sources import formats
 from observatoire.errors import InputError, SchemaError, UnreadableFileError
 from observatoire.ingest.pipeline import ingest
 from observatoire.sources import police_uk
-from observatoire.sources.police_uk import CRIME_TYPES, LOCATION_PRECISION_M, PoliceUk, west_yorkshire_profile
+from observatoire.city.west_yorkshire import west_yorkshire_profile
+from observatoire.sources.police_uk import CRIME_TYPES, LOCATION_PRECISION_M, PoliceUk
 from observatoire.store.parquet import ParquetStore
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)

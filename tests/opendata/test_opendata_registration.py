@@ -17,7 +17,8 @@ from observatoire.event.schema import ATTRIBUTES
 from observatoire.gate.policy import load_policies
 from observatoire.ingest.pipeline import ingest
 from observatoire.sources import police_uk, ssmsi
-from observatoire.sources.police_uk import ATTRIBUTES_TYPE, PoliceUk, west_yorkshire_profile
+from observatoire.city.west_yorkshire import west_yorkshire_profile
+from observatoire.sources.police_uk import ATTRIBUTES_TYPE, PoliceUk
 from observatoire.sources.registry import load_sources, resolve
 from observatoire.sources.ssmsi import FIELDS, Ssmsi
 from observatoire.store.parquet import ParquetStore
