@@ -98,13 +98,7 @@ def simulate_logbook(rng: np.random.Generator, frame: CityFrame, clock: Clock, h
     rec = np.flatnonzero(discovery != NOT_RECORDED)
 
     # Entries that are not incidents, in proportion to patrol hours.
-    m = int(rng.poisson(params.non_incident_per_year * scale))
-    w = patrols.hours.ravel()
-    cell = rng.choice(len(w), m, p=w / w.sum())
-    d, s, z = np.unravel_index(cell, patrols.hours.shape)
-    t_non = patrols.start[d, s] + (rng.random(m) * (patrols.end[d, s] - patrols.start[d, s])).astype(np.int64)
-    in_year = t_non < clock.end  # the last night shift runs into the next year
-    t_non, z = t_non[in_year], z[in_year]
+    t_non, z = patrols.sample_on_patrol(rng, int(rng.poisson(params.non_incident_per_year * scale)), clock)
     m = len(t_non)
     xn, yn = sample_in_zones(rng, frame, hotspots, z, 0.7)
 

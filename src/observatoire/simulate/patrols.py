@@ -43,6 +43,18 @@ class Patrols:
         # the small hours of 1 January belong to a night shift of the previous year: use the year's first night
         return np.clip(day, 0, self.officers.shape[0] - 1), shift
 
+    def sample_on_patrol(self, rng: np.random.Generator, n: int, clock: Clock) -> tuple[np.ndarray, np.ndarray]:
+        """(UTC seconds, zone index) of ``n`` moments drawn in proportion to patrol hours.
+
+        Draws past the year's end (the last night shift runs into the next year) are dropped.
+        """
+        w = self.hours.ravel()
+        cell = rng.choice(len(w), n, p=w / w.sum())
+        d, s, z = np.unravel_index(cell, self.hours.shape)
+        t = self.start[d, s] + (rng.random(n) * (self.end[d, s] - self.start[d, s])).astype(np.int64)
+        in_year = t < clock.end
+        return t[in_year], z[in_year]
+
 
 def shift_bounds(clock: Clock) -> tuple[np.ndarray, np.ndarray]:
     """UTC start and end of every (day, shift) of the local year."""

@@ -64,13 +64,7 @@ def simulate_reports(rng: np.random.Generator, frame: CityFrame, clock: Clock, h
                       incident=logbook.incident[sel]))
 
     # Routine interventions, in proportion to patrol hours.
-    m = int(rng.poisson(params.routine_per_year * scale))
-    w = patrols.hours.ravel()
-    cell = rng.choice(len(w), m, p=w / w.sum())
-    d, s, z = np.unravel_index(cell, patrols.hours.shape)
-    t = patrols.start[d, s] + (rng.random(m) * (patrols.end[d, s] - patrols.start[d, s])).astype(np.int64)
-    in_year = t < clock.end  # the last night shift runs into the next year
-    t, z = t[in_year], z[in_year]
+    t, z = patrols.sample_on_patrol(rng, int(rng.poisson(params.routine_per_year * scale)), clock)
     m = len(t)
     x, y = sample_in_zones(rng, frame, hotspots, z, 0.7)
     x, y = jitter_inside(rng, frame, x, y, 10.0, 25.0)
