@@ -81,3 +81,17 @@ def test_ingest_prints_rows_read_admitted_and_quarantined_per_file(tmp_path: Pat
     row = next(line for line in out.stderr.splitlines() if "mains_courantes_x.csv" in line)
     assert [c.strip() for c in row.split("│")[1:-1]][:6] == [
         "mains_courantes_x.csv", "mains_courantes", "2", "1", "1", "committed"]
+
+
+def test_keys_init_then_rotate_from_the_command_line(tmp_path: Path) -> None:
+    env = {**os.environ, "OBSERVATOIRE_KEYS": str(tmp_path / "keys" / "k.key"), "COLUMNS": "200"}
+    cmd = [sys.executable, "-m", "observatoire.cli", "keys"]
+    first = subprocess.run(cmd + ["init"], env=env, capture_output=True, text=True, timeout=60)
+    assert first.returncode == 0 and "created key ring" in first.stderr
+    again = subprocess.run(cmd + ["init"], env=env, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 2 and "already exists" in again.stderr
+    rotated = subprocess.run(cmd + ["rotate", "--forget-old"], env=env, capture_output=True, text=True, timeout=60)
+    assert rotated.returncode == 0 and "old keys destroyed" in rotated.stderr
+    key_file = (tmp_path / "keys" / "k.key").read_text()
+    for out in (first, rotated):  # the command says which key, never the key itself
+        assert not any(len(tok) >= 32 and tok in key_file for tok in out.stderr.split())

@@ -87,7 +87,7 @@ CATEGORIES: tuple[Category, ...] = (
     Category("cctv_fire_start", "Départ de feu", "Fire start", "detection", "Decree 2023-828: start of a fire."),
     # Public social-media posts.
     Category("social_post", "Publication publique sur un réseau social", "Public social-media post", "post",
-             "A public post, kept without its author and (until the privacy gate) without its text."),
+             "A public post: its author as a keyed token, its text scrubbed of personal data."),
     # Context.
     Category("planned_event", "Événement programmé", "Planned event", "context",
              "A planned public event (match, concert, festival) from the city's calendar."),
