@@ -7,7 +7,9 @@ is called explicitly by entry points.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
@@ -40,6 +42,20 @@ class Settings:
     spacy_model: str = "fr_core_news_sm"
     rules_path: Path | None = None                   # None: the packaged analytics/rules.toml
     retention_days: Mapping[str, int] = field(default_factory=lambda: DEFAULT_RETENTION_DAYS)
+    # Governance state, each kept apart from the store: the hash-chained audit log and its
+    # checkpoint signing key, local accounts / sessions / API tokens, registered evaluation plans.
+    audit_dir: Path = Path("var/audit")
+    auth_dir: Path = Path("var/auth")
+    evaluations_dir: Path = Path("var/evaluations")
+    retention_path: Path | None = None               # None: the packaged governance/retention.toml
+    # OpenID Connect: when an issuer is configured, "Log in with ..." is offered beside local accounts.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    # Session cookies are marked Secure unless explicitly relaxed (plain-http local demo and tests).
+    secure_cookies: bool = True
+    # The one clock of the process (retention, sessions, audit timestamps); tests freeze it.
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     # Fault injection for the crash test: seconds to pause after each staged file.
     test_write_delay_s: float = 0.0
 
@@ -57,6 +73,22 @@ class Settings:
             env["rules_path"] = Path(v)
         if v := os.environ.get("OBSERVATOIRE_POLICIES"):
             env["policy_path"] = Path(v)
+        if v := os.environ.get("OBSERVATOIRE_AUDIT"):
+            env["audit_dir"] = Path(v)
+        if v := os.environ.get("OBSERVATOIRE_AUTH"):
+            env["auth_dir"] = Path(v)
+        if v := os.environ.get("OBSERVATOIRE_EVALUATIONS"):
+            env["evaluations_dir"] = Path(v)
+        if v := os.environ.get("OBSERVATOIRE_RETENTION"):
+            env["retention_path"] = Path(v)
+        if v := os.environ.get("OBSERVATOIRE_OIDC_ISSUER"):
+            env["oidc_issuer"] = v
+        if v := os.environ.get("OBSERVATOIRE_OIDC_CLIENT_ID"):
+            env["oidc_client_id"] = v
+        if v := os.environ.get("OBSERVATOIRE_OIDC_CLIENT_SECRET"):
+            env["oidc_client_secret"] = v
+        if v := os.environ.get("OBSERVATOIRE_SECURE_COOKIES"):
+            env["secure_cookies"] = v.strip().lower() not in {"0", "false", "no"}
         if v := os.environ.get("OBSERVATOIRE_TEST_WRITE_DELAY_S"):
             env["test_write_delay_s"] = float(v)
         env.update({k: val for k, val in overrides.items() if val is not None})
