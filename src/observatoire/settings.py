@@ -47,6 +47,8 @@ class Settings:
     audit_dir: Path = Path("var/audit")
     auth_dir: Path = Path("var/auth")
     evaluations_dir: Path = Path("var/evaluations")
+    registry_dir: Path = Path("var/registry")        # rule versions, proposals, approvals, alert feedback
+    holds_path: Path = Path("var/holds.json")        # legal holds (records kept past their retention)
     retention_path: Path | None = None               # None: the packaged governance/retention.toml
     # OpenID Connect: when an issuer is configured, "Log in with ..." is offered beside local accounts.
     oidc_issuer: str | None = None
@@ -79,6 +81,10 @@ class Settings:
             env["auth_dir"] = Path(v)
         if v := os.environ.get("OBSERVATOIRE_EVALUATIONS"):
             env["evaluations_dir"] = Path(v)
+        if v := os.environ.get("OBSERVATOIRE_REGISTRY"):
+            env["registry_dir"] = Path(v)
+        if v := os.environ.get("OBSERVATOIRE_HOLDS"):
+            env["holds_path"] = Path(v)
         if v := os.environ.get("OBSERVATOIRE_RETENTION"):
             env["retention_path"] = Path(v)
         if v := os.environ.get("OBSERVATOIRE_OIDC_ISSUER"):
