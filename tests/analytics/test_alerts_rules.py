@@ -14,9 +14,11 @@ from scipy.stats import poisson
 
 from observatoire.analytics.alerts import (
     Alert,
+    ClashRule,
     PlannedEvent,
     Rule,
     Stream,
+    alert_id,
     alerts_from_events,
     clashes,
     evaluate_rule,
@@ -206,3 +208,45 @@ def test_when_alerts_from_events_then_the_last_window_surge_and_its_clash_are_fo
                            watch_windows=20)
     with pytest.raises(InputError, match="time zone"):
         alerts_from_events(_store_events(), [rule], zones=["13201"], now=datetime(2024, 7, 1))
+
+
+def test_when_a_clash_rule_watches_a_surge_then_its_clashes_carry_its_own_id_and_the_cause():
+    surge = Alert("exceedance", "violence-poisson", 3, "z04", STARTS[10], STARTS[11], 40.0, 10.0, 9.5, 20.0, 1e-9)
+    other = dataclasses.replace(surge, rule_id="unwatched")
+    match = PlannedEvent("planned_events:" + "a" * 24, "z04", STARTS[10], STARTS[10] + timedelta(hours=3))
+    rule = ClashRule(id="clash", version=2, title="t", watches=frozenset({"violence-poisson"}))
+    found = clashes([match], [surge, other], rule)
+    assert [(c.kind, c.rule_id, c.rule_version, c.cause_rule_id, c.cause_rule_version) for c in found] == [
+        ("clash", "clash", 2, "violence-poisson", 3)]
+    with pytest.raises(InputError, match="watches at least one other rule"):
+        ClashRule(id="clash", version=1, title="t", watches=frozenset({"clash"}))
+    daily = Rule(id="violence-daily", version=1, title="t", stream=STREAM, window_hours=24, method="poisson",
+                 target_false_alarm=0.01, parameters={"training_windows": 30})
+    watcher = ClashRule(id="clash", version=1, title="t", watches=frozenset({"violence-daily"}))
+    alerts = alerts_from_events(_store_events(), [daily, watcher], zones=["13201", "13202"],
+                                now=datetime(2024, 7, 1, 0, 30, tzinfo=UTC))
+    assert sorted((a.kind, a.rule_id, a.cause_rule_id) for a in alerts) == [
+        ("clash", "clash", "violence-daily"), ("exceedance", "violence-daily", None)]
+
+
+def test_when_a_count_floor_is_set_then_it_only_removes_alarms():
+    counts = np.full((len(ZONES), 60), 1)
+    counts[4, 55] = 6          # unusual for a baseline of 1 (P(X >= 6 | 1) = 6e-4) but below a floor of 10
+    counts[5, 56] = 12
+    plain = evaluate_rule(_rule("poisson"), counts, STARTS[:60], ZONES)
+    floored = evaluate_rule(_rule("poisson", min_count=10), counts, STARTS[:60], ZONES)
+    assert [(a.zone_id, a.observed) for a in plain] == [("z04", 6.0), ("z05", 12.0)]
+    assert [(a.zone_id, a.observed) for a in floored] == [("z05", 12.0)]
+    with pytest.raises(InputError, match="min_count"):
+        _rule("poisson", min_count=-1)
+
+
+def test_when_an_alert_id_is_computed_then_it_is_stable_and_names_rule_version_zone_and_window():
+    a = Alert("exceedance", "r", 1, "z04", STARTS[10], STARTS[11], 40.0, 10.0, 9.5, 20.0, 1e-9)
+    # SHA-256 of "r|1|z04|<start>|<end>|", first 24 hex digits (hand-computed with hashlib).
+    import hashlib
+    key = f"r|1|z04|{STARTS[10].isoformat()}|{STARTS[11].isoformat()}|"
+    assert a.id == hashlib.sha256(key.encode()).hexdigest()[:24] == alert_id("r", 1, "z04", STARTS[10], STARTS[11])
+    assert len({a.id, dataclasses.replace(a, rule_version=2).id, dataclasses.replace(a, zone_id="z05").id,
+                dataclasses.replace(a, window_start=STARTS[9]).id,
+                dataclasses.replace(a, planned_event_id="planned_events:" + "a" * 24).id}) == 5

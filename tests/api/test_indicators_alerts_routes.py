@@ -11,7 +11,10 @@ from observatoire.analytics.rules import load_rules
 def test_the_published_rules_are_served_with_id_and_version(client: TestClient) -> None:
     body = client.get("/api/v1/rules").json()
     assert [(r["id"], r["version"]) for r in body["rules"]] == [(r.id, r.version) for r in load_rules()]
-    assert all(set(r) >= {"title", "stream", "window_hours", "method", "target_false_alarm"} for r in body["rules"])
+    counts = [r for r in body["rules"] if r["condition"]["kind"] == "count_anomaly"]
+    assert len(counts) == 4
+    assert all(set(r) >= {"title", "stream", "window_hours", "method", "target_false_alarm", "legal_basis",
+                          "versions", "false_positives"} for r in counts)
 
 
 def test_alerts_name_the_rule_version_that_raised_them(client: TestClient) -> None:
@@ -20,6 +23,7 @@ def test_alerts_name_the_rule_version_that_raised_them(client: TestClient) -> No
     body = response.json()
     versions = {(r["id"], r["version"]) for r in body["rules"]}
     assert all((a["rule_id"], a["rule_version"]) in versions for a in body["alerts"])
+    assert all(len(a["id"]) == 24 for a in body["alerts"])
 
 
 def test_the_dark_figure_counts_equal_a_direct_query(client: TestClient, store) -> None:

@@ -42,11 +42,28 @@ EWMA alarms carry no exact p-value (``p_value`` is None). A small ``lambda``
 (0.05-0.2) detects small persistent shifts; a large one (0.5-1) reacts to a
 one-window surge (Lucas & Saccucci 1990); the default is 0.3.
 
+Count floor
+-----------
+Both methods take an optional ``min_count`` (default 0): a window alarms only if
+its count also reaches this floor, so that a rule may ignore statistically
+unusual but tiny counts. It can only remove alarms, never add one (an EWMA
+chart still restarts after a signal the floor suppressed).
+
 Planned-event clashes
 ---------------------
 A planned event (category ``planned_event``: a match, a concert...) whose
 ``[start, end]`` overlaps the window of a surge alert in its zone gives an alert
 of kind ``clash``, carrying the surge's figures and the planned event's id.
+A :class:`ClashRule` names the surge rules it watches; its clash alerts carry
+its own id and version and, in ``cause_rule_id``/``cause_rule_version``, those of
+the surge. Without a clash rule, :func:`alerts_from_events` reports clashes under
+the surge's rule (the behaviour before the rule registry).
+
+Alert ids
+---------
+:func:`alert_id` is a stable id: the first 24 hex digits of the SHA-256 of the
+rule id, version, zone, window (and planned event of a clash), so that the same
+alert computed twice, in any process, has the same id (operators' feedback uses it).
 
 References
 ----------
@@ -72,6 +89,7 @@ Dunn, O. J. (1961). Multiple comparisons among means. *JASA* 56, 52-64 (Bonferro
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -87,9 +105,11 @@ from observatoire.event.taxonomy import is_category
 __all__ = [
     "PARAMETERS",
     "Alert",
+    "ClashRule",
     "PlannedEvent",
     "Rule",
     "Stream",
+    "alert_id",
     "alerts_from_events",
     "clashes",
     "evaluate_rule",
@@ -105,8 +125,8 @@ AlertKind = Literal["exceedance", "ewma", "clash"]
 
 # The only parameters a method accepts (all numeric): a closed list, so nothing else can slip in.
 PARAMETERS: dict[str, dict[str, float]] = {
-    "poisson": {"training_windows": 28.0},
-    "ewma": {"training_windows": 28.0, "lambda": 0.3},
+    "poisson": {"training_windows": 28.0, "min_count": 0.0},
+    "ewma": {"training_windows": 28.0, "lambda": 0.3, "min_count": 0.0},
 }
 
 
@@ -165,6 +185,8 @@ class Rule:
             raise InputError("training_windows must be a whole number >= 2")
         if self.method == "ewma" and not 0 < values["lambda"] <= 1:
             raise InputError("lambda must lie in (0, 1]")
+        if values["min_count"] < 0 or values["min_count"] != int(values["min_count"]):
+            raise InputError("min_count must be a whole number >= 0")
         object.__setattr__(self, "parameters", tuple(sorted(values.items())))
 
     def param(self, name: str) -> float:
@@ -173,6 +195,41 @@ class Rule:
     @property
     def training_windows(self) -> int:
         return int(self.param("training_windows"))
+
+
+@dataclass(frozen=True, slots=True)
+class ClashRule:
+    """A registered planned-event clash rule: a planned event overlapping, in its zone, an alert of a watched rule."""
+
+    id: str
+    version: int
+    title: str
+    watches: frozenset[str]        # ids of the surge rules whose alerts are compared with planned events
+    unit: Literal["zone"] = "zone"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "watches", frozenset(self.watches))
+        if not self.id or self.version < 1:
+            raise InputError("a rule needs an id and a version >= 1")
+        if self.unit != "zone":
+            raise InputError(f"unknown unit {self.unit!r}: rules count events per zone")
+        if not self.watches or self.id in self.watches:
+            raise InputError("a clash rule watches at least one other rule")
+
+
+def alert_id(rule_id: str, rule_version: int, zone_id: str, window_start: datetime, window_end: datetime,
+             planned_event_id: str | None = None) -> str:
+    """Stable id of an alert: 24 hex digits of SHA-256 over its rule, version, zone and window (UTC).
+
+    Examples
+    --------
+    >>> t = datetime(2024, 7, 1, tzinfo=UTC)
+    >>> alert_id("r", 1, "13201", t, t + timedelta(hours=3)) == alert_id("r", 1, "13201", t, t + timedelta(hours=3))
+    True
+    """
+    key = "|".join([rule_id, str(int(rule_version)), zone_id, window_start.astimezone(UTC).isoformat(),
+                    window_end.astimezone(UTC).isoformat(), planned_event_id or ""])
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +248,14 @@ class Alert:
     threshold: float               # Poisson: the alarm count c; EWMA: the upper limit (Anscombe scale)
     p_value: float | None          # Poisson: P(X >= x | mu); None for EWMA
     planned_event_id: str | None = None
+    cause_rule_id: str | None = None        # clash under a ClashRule: the surge rule that fired
+    cause_rule_version: int | None = None
+
+    @property
+    def id(self) -> str:
+        """The stable :func:`alert_id` of this alert."""
+        return alert_id(self.rule_id, self.rule_version, self.zone_id, self.window_start, self.window_end,
+                        self.planned_event_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,6 +437,7 @@ def evaluate_rule(
     else:
         alarm, mu, threshold, stat, p = _ewma_alarms(matrix, n_train, alpha_z, rule.param("lambda"))
         kind = "ewma"
+    alarm = alarm & (matrix[:, n_train:] >= rule.param("min_count"))
     step = timedelta(hours=rule.window_hours)
     out = []
     for t, i in zip(*np.nonzero(alarm.T)):
@@ -385,23 +451,30 @@ def evaluate_rule(
     return out
 
 
-def clashes(planned: Sequence[PlannedEvent], alerts: Sequence[Alert]) -> list[Alert]:
+def clashes(planned: Sequence[PlannedEvent], alerts: Sequence[Alert], rule: ClashRule | None = None) -> list[Alert]:
     """Clash alerts: a planned event overlapping, in its zone, the window of a surge alert.
 
     ``[start, end]`` of the planned event overlaps ``[window_start, window_end)`` when
-    ``start < window_end`` and ``end >= window_start``.
+    ``start < window_end`` and ``end >= window_start``. With a clash ``rule``, only
+    alerts of the rules it watches are compared and the clashes carry its id and version
+    (the surge's in ``cause_rule_id``/``cause_rule_version``); without one, they carry the surge's.
     """
     out = []
     for event in planned:
         for alert in alerts:
             if alert.kind == "clash" or alert.zone_id != event.zone_id:
                 continue
+            if rule is not None and alert.rule_id not in rule.watches:
+                continue
             if event.start < alert.window_end and event.end >= alert.window_start:
                 out.append(Alert(
-                    kind="clash", rule_id=alert.rule_id, rule_version=alert.rule_version, zone_id=alert.zone_id,
+                    kind="clash", rule_id=alert.rule_id if rule is None else rule.id,
+                    rule_version=alert.rule_version if rule is None else rule.version, zone_id=alert.zone_id,
                     window_start=alert.window_start, window_end=alert.window_end, observed=alert.observed,
                     expected=alert.expected, statistic=alert.statistic, threshold=alert.threshold,
                     p_value=alert.p_value, planned_event_id=event.event_id,
+                    cause_rule_id=None if rule is None else alert.rule_id,
+                    cause_rule_version=None if rule is None else alert.rule_version,
                 ))
     return out
 
@@ -427,7 +500,7 @@ def planned_events(events: Any, *, start: datetime | None = None, end: datetime 
 
 def alerts_from_events(
     events: Any,
-    rules: Sequence[Rule],
+    rules: Sequence[Rule | ClashRule],
     *,
     zones: Sequence[str],
     now: datetime,
@@ -438,7 +511,9 @@ def alerts_from_events(
 
     For a rule with windows of ``w`` hours, the last ``watch_windows`` complete
     windows before ``now`` are watched and the ``training_windows`` before them are
-    the baseline. Events without a zone are not counted.
+    the baseline. Events without a zone are not counted. Each :class:`ClashRule`
+    among ``rules`` then compares the planned events with the alerts of the rules it
+    watches; when there is none, ``with_clashes`` reports clashes under the surge rules.
 
     Raises
     ------
@@ -457,7 +532,10 @@ def alerts_from_events(
     end = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     index = {z: i for i, z in enumerate(zones)}
     found: list[Alert] = []
+    clash_rules = [r for r in rules if isinstance(r, ClashRule)]
     for rule in rules:
+        if isinstance(rule, ClashRule):
+            continue
         n = rule.training_windows + watch_windows
         step = timedelta(hours=rule.window_hours)
         first = end - n * step
@@ -475,9 +553,13 @@ def alerts_from_events(
             if unit in index and first <= at < end:
                 matrix[index[unit], int((at - first) // step)] += count
         found += evaluate_rule(rule, matrix, [first + k * step for k in range(n)], zones)
-    if with_clashes and found:
+    if (clash_rules or with_clashes) and found:
         earliest = min(a.window_start for a in found)
-        found += clashes(planned_events(events, start=earliest, end=end), found)
+        planned = planned_events(events, start=earliest, end=end)
+        if clash_rules:
+            found += [c for rule in clash_rules for c in clashes(planned, found, rule)]
+        else:
+            found += clashes(planned, found)
     return found
 
 

@@ -1,0 +1,37 @@
+"""``GET /api/v1/register`` and ``GET /api/v1/aipd``: the regulator documents, generated on each request
+from the live configuration (JSON by default; ``?format=md|html``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from observatoire.regulator import document
+from observatoire.regulator.render import MEDIA_TYPES, render
+
+router = APIRouter(prefix="/api/v1", tags=["regulator"])
+
+FormatQuery = Annotated[Literal["json", "md", "html"], Query(description="json (default), md or html")]
+
+
+def _answer(request: Request, kind: str, fmt: str) -> Any:
+    doc = document(request.app.state.settings, kind)
+    if fmt == "json":
+        return doc
+    return Response(render(doc, fmt), media_type=MEDIA_TYPES[fmt])
+
+
+@router.get("/register")
+def register(request: Request, format: FormatQuery = "json") -> Any:  # noqa: A002 (the query parameter's name)
+    """The public algorithm register entry: purpose, data and sources, rules and parameters, human oversight,
+    non-discrimination, risks, access, contact (CRPA L312-1-3; Amsterdam/Helsinki registers)."""
+    return _answer(request, "register", format)
+
+
+@router.get("/aipd")
+def aipd(request: Request, format: FormatQuery = "json") -> Any:  # noqa: A002
+    """The AIPD (DPIA) skeleton: processing inventory per source, legal bases, retention, recipients, measures;
+    the sections the DPO completes are marked ``to_complete``."""
+    return _answer(request, "aipd", format)

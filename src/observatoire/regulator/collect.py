@@ -1,0 +1,131 @@
+"""A snapshot of the live configuration the regulator documents are written from.
+
+Read at the moment a document is asked for (never a stored file): the gate's
+policies (``settings.policy_path``), the registered sources, retention per source
+(``settings.retention_days``), the rule registry's active versions and operators'
+feedback (``settings.registry_dir``), the forecast methods, the access table and
+declared purposes, and ``processing.yaml`` (controller, data subjects, legal bases,
+recipients: what no other configuration holds).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from observatoire.errors import InputError
+
+__all__ = ["Snapshot", "collect", "load_processing"]
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The configuration at ``generated_at``, as plain data."""
+
+    generated_at: str
+    version: str
+    processing: Mapping[str, Any]
+    sources: list[dict[str, Any]]          # one per source with a policy: kind, fields by action, coarsening, retention
+    rules: list[dict[str, Any]]            # the published registry (routes/rules.py: published)
+    forecasters: list[dict[str, str]]
+    access: list[dict[str, Any]]           # (method, path, roles, purpose) per route, when the access table exists
+    purposes: list[dict[str, Any]]
+    audit_retention_days: int | None
+
+
+def load_processing(path: Path | None = None) -> Mapping[str, Any]:
+    """``processing.yaml`` (packaged, or a city's ``path``)."""
+    try:
+        text = (Path(path).read_text(encoding="utf-8") if path is not None
+                else (resources.files("observatoire.regulator") / "processing.yaml").read_text(encoding="utf-8"))
+        doc = yaml.safe_load(text)
+    except (OSError, yaml.YAMLError) as exc:
+        raise InputError(f"processing file {path or 'processing.yaml'}: cannot be read ({type(exc).__name__})") \
+            from exc
+    if not isinstance(doc, Mapping) or not isinstance(doc.get("sources"), Mapping):
+        raise InputError("processing file: expected a mapping with a 'sources' mapping")
+    return doc
+
+
+def _sources(settings: Any) -> list[dict[str, Any]]:
+    from observatoire.gate.policy import load_policies
+    from observatoire.sources.registry import load_sources
+
+    policies = load_policies(settings.policy_path)
+    registered = load_sources()
+    retention = dict(settings.retention_days)
+    out = []
+    for name in sorted(set(policies.sources) | set(registered)):
+        policy = policies.sources.get(name)
+        by_action: dict[str, list[str]] = {}
+        kinds: dict[str, str] = {}
+        for field, rule in (policy.fields.items() if policy else ()):
+            by_action.setdefault(rule.action, []).append(field)
+            if rule.kind:
+                kinds[field] = rule.kind
+        source = registered.get(name)
+        out.append({
+            "name": name, "kind": getattr(source, "kind", None), "registered": source is not None,
+            "has_policy": policy is not None, "fields": by_action, "pseudonym_kinds": kinds,
+            "coarsen_time": policy.coarsen_time if policy else None,
+            "coarsen_place": policy.coarsen_place if policy else None,
+            "retention_days": retention.get(name),
+        })
+    return out
+
+
+def _access() -> tuple[list[dict[str, Any]], bool]:
+    try:
+        from observatoire.api.access import ACCESS
+    except ImportError:
+        return [], False
+    rows = [{"method": m, "path": p, "roles": sorted(r.roles), "purpose": r.purpose, "dataset": r.dataset}
+            for (m, p), r in sorted(ACCESS.items(), key=lambda kv: (kv[0][1], kv[0][0]))]
+    return rows, True
+
+
+def _purposes(settings: Any) -> list[dict[str, Any]]:
+    try:
+        from observatoire.auth.config import load_auth_config
+    except ImportError:
+        return []
+    config = load_auth_config(settings.auth_dir)
+    return [{"name": p.name, "description": p.description, "roles": sorted(p.roles)}
+            for p in sorted(config.purposes.values(), key=lambda p: p.name)]
+
+
+def collect(settings: Any, *, processing_path: Path | None = None) -> Snapshot:
+    """Read the live configuration of ``settings`` now (``settings.clock()`` stamps it)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from observatoire.analytics.forecast.registry import FORECASTERS
+    from observatoire.registry.feedback import FeedbackLog
+    from observatoire.registry.publish import published
+    from observatoire.registry.versions import RuleRegistry
+
+    try:
+        package_version = version("observatoire")
+    except PackageNotFoundError:
+        package_version = "unknown"
+    registry = RuleRegistry(settings.registry_dir, rules_dir=settings.rules_path, clock=settings.clock,
+                            policy_path=settings.policy_path)   # read only: no audit log needed
+    rules = published(registry, FeedbackLog(settings.registry_dir, clock=settings.clock))
+    forecasters = [{"name": name, "summary": (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""}
+                   for name, cls in FORECASTERS.items()]
+    access, _ = _access()
+    try:
+        from observatoire.governance.audit import RETENTION_DAYS as audit_days
+    except ImportError:
+        audit_days = None
+    return Snapshot(
+        generated_at=settings.clock().astimezone(dt.UTC).isoformat(timespec="seconds"),
+        version=package_version, processing=load_processing(processing_path), sources=_sources(settings),
+        rules=rules, forecasters=forecasters, access=access, purposes=_purposes(settings),
+        audit_retention_days=audit_days,
+    )
