@@ -7,12 +7,12 @@ from typing import Annotated
 import pyarrow as pa
 import pyarrow.compute as pc
 from shapely.geometry import mapping
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
 from observatoire.analytics.counts import source_counts, unlocated_count, zone_counts, zone_rates
 from observatoire.api.deps import CityDep, StoreDep
 from observatoire.api.models import Filters, Period, ZoneCounts, ZoneFeature, ZoneProperties
-from observatoire.api.params import CountFilters, check_sources, count_filters
+from observatoire.api.params import CountFilters, check_sources, count_filters, split_values
 
 router = APIRouter(prefix="/api/v1", tags=["zones"])
 
@@ -20,17 +20,26 @@ FiltersDep = Annotated[CountFilters, Depends(count_filters)]
 
 
 @router.get("/zones", response_model=ZoneCounts)
-def zones(city: CityDep, store: StoreDep, filters: FiltersDep) -> ZoneCounts:
+def zones(
+    city: CityDep,
+    store: StoreDep,
+    filters: FiltersDep,
+    discovery: Annotated[list[str] | None, Query(
+        description="How the events came to be known: directed, independent, automated, unknown "
+                    "(repeated or comma-separated; default all). See /api/v1/audits/provenance.")] = None,
+) -> ZoneCounts:
     """Counts per zone for a UTC period (``start`` included, ``end`` excluded) and some sources/categories.
 
     ``total`` counts every matching event; ``unlocated`` those without a zone,
-    which no feature shows.
+    which no feature shows. ``discovery`` keeps only events discovered that way.
     """
     present = store.query(source_counts)["source"].to_pylist()
     check_sources(filters.sources, present)
+    discoveries = split_values(discovery)
     counts: pa.Table = store.query(lambda events: zone_counts(
         events, start=filters.start, end=filters.end,
-        sources=filters.sources or None, categories=filters.categories or None))
+        sources=filters.sources or None, categories=filters.categories or None,
+        discoveries=discoveries or None))
     rates = zone_rates(counts, city)
     geometry = {z.zone_id: z.geometry for z in city.zones}
     features = [

@@ -1,0 +1,401 @@
+"""``/api/v1/audits/*``: provenance, fairness of places, feedback-loop monitor, urn simulation, stop audits.
+
+See ``docs/fairness.md``. The audit configuration is ``app.state.audit_config``
+when the factory sets it, else the packaged ``audits/audits.toml``.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from fastapi import APIRouter, Query, Request
+
+from observatoire.analytics.counts import filter_events
+from observatoire.analytics.evaluate import evaluate
+from observatoire.analytics.forecast import FORECASTERS, get_forecaster
+from observatoire.analytics.forecast.grid import assign_cells
+from observatoire.analytics.places import (
+    CappedForecaster,
+    cell_counts,
+    masked_gi_star,
+    query_placed,
+    select_cells,
+)
+from observatoire.api.deps import CityDep, GridsDep, StoreDep
+from observatoire.api.params import count_filters, parse_date
+from observatoire.api.routes.cells import check_filter_sources, finite
+from observatoire.audits.config import AuditConfig, area_groups, load_audit_config
+from observatoire.audits.fairness import Units, accuracy_by_group, exposure_audit, grid_units, place_on_units
+from observatoire.audits.feedback_loop import feedback_monitor
+from observatoire.audits.provenance import provenance_counts, provenance_matrix
+from observatoire.audits.stops import check_group_column, stop_audit
+from observatoire.audits.urn import city_urn, two_zone_urn
+from observatoire.city.profile import CityProfile
+from observatoire.errors import InputError
+
+router = APIRouter(prefix="/api/v1/audits", tags=["audits"])
+
+DEFAULT_MAX_TRAIN_EVENTS = {"st_etas": 4_000, "grid_etas": 20_000}
+_LOCK = threading.Lock()
+
+
+def _config(request: Request) -> AuditConfig:
+    config = getattr(request.app.state, "audit_config", None)
+    if config is None:
+        with _LOCK:
+            config = getattr(request.app.state, "audit_config", None) or load_audit_config()
+            request.app.state.audit_config = config
+    return config
+
+
+def _units(request: Request, city: CityProfile, cgrid: Any, cell_m: float) -> Units:
+    with _LOCK:
+        cache = getattr(request.app.state, "audit_units", None)
+        if cache is None:
+            cache = request.app.state.audit_units = {}
+        units = cache.get(cell_m)
+        if units is None:
+            units = cache[cell_m] = grid_units(cgrid, city)
+            if len(cache) > 8:
+                cache.pop(next(iter(cache)))
+    return units
+
+
+def _period(start: date | None, end: date | None) -> dict[str, Any]:
+    return {"start": start.isoformat() if start else None, "end": end.isoformat() if end else None,
+            "timezone": "UTC"}
+
+
+def _day(d: date) -> datetime:
+    return datetime(d.year, d.month, d.day, tzinfo=UTC)
+
+
+# --------------------------------------------------------------------------- provenance
+
+
+@router.get("/provenance")
+def provenance(
+    city: CityDep,
+    store: StoreDep,
+    start: Annotated[str | None, Query(description="First day included, YYYY-MM-DD (UTC)")] = None,
+    end: Annotated[str | None, Query(description="First day excluded, YYYY-MM-DD (UTC)")] = None,
+    source: Annotated[list[str] | None, Query(description="Source name(s)")] = None,
+    category: Annotated[list[str] | None, Query(description="Category code(s)")] = None,
+) -> dict[str, Any]:
+    """Events per zone and discovery mode (directed, independent, automated, unknown): aggregated counts."""
+    filters = count_filters(start, end, source, category)
+    check_filter_sources(store, filters)
+    counts = store.query(lambda events: provenance_counts(
+        events, start=filters.start, end=filters.end, sources=filters.sources or None,
+        categories=filters.categories or None))
+    zones = [z.zone_id for z in city.zones]
+    matrix = provenance_matrix(counts, zones)
+    unlocated: dict[str, int] = {}
+    for row in counts.to_pylist():
+        if row["zone_id"] is None:
+            unlocated[row["discovery"]] = int(row["count"])
+    totals: dict[str, int] = {}
+    for by in matrix.values():
+        for k, v in by.items():
+            totals[k] = totals.get(k, 0) + v
+    return {
+        "period": _period(filters.start, filters.end),
+        "filters": {"sources": list(filters.sources) or None, "categories": list(filters.categories) or None},
+        "zones": [{"zone_id": z.zone_id, "short_name": z.short_name, "counts": matrix[z.zone_id],
+                   "directed_share": (finite(matrix[z.zone_id]["directed"] / sum(matrix[z.zone_id].values()))
+                                      if sum(matrix[z.zone_id].values()) else None)}
+                  for z in city.zones],
+        "totals": totals,
+        "unlocated": unlocated,
+    }
+
+
+# --------------------------------------------------------------------------- fairness
+
+
+def _placed_with_zone(events: Any, cgrid: Any, *, start: date, end: date, config: AuditConfig) -> Any:
+    kept = filter_events(events, start=start, end=end, categories=list(config.need_categories),
+                         discoveries=list(config.need_discovery))
+    table = kept.select("lon", "lat", "zone_id").to_pyarrow()
+    lon = np.asarray(table["lon"].to_numpy(zero_copy_only=False), dtype=float)
+    lat = np.asarray(table["lat"].to_numpy(zero_copy_only=False), dtype=float)
+    cell = np.full(lon.size, -1, dtype=np.int64)
+    has = np.isfinite(lon) & np.isfinite(lat)
+    if has.any():
+        x, y = cgrid.project(lon[has], lat[has])
+        cell[has] = assign_cells(cgrid.grid, x, y)
+    return cell, table["zone_id"].to_pylist()
+
+
+def _audit_dict(audit: Any) -> dict[str, Any]:
+    return {
+        "groups": [vars(g) for g in audit.groups],
+        "ratios": [vars(r) for r in audit.ratios],
+        "band": list(audit.band), "level": audit.level, "bootstrap_replicates": audit.n_boot,
+        "flag_rule": "a ratio is flagged when its whole confidence interval lies outside the band",
+        "flagged": audit.flagged(),
+    }
+
+
+@router.get("/fairness")
+def fairness(
+    request: Request,
+    city: CityDep,
+    store: StoreDep,
+    grids: GridsDep,
+    allocation: Annotated[Literal["forecast", "hotspots"], Query(
+        description="forecast: a method's top-k cells; hotspots: the Gi* hot cells")] = "forecast",
+    method: Annotated[str, Query(description="Forecast method (allocation=forecast)")] = "historical_average",
+    end: Annotated[str | None, Query(description="Allocation date YYYY-MM-DD (UTC); default: one horizon "
+                                                 "before the day after the last event")] = None,
+    horizon_days: Annotated[int, Query(ge=1, le=56)] = 7,
+    train_days: Annotated[int, Query(ge=7, le=1095, description="Training window, and period of the need")] = 365,
+    k: Annotated[float, Query(gt=0, le=0.5, description="Share of the city's area selected")] = 0.05,
+    cell_m: Annotated[float, Query(ge=100, le=5000)] = 250.0,
+    alpha: Annotated[float, Query(gt=0, le=0.5, description="FDR level (allocation=hotspots)")] = 0.05,
+    seed: Annotated[int, Query(ge=0, le=2**32 - 1)] = 0,
+    source: Annotated[list[str] | None, Query(description="Sources the allocation is computed from")] = None,
+    category: Annotated[list[str] | None, Query(description="Categories the allocation is computed from")] = None,
+) -> dict[str, Any]:
+    """Exposure to an allocation per resident and per unit of independently measured need, by area group.
+
+    Units are grid cells cut by zones; residents are spread evenly over their zone; need is the
+    configured independent events of the ``train_days`` before ``end`` (a zone-only event is spread over
+    its zone). Ratios against the reference group with stratified bootstrap intervals; flagged when the
+    whole interval lies outside the band. For a forecast, hit rate and PAI per group on
+    ``[end, end + horizon)`` when those days are in the data.
+    """
+    config = _config(request)
+    if allocation == "forecast" and method not in FORECASTERS:
+        raise InputError(f"unknown method {method[:40]!r}; known: {', '.join(sorted(FORECASTERS))}")
+    filters = count_filters(None, None, source, category)
+    check_filter_sources(store, filters)
+    def latest(events: Any) -> Any:
+        kept = filter_events(events, sources=filters.sources or None, categories=filters.categories or None)
+        return kept.aggregate(last=kept.occurred_at.max()).to_pyarrow()["last"][0].as_py()
+
+    last = store.query(latest)
+    if last is None:
+        raise InputError("no event matches the filters: there is no allocation to audit")
+    data_end = last.date() + timedelta(days=1)
+    stop = parse_date("end", end) or (data_end - timedelta(days=horizon_days))
+    first = stop - timedelta(days=train_days)
+    cgrid = grids.get(cell_m)
+    units = _units(request, city, cgrid, cell_m)
+    zone_group = area_groups(city, config.groups)
+    group = units.groups(zone_group)
+    placed = store.query(lambda events: query_placed(
+        events, cgrid, start=first, end=stop + timedelta(days=horizon_days), sources=filters.sources or None,
+        categories=filters.categories or None, reference=_day(first)))
+    rng_fit, rng_select, rng_boot, rng_eval = np.random.default_rng(seed).spawn(4)
+    t_end = float(train_days)
+    train = placed.events.select(placed.events.t < t_end)
+    grid = cgrid.grid
+    if len(train) == 0:
+        raise InputError("no event with a place in the training period: there is no allocation to audit")
+    scores: np.ndarray | None = None
+    if allocation == "forecast":
+        cap = DEFAULT_MAX_TRAIN_EVENTS.get(method, 200_000)
+        model = CappedForecaster(get_forecaster(method), cap)
+        scores = np.asarray(model.fit_predict(train, grid, start=0.0, end=t_end, horizon=float(horizon_days),
+                                              rng=rng_fit).scores)
+        chosen = select_cells(scores, grid, k, rng_select)
+    else:
+        chosen = np.flatnonzero(masked_gi_star(cell_counts(train, grid), grid, alpha=alpha).hot)
+    weights = np.zeros(grid.n_cells)
+    weights[chosen] = 1.0
+    exposure = units.from_cells(weights) * cell_m ** 2 / 1e6          # selected km²
+    cell, zone_ids = store.query(lambda events: _placed_with_zone(events, cgrid, start=first, end=stop,
+                                                                  config=config))
+    need = place_on_units(units, cell, zone_ids)
+    audit = exposure_audit(group, units.residents, exposure, need, reference=config.groups.reference, rng=rng_boot,
+                           band=config.band, level=config.level, n_boot=config.bootstrap)
+    accuracy = None
+    window_observed = stop + timedelta(days=horizon_days) <= data_end
+    if allocation == "forecast" and window_observed and scores is not None:
+        future = placed.events.select(placed.events.t >= t_end)
+        observed_cells = cell_counts(future, grid)
+        observed_units = observed_cells[units.cell] * units.cell_share
+        active = cgrid.active_cells
+        overall = evaluate(scores[active], observed_cells[active], np.ones(active.size), k, rng_eval)
+        accuracy = {"by_group": accuracy_by_group(group, weights[units.cell], observed_units, units.area),
+                    "overall": {"hit_rate": finite(overall.hit_rate), "pai": finite(overall.pai),
+                                "pei": finite(overall.pei), "events": overall.n_events},
+                    "window": _period(stop, stop + timedelta(days=horizon_days))}
+    return {
+        "allocation": {"kind": allocation, "method": method if allocation == "forecast" else "gi_star",
+                       "cells": int(len(chosen)), "k": k, "cell_m": cell_m, "date": stop.isoformat()},
+        "need": {"period": _period(first, stop), "discovery": list(config.need_discovery),
+                 "categories": list(config.need_categories), "events": float(need.sum())},
+        "groups_by": {"indicator": config.groups.indicator, "cuts": list(config.groups.cuts),
+                      "labels": list(config.groups.labels), "reference": config.groups.reference,
+                      "zones": zone_group},
+        "exposure_unit": "selected km²",
+        "audit": _audit_dict(audit),
+        "accuracy": accuracy,
+        "seed": seed,
+    }
+
+
+# --------------------------------------------------------------------------- feedback loop
+
+
+@router.get("/feedback-loop")
+def feedback_loop(
+    request: Request,
+    city: CityDep,
+    store: StoreDep,
+    start: Annotated[str | None, Query(description="First day included (default: first event)")] = None,
+    end: Annotated[str | None, Query(description="First day excluded (default: day after the last event)")] = None,
+    window_days: Annotated[int, Query(ge=1, le=365, description="Length of a window, days")] = 28,
+    measure: Annotated[Literal["gini", "top_share", "hill"], Query()] = "gini",
+    seed: Annotated[int, Query(ge=0, le=2**32 - 1)] = 0,
+) -> dict[str, Any]:
+    """Concentration across zones of directed discoveries against independent reports, per window, and the alarm.
+
+    Counts the configured incident categories; attention = ``discovery = directed``, independent =
+    ``discovery = independent``; Gini of rates per resident (population-weighted). Alarm: one-sided
+    permutation test of an upward trend in the difference, at the configured false-alarm rate.
+    """
+    config = _config(request)
+    first, stop = parse_date("start", start), parse_date("end", end)
+
+    def fetch(events: Any) -> Any:
+        kept = filter_events(events, start=first, end=stop, categories=list(config.need_categories),
+                             discoveries=["directed", "independent"])
+        kept = kept.filter(kept.zone_id.notnull())
+        return kept.select("occurred_at", "zone_id", "discovery").to_pyarrow()
+
+    table = store.query(fetch)
+    if table.num_rows == 0:
+        raise InputError("no directed or independent incident with a zone in the period")
+    times = table["occurred_at"].to_pylist()
+    t0 = _day(first) if first else _day(min(times).date())
+    t1 = _day(stop) if stop else _day(max(times).date() + timedelta(days=1))
+    n_windows = int((t1 - t0).days // window_days)
+    if n_windows < 6:
+        raise InputError(f"the period holds {n_windows} whole windows of {window_days} days; the monitor needs 6")
+    zone_index = {z.zone_id: i for i, z in enumerate(city.zones)}
+    w = np.array([(t - t0).days // window_days for t in times])
+    z = np.array([zone_index.get(v, -1) for v in table["zone_id"].to_pylist()])
+    directed = np.array([d == "directed" for d in table["discovery"].to_pylist()])
+    ok = (w >= 0) & (w < n_windows) & (z >= 0)
+    att = np.zeros((n_windows, len(city.zones)))
+    ind = np.zeros_like(att)
+    np.add.at(att, (w[ok & directed], z[ok & directed]), 1)
+    np.add.at(ind, (w[ok & ~directed], z[ok & ~directed]), 1)
+    population = np.array([max(zz.population, 1) for zz in city.zones], dtype=float)
+    result = feedback_monitor(att, ind, rng=np.random.default_rng(seed), alpha=config.monitor_alpha,
+                              permutations=config.monitor_permutations, measure=measure,
+                              population=population if measure == "gini" else None)
+    return {
+        "period": _period(t0.date(), (t0 + timedelta(days=n_windows * window_days)).date()),
+        "window_days": window_days,
+        "measure": measure,
+        "windows": [{"start": (t0 + timedelta(days=i * window_days)).date().isoformat(),
+                     "attention": finite(result.attention[i]), "independent": finite(result.independent[i]),
+                     "difference": finite(result.difference[i]), "directed_events": int(att[i].sum()),
+                     "independent_events": int(ind[i].sum())} for i in range(n_windows)],
+        "slope": result.slope, "attention_slope": result.attention_slope,
+        "independent_slope": result.independent_slope,
+        "p_value": result.p_value, "alpha": result.alpha, "alarm": result.alarm,
+        "permutations": result.permutations,
+    }
+
+
+# --------------------------------------------------------------------------- urn
+
+
+@router.get("/urn")
+def urn(
+    city: CityDep,
+    model: Annotated[Literal["two_zone", "city"], Query()] = "two_zone",
+    rate_a: Annotated[float, Query(gt=0, le=1)] = 0.3,
+    rate_b: Annotated[float, Query(gt=0, le=1)] = 0.2,
+    corrected: Annotated[bool, Query(description="Apply Ensign et al.'s importance-weighting correction")] = False,
+    update: Annotated[Literal["discovered", "corrected", "reported", "true"], Query(
+        description="city model: what feeds the urn")] = "discovered",
+    days: Annotated[int, Query(ge=1, le=20_000)] = 10_000,
+    runs: Annotated[int, Query(ge=1, le=200)] = 100,
+    patrols_per_day: Annotated[int, Query(ge=1, le=100)] = 20,
+    report_rate: Annotated[float, Query(ge=0, le=100)] = 10.0,
+    max_rate: Annotated[float, Query(gt=0, le=1, description="city model: the highest zone's true rate")] = 0.5,
+    seed: Annotated[int, Query(ge=0, le=2**32 - 1)] = 0,
+) -> dict[str, Any]:
+    """Run the Pólya-urn simulation of Ensign et al. (2018) with the given parameters (bounded).
+
+    ``two_zone``: ``runs`` urns of ``days`` days, the final share of zone A (mean, quantiles).
+    ``city``: one run over the city's zones, true rates ∝ population × exp(deprivation) (the simulator's
+    need), the highest equal to ``max_rate``; final attention shares against the true shares.
+    """
+    rng = np.random.default_rng(seed)
+    if model == "two_zone":
+        if days * runs > 2_000_000:
+            raise InputError("days × runs must not exceed 2,000,000")
+        r = two_zone_urn(rate_a, rate_b, days=days, runs=runs, rng=rng, corrected=corrected)
+        q = np.quantile(r.final_share, [0.05, 0.5, 0.95])
+        return {"model": model, "rates": [rate_a, rate_b], "corrected": corrected, "days": days, "runs": runs,
+                "true_share": r.true_share, "mean_final_share": float(r.final_share.mean()),
+                "quantiles": {"q05": float(q[0]), "q50": float(q[1]), "q95": float(q[2])},
+                "mean_path": [float(x) for x in r.mean_path], "record_every": r.record_every, "seed": seed}
+    need = np.array([z.population * np.exp(z.covariates.get("deprivation", 0.0)) for z in city.zones], float)
+    if need.sum() <= 0:
+        raise InputError("the city's zones have no population")
+    rates = np.maximum(need / need.max() * max_rate, 1e-6)
+    r = city_urn(rates, days=min(days, 5000), patrols_per_day=patrols_per_day, rng=rng, update=update,
+                 report_rate=report_rate)
+    return {"model": model, "update": update, "days": min(days, 5000), "patrols_per_day": patrols_per_day,
+            "zones": [{"zone_id": z.zone_id, "true_share": float(t), "final_share": float(f)}
+                      for z, t, f in zip(city.zones, r.true_share, r.final_share, strict=True)],
+            "total_variation": float(0.5 * np.abs(r.final_share - r.true_share).sum()), "seed": seed}
+
+
+# --------------------------------------------------------------------------- stops
+
+
+@router.get("/stops")
+def stops(
+    request: Request,
+    city: CityDep,
+    store: StoreDep,
+    group_column: Annotated[str, Query(description="A group column declared lawful in audits.toml")] = "area_group",
+    target: Annotated[str | None, Query(description="The group tested against the others (default: the "
+                                                    "last area group)")] = None,
+    start: Annotated[str | None, Query()] = None,
+    end: Annotated[str | None, Query()] = None,
+) -> dict[str, Any]:
+    """Outcome and veil-of-darkness tests on the store's stop records (none until a stop source exists: 422)."""
+    config = _config(request)
+    check_group_column(group_column, config.lawful_group_columns)
+    first, stop = parse_date("start", start), parse_date("end", end)
+    sources = list(config.stop_sources)
+
+    def fetch(events: Any) -> Any:
+        kept = filter_events(events, start=first, end=stop)
+        kept = kept.filter(kept.source.isin(sources), kept.zone_id.notnull())
+        return kept.select("occurred_at", "zone_id").to_pyarrow()
+
+    table = store.query(fetch)
+    if table.num_rows == 0:
+        raise InputError(f"the store holds no stop records (sources: {', '.join(sources)}): "
+                         "no stop or identity-check source is connected yet")
+    if group_column != "area_group":
+        raise InputError(f"stop records carry no column {group_column[:40]!r}; only area_group is derived")
+    if not city.has_boundaries:
+        raise InputError("the city profile has no boundaries: no coordinates for the sun")
+    zone_group = area_groups(city, config.groups)
+    import pyarrow as pa
+
+    stops_table = pa.table({"occurred_at": table["occurred_at"],
+                            "area_group": [zone_group.get(z, "") for z in table["zone_id"].to_pylist()]})
+    centre = city.outline.centroid
+    result = stop_audit(stops_table, group_column=group_column, target=target or config.groups.labels[-1],
+                        lawful=config.lawful_group_columns, lat=float(centre.y), lon=float(centre.x),
+                        timezone=city.timezone, level=config.level)
+    return {"group_column": result.group_column, "target": result.target, "stops": result.stops,
+            "outcome": None if result.outcome is None else vars(result.outcome),
+            "outcome_note": "stop records carry no search outcome yet" if result.outcome is None else None,
+            "veil_of_darkness": vars(result.veil)}

@@ -1,0 +1,112 @@
+"""Fairness audit of places: hand-checked toy values, spatial units, and power on simulations with known truth."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from observatoire.analytics.evaluate import evaluate
+from observatoire.analytics.places import city_grid
+from observatoire.audits.config import area_groups, load_audit_config
+from observatoire.audits.fairness import (
+    accuracy_by_group,
+    exposure_audit,
+    grid_units,
+    metric_frame,
+    place_on_units,
+    simulate_allocation,
+)
+from observatoire.city.profile import load_city
+from observatoire.errors import InputError
+
+
+def test_toy_exposure_and_need_ratios_by_hand() -> None:
+    # Group a: 1,000 + 3,000 residents, 2 + 2 hours, need 4 + 6 -> 1 hour per 1,000, 0.4 per need.
+    # Group b: 2,000 residents, 6 hours, need 5 -> 3 hours per 1,000, 1.2 per need.
+    audit = exposure_audit(["a", "a", "b"], [1000, 3000, 2000], [2, 2, 6], [4, 6, 5], reference="a",
+                           rng=np.random.default_rng(0), n_boot=200)
+    rows = {g.group: g for g in audit.groups}
+    assert rows["a"].exposure_per_1000 == pytest.approx(1.0)
+    assert rows["b"].exposure_per_1000 == pytest.approx(3.0)
+    assert rows["a"].exposure_per_need == pytest.approx(0.4)
+    assert rows["b"].exposure_per_need == pytest.approx(1.2)
+    ratios = {r.measure: r for r in audit.ratios}
+    assert ratios["per_resident"].ratio == pytest.approx(3.0)
+    assert ratios["per_need"].ratio == pytest.approx(3.0)
+    # One unit in b: the bootstrap cannot move b. a resamples to (unit 1 twice) 2 per 1,000 -> ratio 1.5,
+    # (unit 2 twice) 0.667 per 1,000 -> 4.5, or both -> 3.0 (probabilities 1/4, 1/4, 1/2): the 95 %
+    # percentile interval is exactly [1.5, 4.5], wholly above 1.25: flagged.
+    r = ratios["per_resident"]
+    assert (r.ci_low, r.ci_high, r.flagged) == (pytest.approx(1.5), pytest.approx(4.5), True)
+
+
+def test_metric_frame_agrees_with_the_audit() -> None:
+    s = simulate_allocation(np.random.default_rng(4), units_per_group=30, attention_ratio=1.5)
+    audit = exposure_audit(s["group"], s["residents"], s["exposure"], s["need"], reference="a",
+                           rng=np.random.default_rng(0), n_boot=50)
+    frame = metric_frame(s["group"], s["residents"], s["exposure"], s["need"])
+    for row in audit.groups:
+        assert row.exposure_per_1000 == pytest.approx(frame.by_group.loc[row.group, "per_resident"] * 1000)
+        assert row.exposure_per_need == pytest.approx(frame.by_group.loc[row.group, "per_need"])
+
+
+def test_need_adjustment_removes_a_disparity_that_follows_need() -> None:
+    # b gets twice the hours per resident, but has twice the need per resident: fair per need.
+    audit = exposure_audit(["a"] * 50 + ["b"] * 50, [1000] * 100, [1] * 50 + [2] * 50, [10] * 50 + [20] * 50,
+                           reference="a", rng=np.random.default_rng(1), n_boot=200)
+    ratios = {r.measure: r for r in audit.ratios}
+    assert ratios["per_resident"].ratio == pytest.approx(2.0) and ratios["per_resident"].flagged
+    assert ratios["per_need"].ratio == pytest.approx(1.0) and not ratios["per_need"].flagged
+
+
+def test_bad_inputs_are_refused() -> None:
+    with pytest.raises(InputError, match="reference group"):
+        exposure_audit(["a", "b"], [1, 1], [1, 1], [1, 1], reference="c", rng=np.random.default_rng(0))
+    with pytest.raises(InputError, match="non-negative"):
+        exposure_audit(["a", "b"], [1, 1], [-1, 1], [1, 1], reference="a", rng=np.random.default_rng(0))
+
+
+def test_grid_units_keep_every_resident_and_split_cells_by_area() -> None:
+    city = load_city()
+    cgrid = city_grid(city, 1000.0)
+    units = grid_units(cgrid, city)
+    assert units.residents.sum() == pytest.approx(city.population)
+    per_cell = np.bincount(units.cell, weights=units.cell_share)
+    assert np.allclose(per_cell[per_cell > 0], 1.0)
+    groups = units.groups(area_groups(city, load_audit_config().groups))
+    assert set(groups) == {"less_deprived", "more_deprived"}
+    # an event with a point in a piece counts there; a zone-only event is spread over its zone
+    first = int(units.cell[0]), units.zone_ids[units.zone[0]]
+    counts = place_on_units(units, np.array([first[0], -1]), [first[1], "13203"])
+    assert counts[0] >= 1.0 and counts.sum() == pytest.approx(2.0)
+
+
+def test_accuracy_by_group_matches_evaluate_overall() -> None:
+    rng = np.random.default_rng(3)
+    scores = rng.random(40)
+    observed = rng.poisson(2, 40).astype(float)
+    k = 0.25
+    selected = np.zeros(40)
+    selected[np.argsort(-scores)[:10]] = 1
+    group = np.array(["a", "b"] * 20, dtype=object)
+    acc = accuracy_by_group(group, selected, observed, np.ones(40))
+    ev = evaluate(scores, observed, np.ones(40), k, np.random.default_rng(0))
+    assert acc["overall"]["hit_rate"] == pytest.approx(ev.hit_rate)
+    assert acc["overall"]["pai"] == pytest.approx(ev.pai)
+    a = group == "a"
+    assert acc["a"]["hit_rate"] == pytest.approx((observed * selected)[a].sum() / observed[a].sum())
+
+
+@pytest.mark.slow
+def test_injected_disparity_flagged_fair_allocation_not() -> None:
+    """100 simulations each: attention ratio 1.5 at equal need flagged ≥ 90 %, a fair one ≤ 5 %."""
+    rng = np.random.default_rng(2025)
+    flagged = {1.0: 0, 1.5: 0}
+    for ratio in flagged:
+        for _ in range(100):
+            s = simulate_allocation(rng, units_per_group=150, attention_ratio=ratio)
+            audit = exposure_audit(s["group"], s["residents"], s["exposure"], s["need"], reference="a", rng=rng,
+                                   n_boot=400)
+            flagged[ratio] += audit.flagged("per_need")
+    assert flagged[1.5] >= 90
+    assert flagged[1.0] <= 5
