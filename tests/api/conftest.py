@@ -4,11 +4,18 @@ The events are generated with a fixed seed: three sources, sixteen UTC months
 (2023-11 to 2025-02, so 2024 is the last full year), points at the
 representative point of their zone, about one event in ten without a zone,
 and a few events on UTC month boundaries.
+
+Access: the app keeps its accounts, sessions and audit log in temporary folders;
+one account per role (login = the role's name, password ``PASSWORD``; argon2 at
+its cheapest so that tests stay fast). ``client`` is logged in as a supervisor
+(the role that reads every existing data route); ``anonymous`` is not logged in;
+``login_as(client, role)`` logs any TestClient in through the form.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -206,17 +213,76 @@ def empty_zone() -> str:
     return EMPTY_ZONE
 
 
+# The tests' "now": the day the synthetic batches were ingested (every record within its retention).
+NOW = datetime(2025, 3, 1, 12, tzinfo=UTC)
+PASSWORD = "correct horse battery staple"
+ROLES = ("analyst", "operator", "supervisor", "dpo", "auditor", "admin")
+# argon2id at its cheapest (tests only): the packaged parameters cost ~0.1 s a hash.
+FAST_AUTH_TOML = "[passwords]\ntime_cost = 1\nmemory_kib = 8\nparallelism = 1\n"
+
+
+def governance_settings(root: Path, **overrides: object) -> Settings:
+    """Settings whose accounts, sessions, audit log and registries live under ``root`` (cookies not Secure:
+    the test server speaks plain http)."""
+    (root / "auth").mkdir(parents=True, exist_ok=True, mode=0o700)
+    (root / "auth" / "auth.toml").write_text(FAST_AUTH_TOML)
+    values: dict[str, object] = dict(auth_dir=root / "auth", audit_dir=root / "audit", registry_dir=root / "registry",
+                                     evaluations_dir=root / "evaluations", holds_path=root / "holds.json",
+                                     secure_cookies=False, clock=lambda: NOW)
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def add_role_accounts(app: FastAPI) -> None:
+    """One account per role: login = role name, password = PASSWORD."""
+    for role in ROLES:
+        if app.state.auth.accounts.get(role) is None:
+            app.state.auth.accounts.add(role, role, PASSWORD)
+
+
+def login_as(client: TestClient, login: str, password: str = PASSWORD) -> TestClient:
+    """Log ``client`` in through the form (GET /login for its CSRF token, then POST /login)."""
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token, "the login form carries no CSRF token"
+    response = client.post("/login", data={"login": login, "password": password, "csrf_token": token.group(1)},
+                           follow_redirects=False)
+    assert response.status_code == 303, response.text
+    return client
+
+
 @pytest.fixture(scope="session")
-def settings(store_dir: Path) -> Settings:
-    return Settings(store_dir=store_dir)
+def settings(store_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return governance_settings(tmp_path_factory.mktemp("governance"), store_dir=store_dir)
 
 
 @pytest.fixture(scope="session")
 def app(settings: Settings) -> FastAPI:
-    return create_app(settings)
+    app = create_app(settings)
+    add_role_accounts(app)
+    return app
 
 
 @pytest.fixture(scope="session")
 def client(app: FastAPI) -> Iterator[TestClient]:
+    """Logged in as a supervisor (reads the analysts' and the operators' routes)."""
+    with TestClient(app) as c:
+        yield login_as(c, "supervisor")
+
+
+@pytest.fixture(scope="session")
+def anonymous(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def browser_login() -> Callable[..., None]:
+    """``browser_login(page, base_url, role="supervisor")``: log a Playwright page in through the form."""
+    def log_in(page: object, base_url: str, role: str = "supervisor") -> None:
+        page.goto(f"{base_url}/login")                       # type: ignore[attr-defined]
+        page.fill("#login", role)                            # type: ignore[attr-defined]
+        page.fill("#password", PASSWORD)                     # type: ignore[attr-defined]
+        page.click("#submit")                                # type: ignore[attr-defined]
+        page.wait_for_url(f"{base_url}/")                    # type: ignore[attr-defined]
+    return log_in

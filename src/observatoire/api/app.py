@@ -7,16 +7,20 @@ Run it with uvicorn's factory mode (settings from ``OBSERVATOIRE_*`` variables):
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from observatoire.api.access import check_routes, enforce
 from observatoire.api.deps import GridCache, StoreReader
 from observatoire.analytics.rules import load_rules
-from observatoire.api.routes import alerts, forecasts, health, hotspots, indicators, meta, pages, zones
+from observatoire.api.routes import (alerts, audit, auth, events, forecasts, health, hotspots, indicators, meta, pages,
+                                    rules, zones)
+from observatoire.auth.service import Auth
 from observatoire.api.routes.pages import static_dir
 from observatoire.errors import InputError, ObservatoireError
+from observatoire.governance.audit import AuditLog
 from observatoire.settings import Settings
 
 
@@ -48,7 +52,13 @@ def create_app(settings: Settings) -> FastAPI:
     -------
     fastapi.FastAPI
         An app whose routes read ``app.state.city`` (the :class:`CityProfile`) and
-        ``app.state.store`` (a :class:`StoreReader`) through ``CityDep``/``StoreDep``.
+        ``app.state.store`` (a :class:`StoreReader`) through ``CityDep``/``StoreDep``. Every route
+        passes :func:`observatoire.api.access.enforce` (``app.state.auth``, ``app.state.audit``).
+
+    Raises
+    ------
+    InputError
+        When a route has no requirement in :data:`observatoire.api.access.ACCESS`.
     """
     city = settings.city()
     store = settings.store(city)
@@ -56,19 +66,23 @@ def create_app(settings: Settings) -> FastAPI:
         title="Observatoire",
         summary=f"Counts, hotspots and place-based forecasts of public-safety events in {city.name}",
         version="1",
+        dependencies=[Depends(enforce)],
     )
     app.state.settings = settings
     app.state.city = city
     app.state.rules = load_rules(settings.rules_path)
     app.state.store = StoreReader(store)
     app.state.grids = GridCache(city)
+    app.state.auth = Auth.from_settings(settings)
+    app.state.audit = AuditLog(settings.audit_dir, clock=settings.clock)
     app.add_exception_handler(InputError, _input_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ObservatoireError, _store_error)
     for router in (health.router, meta.router, zones.router, hotspots.router, forecasts.router, indicators.router,
-                   alerts.router, pages.router):
+                   alerts.router, rules.router, events.router, audit.router, auth.router, pages.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=static_dir()), name="static")
+    check_routes(app)
     return app
 
 

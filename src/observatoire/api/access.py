@@ -1,0 +1,349 @@
+"""Who may reach which route, in one table (``ACCESS``), enforced on every request.
+
+Each route of the app declares a :class:`Requirement` keyed by ``(METHOD, path template)``.
+:func:`enforce`, an app-wide dependency, authenticates the caller (API token, else session
+cookie, else anonymous), then answers 401 (not authenticated, route not public), 403 (role not
+allowed, CSRF token missing or wrong, purpose not open to the role) or 422 (purpose required and
+missing or unknown); each refusal is audited once as ``authorisation_denied``. A route with a
+``dataset`` is a data route: each request to it is audited once as ``consult``.
+:func:`check_routes` makes ``create_app`` refuse an app with an undeclared route.
+See ``docs/access.md``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from starlette.routing import Mount, Route
+
+from observatoire.auth.roles import ACCOUNT_ROLES, ROLES
+from observatoire.auth.sessions import COOKIE, Session
+from observatoire.errors import InputError
+
+LOGIN_CSRF_COOKIE = "observatoire_login_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+PURPOSE_HEADER = "X-Purpose"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    """What a route needs.
+
+    Attributes
+    ----------
+    roles
+        Roles allowed (``public`` in it: anonymous callers too).
+    purpose
+        A declared purpose (header ``X-Purpose``) open to the caller's role is required.
+    dataset
+        When set, the route reads data: every request is audited as ``consult`` of this dataset.
+    csrf
+        For unsafe methods: ``"session"`` (the session's synchroniser token, when the caller
+        authenticates with the session cookie) or ``"login"`` (the login form's double-submit token).
+    """
+
+    roles: frozenset[str]
+    purpose: bool = False
+    dataset: str | None = None
+    csrf: str = "session"
+
+    def __post_init__(self) -> None:
+        unknown = set(self.roles) - set(ROLES)
+        if unknown or not self.roles:
+            raise InputError(f"a requirement names unknown roles: {sorted(unknown)}")
+
+
+def roles(*names: str) -> frozenset[str]:
+    return frozenset(names)
+
+
+PUBLIC = frozenset(ROLES)                                   # anyone, logged in or not
+STAFF = frozenset(ACCOUNT_ROLES)                            # any account or token
+ANALYSIS = roles("analyst", "supervisor", "auditor")         # cell-level places, indicators
+ALERTS = roles("operator", "supervisor", "auditor")          # real-time alerts
+EVENTS = roles("analyst", "supervisor", "dpo", "auditor")    # event-level pseudonymised records
+AUDIT = roles("dpo", "auditor")                              # the audit log
+ADMIN = roles("admin")
+ADMIN_READ = roles("admin", "auditor")
+
+ACCESS: dict[tuple[str, str], Requirement] = {
+    # pages, documentation, liveness: published
+    ("GET", "/"): Requirement(roles=PUBLIC),
+    ("GET", "/static"): Requirement(roles=PUBLIC),
+    ("GET", "/health"): Requirement(roles=PUBLIC),
+    ("GET", "/openapi.json"): Requirement(roles=PUBLIC),
+    ("GET", "/docs"): Requirement(roles=PUBLIC),
+    ("GET", "/docs/oauth2-redirect"): Requirement(roles=PUBLIC),
+    ("GET", "/redoc"): Requirement(roles=PUBLIC),
+    # published aggregates: zone-level counts, the store's holdings, the rule registry
+    ("GET", "/api/v1/meta"): Requirement(roles=PUBLIC),
+    ("GET", "/api/v1/zones"): Requirement(roles=PUBLIC),
+    ("GET", "/api/v1/rules"): Requirement(roles=PUBLIC),
+    ("GET", "/api/v1/register"): Requirement(roles=PUBLIC),
+    ("GET", "/api/v1/aipd"): Requirement(roles=PUBLIC),
+    ("POST", "/api/v1/rules/{rule_id}/versions"): Requirement(roles=roles("analyst", "supervisor")),
+    ("POST", "/api/v1/rules/{rule_id}/versions/{version}/approve"): Requirement(roles=roles("supervisor")),
+    ("POST", "/api/v1/rules/{rule_id}/versions/{version}/reject"): Requirement(roles=roles("supervisor")),
+    # analysis: cell-level places and indicators
+    ("GET", "/api/v1/hotspots"): Requirement(roles=ANALYSIS, dataset="events"),
+    ("GET", "/api/v1/forecasts"): Requirement(roles=ANALYSIS, dataset="events"),
+    ("GET", "/api/v1/indicators"): Requirement(roles=ANALYSIS, dataset="events"),
+    ("GET", "/api/v1/dark-figure"): Requirement(roles=ANALYSIS, dataset="events"),
+    # real-time alerts, and operators' verdicts on them
+    ("GET", "/api/v1/alerts"): Requirement(roles=ALERTS, dataset="events"),
+    ("POST", "/api/v1/alerts/{alert_id}/feedback"): Requirement(roles=roles("operator", "supervisor")),
+    # effectiveness evaluations: plans registered by a supervisor before a deployment; plans and their bound
+    # analyses are published (aggregates over zones and periods, no record), the analysis audited as it reads events
+    ("POST", "/api/v1/evaluations"): Requirement(roles=roles("supervisor")),
+    ("GET", "/api/v1/evaluations"): Requirement(roles=PUBLIC),
+    ("GET", "/api/v1/evaluations/{plan_id}"): Requirement(roles=PUBLIC),
+    ("GET", "/api/v1/evaluations/{plan_id}/analysis"): Requirement(roles=PUBLIC, dataset="events"),
+    # event-level pseudonymised records: a purpose, fields per role (EVENT_FIELDS)
+    ("GET", "/api/v1/events"): Requirement(roles=EVENTS, purpose=True, dataset="events"),
+    # the audit log
+    ("GET", "/api/v1/audit"): Requirement(roles=AUDIT, dataset="audit"),
+    # authentication
+    ("GET", "/login"): Requirement(roles=PUBLIC),
+    ("POST", "/login"): Requirement(roles=PUBLIC, csrf="login"),
+    ("POST", "/logout"): Requirement(roles=STAFF),
+    ("GET", "/login/oidc"): Requirement(roles=PUBLIC),
+    ("GET", "/login/oidc/callback"): Requirement(roles=PUBLIC),
+    ("GET", "/api/v1/me"): Requirement(roles=PUBLIC),
+    # API tokens for machines
+    ("GET", "/api/v1/tokens"): Requirement(roles=ADMIN_READ),
+    ("POST", "/api/v1/tokens"): Requirement(roles=ADMIN),
+    ("DELETE", "/api/v1/tokens/{token_id}"): Requirement(roles=ADMIN),
+    # audits of places (docs/fairness.md): provenance is a published zone-level aggregate
+    ("GET", "/api/v1/audits/provenance"): Requirement(roles=PUBLIC),
+    ("GET", "/api/v1/audits/fairness"): Requirement(roles=EVENTS, dataset="events"),
+    ("GET", "/api/v1/audits/feedback-loop"): Requirement(roles=EVENTS, dataset="events"),
+    ("GET", "/api/v1/audits/urn"): Requirement(roles=EVENTS),
+    ("GET", "/api/v1/audits/stops"): Requirement(roles=EVENTS, dataset="events"),
+}
+
+# The fields of an event-level record each role may see (GET /api/v1/events). Analysts never see
+# pseudonym tokens nor free text; the DPO does, for data-subject requests.
+_BASE = ("event_id", "source", "category", "occurred_at", "time_precision", "reported_at", "zone_id",
+         "h3_r8", "h3_r7", "discovery", "attributes", "retention_until")
+_PLACE = ("lon", "lat", "location_precision_m", "h3_r9")
+_PROVENANCE = ("batch_id", "source_file", "source_row", "ingested_at")
+EVENT_FIELDS: Mapping[str, tuple[str, ...]] = {
+    "analyst": _BASE + _PLACE,
+    "supervisor": _BASE + _PLACE,
+    "auditor": _BASE + _PLACE + _PROVENANCE + ("redactions",),
+    "dpo": _BASE + _PLACE + _PROVENANCE + ("redactions", "pseudonyms", "text"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The caller of a request: ``request.state.principal``."""
+
+    role: str
+    login: str | None = None
+    via: str = "anonymous"            # anonymous | session | token
+    purpose: str | None = None
+    token_id: str | None = None
+    session: Session | None = field(default=None, repr=False)
+
+    @property
+    def actor(self) -> str:
+        """The audit log's ``actor``: ``user:<login>``, ``token:<id>`` or ``anonymous``."""
+        if self.via == "token":
+            return f"token:{self.token_id}"
+        return f"user:{self.login}" if self.login else "anonymous"
+
+
+ANONYMOUS = Principal(role="public")
+
+
+# -- the startup check --------------------------------------------------------------------------------
+def app_routes(app: FastAPI) -> list[Any]:
+    """The app's routes, flattened through included routers (FastAPI >= 0.16x includes them lazily)."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:                                           # older FastAPI: routes are copied flat
+        return list(app.routes)
+    return [context.original_route for context in iter_route_contexts(app.routes)]
+
+
+def route_keys(app: FastAPI) -> list[tuple[tuple[str, str], bool]]:
+    """Every (method, path) the app answers, with whether the app-wide dependency enforces it."""
+    keys: list[tuple[tuple[str, str], bool]] = []
+    for route in app_routes(app):
+        if isinstance(route, APIRoute):
+            keys += [((m, route.path), True) for m in sorted(route.methods - {"HEAD"})]
+        elif isinstance(route, Mount):
+            keys.append((("GET", route.path), False))
+        elif isinstance(route, Route):
+            keys += [((m, route.path), False) for m in sorted((route.methods or {"GET"}) - {"HEAD"})]
+    return keys
+
+
+def check_routes(app: FastAPI, access: Mapping[tuple[str, str], Requirement] = ACCESS) -> None:
+    """Refuse (InputError) an app with a route that has no requirement in ``access``, or a route the
+    app-wide dependency cannot enforce (documentation, static files) that is not public."""
+    missing = [f"{m} {p}" for (m, p), _ in route_keys(app) if (m, p) not in access]
+    if missing:
+        raise InputError(f"routes without a declared requirement in api/access.py ACCESS: {', '.join(missing)}")
+    unenforced = [f"{m} {p}" for (m, p), enforced in route_keys(app) if not enforced and access[(m, p)].roles != PUBLIC]
+    if unenforced:
+        raise InputError(f"routes outside the access dependency must be public: {', '.join(unenforced)}")
+
+
+# -- auditing -----------------------------------------------------------------------------------------
+def audit_log(request: Request) -> Any:
+    """The app's audit log (``app.state.audit``)."""
+    return request.app.state.audit
+
+
+def query_filters(request: Request) -> dict[str, Any]:
+    """The query parameters as audit filters (lists for repeated ones; values cut at 100 characters)."""
+    out: dict[str, Any] = {}
+    for key in request.query_params:
+        values = [v[:100] for v in request.query_params.getlist(key)]
+        out[key[:40]] = values[0] if len(values) == 1 else values
+    return out
+
+
+def _template(request: Request) -> str:
+    route = request.scope.get("route")
+    return str(getattr(route, "path", request.url.path))
+
+
+def record(request: Request, action: str, principal: Principal, *, dataset: str, outcome: str = "ok",
+           rows: int | None = None, filters: Mapping[str, Any] | None = None,
+           detail: Mapping[str, Any] | None = None) -> None:
+    """One audit entry about ``principal`` for this request."""
+    audit_log(request).record(action, actor=principal.actor, role=principal.role, dataset=dataset,
+                              filters=filters, rows=rows, purpose=principal.purpose, outcome=outcome,
+                              detail={"method": request.method, "path": _template(request), **(detail or {})})
+
+
+def deny(request: Request, principal: Principal, status: int, reason: str, message: str,
+         dataset: str | None = None) -> HTTPException:
+    """Audit a refusal (``authorisation_denied``) and return the HTTPException to raise."""
+    record(request, "authorisation_denied", principal, dataset=dataset or "api", outcome="denied",
+           filters=query_filters(request), detail={"status": status, "reason": reason})
+    headers = {"WWW-Authenticate": 'Bearer realm="observatoire"'} if status == 401 else None
+    return HTTPException(status_code=status, detail=message, headers=headers)
+
+
+# -- enforcement --------------------------------------------------------------------------------------
+def _authenticate(request: Request) -> tuple[Principal, str | None]:
+    """The caller, and why a credential presented was refused (None when none was, or it was good)."""
+    auth = request.app.state.auth
+    header = request.headers.get("authorization")
+    if header is not None:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            return ANONYMOUS, "token_malformed"
+        check = auth.tokens.check(value)
+        if check.token is None:
+            return ANONYMOUS, f"token_{check.reason}"
+        return Principal(role=check.token.role, login=check.token.name, via="token", token_id=check.token.id), None
+    cookie = request.cookies.get(COOKIE)
+    if cookie:
+        session = auth.sessions.get(cookie)
+        if session is None:
+            return ANONYMOUS, "session_unknown_or_expired"
+        return Principal(role=session.role, login=session.login, via="session", session=session), None
+    return ANONYMOUS, None
+
+
+async def _form_field(request: Request, name: str) -> str | None:
+    ctype = request.headers.get("content-type", "")
+    if not ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        return None
+    value = (await request.form()).get(name)
+    return value if isinstance(value, str) else None
+
+
+async def _csrf_refusal(request: Request, req: Requirement, principal: Principal) -> str | None:
+    """Why an unsafe request fails its CSRF check (None when it passes or needs none)."""
+    if request.method in SAFE_METHODS:
+        return None
+    sent = request.headers.get(CSRF_HEADER) or await _form_field(request, CSRF_FIELD)
+    if req.csrf == "login":
+        expected = request.cookies.get(LOGIN_CSRF_COOKIE)
+    elif principal.via == "session" and principal.session is not None:
+        expected = principal.session.csrf
+    else:
+        return None                              # a bearer token is not sent by browsers on their own
+    if not sent:
+        return "csrf_missing"
+    if not expected or not secrets.compare_digest(sent.encode(), expected.encode()):
+        return "csrf_mismatch"
+    return None
+
+
+def _purpose(request: Request, principal: Principal) -> tuple[str | None, tuple[int, str, str] | None]:
+    purposes = request.app.state.auth.config.purposes
+    declared = (request.headers.get(PURPOSE_HEADER) or "").strip()
+    if not declared:
+        return None, (422, "purpose_missing", f"a purpose is required: header {PURPOSE_HEADER}, one of "
+                                              f"{', '.join(sorted(purposes))}")
+    if declared not in purposes:
+        return None, (422, "purpose_unknown", f"unknown purpose; declared purposes: {', '.join(sorted(purposes))}")
+    if principal.role not in purposes[declared].roles:
+        return None, (403, "purpose_not_open_to_role", f"the purpose {declared} is not open to the role "
+                                                       f"{principal.role}")
+    return declared, None
+
+
+def _status(exc: BaseException) -> int:
+    if isinstance(exc, HTTPException):
+        return exc.status_code
+    return 422 if isinstance(exc, (InputError, ValueError, RequestValidationError)) else 500
+
+
+async def enforce(request: Request) -> AsyncIterator[Principal]:
+    """The app-wide dependency: authenticate, authorise, check CSRF and purpose; audit refusals and
+    data reads. Sets ``request.state.principal``."""
+    key = (request.method if request.method != "HEAD" else "GET", _template(request))
+    req = ACCESS.get(key)
+    principal, refused = _authenticate(request)
+    if req is None:                              # a route added after create_app: closed by default
+        raise deny(request, principal, 403, "undeclared_route", "this route declares no access requirement")
+    if refused is not None and (refused.startswith("token") or "public" not in req.roles):
+        raise deny(request, principal, 401, refused, "authentication failed: invalid, expired or revoked "
+                                                     "credentials", req.dataset)
+    if principal.role not in req.roles:
+        if principal.via == "anonymous":
+            raise deny(request, principal, 401, "not_authenticated", "authentication required", req.dataset)
+        raise deny(request, principal, 403, "role_not_allowed", f"the role {principal.role} may not use this route",
+                   req.dataset)
+    if (why := await _csrf_refusal(request, req, principal)) is not None:
+        raise deny(request, principal, 403, why, "missing or invalid CSRF token", req.dataset)
+    if req.purpose:
+        purpose, problem = _purpose(request, principal)
+        if problem is not None:
+            raise deny(request, principal, problem[0], problem[1], problem[2], req.dataset)
+        principal = Principal(role=principal.role, login=principal.login, via=principal.via, purpose=purpose,
+                              token_id=principal.token_id, session=principal.session)
+    request.state.principal = principal
+    if req.dataset is None:
+        yield principal
+        return
+    try:
+        yield principal
+    except BaseException as exc:
+        record(request, "consult", principal, dataset=req.dataset, outcome="failed", filters=query_filters(request),
+               detail={"status": _status(exc)})
+        raise
+    record(request, "consult", principal, dataset=req.dataset, filters=query_filters(request),
+           rows=getattr(request.state, "audit_rows", None), detail={"status": 200})
+
+
+def allowed_purposes(request: Request, role: str) -> list[str]:
+    """The purposes ``role`` may declare."""
+    return sorted(n for n, p in request.app.state.auth.config.purposes.items() if role in p.roles)
+

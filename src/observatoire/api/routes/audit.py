@@ -1,0 +1,35 @@
+"""``GET /api/v1/audit``: the last entries of the audit log, and whether the whole log verifies."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from observatoire.api.access import audit_log
+
+router = APIRouter(prefix="/api/v1", tags=["audit"])
+
+
+@router.get("/audit")
+def audit(
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Most recent entries returned")] = 100,
+    action: Annotated[str | None, Query(max_length=40, description="Only entries of this action")] = None,
+    verify: Annotated[bool, Query(description="Also verify the whole chain and its signed checkpoints")] = False,
+) -> dict[str, Any]:
+    """The last ``limit`` entries (of ``action``, when given), oldest first; with ``verify``, the result of
+    checking every hash, the chain and the checkpoints (``ok``, the first problem, where)."""
+    log = audit_log(request)
+    if action is None:
+        entries = log.last(limit)
+    else:
+        entries = [e for e in log.entries() if e.get("action") == action][-limit:]
+    out: dict[str, Any] = {"entries": entries, "count": len(entries)}
+    if verify:
+        report = log.verify()
+        out["verify"] = {"ok": report.ok, "entries": report.entries, "first_seq": report.first_seq,
+                         "last_seq": report.last_seq, "checkpoints": report.checkpoints,
+                         "problems": [str(p) for p in report.problems[:100]]}
+    request.state.audit_rows = len(entries)
+    return out

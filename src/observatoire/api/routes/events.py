@@ -1,0 +1,71 @@
+"""``GET /api/v1/events``: event-level (pseudonymised) records, for a declared purpose, with the
+fields the caller's role may see (``api/access.py: EVENT_FIELDS``); every call is audited."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import ibis
+import ibis.expr.types as ir
+from fastapi import APIRouter, Depends, Query, Request
+
+from observatoire.api.access import EVENT_FIELDS, Principal
+from observatoire.api.deps import StoreDep
+from observatoire.api.params import CountFilters, count_filters, split_values
+from observatoire.api.routes.cells import check_filter_sources
+
+router = APIRouter(prefix="/api/v1", tags=["events"])
+FiltersDep = Annotated[CountFilters, Depends(count_filters)]
+MAX_LIMIT = 1000
+
+
+def _day(d: Any) -> datetime:
+    return datetime(d.year, d.month, d.day, tzinfo=UTC)
+
+
+def select_events(events: ir.Table, filters: CountFilters, zones: tuple[str, ...], *, today: Any,
+                  fields: tuple[str, ...], limit: int) -> list[dict[str, Any]]:
+    """Matching events still within their retention, oldest first, projected on ``fields``."""
+    kept = events.filter(events.retention_until >= ibis.literal(today))
+    if filters.start:
+        kept = kept.filter(kept.occurred_at >= _day(filters.start))
+    if filters.end:
+        kept = kept.filter(kept.occurred_at < _day(filters.end))
+    if filters.sources:
+        kept = kept.filter(kept.source.isin(list(filters.sources)))
+    if filters.categories:
+        kept = kept.filter(kept.category.isin(list(filters.categories)))
+    if zones:
+        kept = kept.filter(kept.zone_id.isin(list(zones)))
+    present = [f for f in fields if f in kept.columns]
+    rows: list[dict[str, Any]] = (kept.order_by([kept.occurred_at, kept.event_id]).select(*present)
+                                  .limit(limit).to_pyarrow().to_pylist())
+    return rows
+
+
+@router.get("/events")
+def events(
+    request: Request,
+    store: StoreDep,
+    filters: FiltersDep,
+    zone: Annotated[list[str] | None, Query(description="Zone id(s), repeated or comma-separated")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Most records returned (oldest first)")] = 100,
+) -> dict[str, Any]:
+    """Event-level records (header ``X-Purpose`` required), with the fields of the caller's role.
+
+    Analysts and supervisors see what, when and where; auditors also provenance and the
+    scrubber's redaction trace; the data-protection officer also pseudonyms and scrubbed text.
+    Records past their retention date are never returned.
+    """
+    principal: Principal = request.state.principal
+    check_filter_sources(store, filters)
+    zones = split_values(zone)
+    fields = EVENT_FIELDS.get(principal.role, ())
+    today = request.app.state.settings.clock().date()
+    rows = store.query(lambda t: select_events(t, filters, zones, today=today, fields=fields, limit=limit + 1))
+    truncated = len(rows) > limit
+    rows = rows[:limit]
+    request.state.audit_rows = len(rows)
+    return {"purpose": principal.purpose, "role": principal.role, "fields": list(fields), "count": len(rows),
+            "truncated": truncated, "rows": rows}
