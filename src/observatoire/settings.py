@@ -11,25 +11,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from types import MappingProxyType
+from functools import lru_cache
 from typing import Mapping
 
 from observatoire.city.profile import CityProfile, load_city
 
-# Default retention per source, in days, counted from when the facts occurred.
-# Starting points for the data-protection officer, not legal advice: CCTV
-# analytics and social posts are short-lived; logbooks follow the municipal
-# police's usual five years; hospital records are kept one year at event level.
-DEFAULT_RETENTION_DAYS: Mapping[str, int] = MappingProxyType({
-    "mains_courantes": 5 * 365,
-    "verbalisations": 3 * 365,
-    "municipal_reports": 3 * 365,
-    "cctv_events": 30,
-    "hospital": 365,
-    "social_media": 30,
-    "planned_events": 5 * 365,
-    "police_uk": 5 * 365,       # published open data; kept like the logbook
-})
+
+@lru_cache(maxsize=1)
+def _packaged_retention_days() -> Mapping[str, int]:
+    """Default retention per source, in days (the packaged ``governance/retention.toml``)."""
+    from observatoire.governance.retention import load_retention_days
+
+    return load_retention_days(None)
+
+
+def __getattr__(name: str) -> object:
+    """``DEFAULT_RETENTION_DAYS`` (read lazily from the packaged retention.toml; kept for old callers)."""
+    if name == "DEFAULT_RETENTION_DAYS":
+        return _packaged_retention_days()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +40,9 @@ class Settings:
     key_path: Path = Path("var/keys/pseudonym.key")
     policy_path: Path | None = None                  # None: the packaged gate/policies.toml
     spacy_model: str = "fr_core_news_sm"
-    rules_path: Path | None = None                   # None: the packaged analytics/rules.toml
-    retention_days: Mapping[str, int] = field(default_factory=lambda: DEFAULT_RETENTION_DAYS)
+    rules_path: Path | None = None                   # None: the packaged registry/rules/*.yaml; else a directory of YAML rules
+    # Retention per source in days; default: retention_path, else the packaged governance/retention.toml.
+    retention_days: Mapping[str, int] = field(default_factory=_packaged_retention_days)
     # Governance state, each kept apart from the store: the hash-chained audit log and its
     # checkpoint signing key, local accounts / sessions / API tokens, registered evaluation plans.
     audit_dir: Path = Path("var/audit")
@@ -60,6 +61,12 @@ class Settings:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     # Fault injection for the crash test: seconds to pause after each staged file.
     test_write_delay_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.retention_path is not None and self.retention_days is _packaged_retention_days():
+            from observatoire.governance.retention import load_retention_days
+
+            object.__setattr__(self, "retention_days", load_retention_days(self.retention_path))
 
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
@@ -118,7 +125,27 @@ class Settings:
                     LazyScrubber(lambda: Scrubber(model=self.spacy_model)))
 
     def store(self, city: CityProfile | None = None):  # -> ParquetStore; typed loosely to keep imports lazy
+        """The store; its queries never return records past their retention (unless held)."""
         from observatoire.store.parquet import ParquetStore
 
         city = city or self.city()
-        return ParquetStore(self.store_dir, zone_ids=city.zone_ids, write_delay_s=self.test_write_delay_s)
+        return ParquetStore(self.store_dir, zone_ids=city.zone_ids, write_delay_s=self.test_write_delay_s,
+                            clock=self.clock, retention=self.retention())
+
+    def holds(self):  # -> Holds
+        """The legal holds file (``holds_path``)."""
+        from observatoire.governance.retention import Holds
+
+        return Holds(self.holds_path)
+
+    def retention(self):  # -> Retention
+        """Retention periods per source and the legal holds: the visibility rule of every query."""
+        from observatoire.governance.retention import Retention
+
+        return Retention(dict(self.retention_days), self.holds())
+
+    def audit_log(self):  # -> AuditLog
+        """The tamper-evident audit log (``audit_dir``), stamped with this process's clock."""
+        from observatoire.governance.audit import AuditLog
+
+        return AuditLog(self.audit_dir, clock=self.clock)

@@ -53,6 +53,17 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/tokens"): {"admin", "auditor"},
     ("POST", "/api/v1/tokens"): {"admin"},
     ("DELETE", "/api/v1/tokens/{token_id}"): {"admin"},
+    ("GET", "/api/v1/register"): EVERYONE,
+    ("GET", "/api/v1/aipd"): EVERYONE,
+    ("POST", "/api/v1/evaluations"): {"supervisor"},
+    ("GET", "/api/v1/evaluations"): EVERYONE,
+    ("GET", "/api/v1/evaluations/{plan_id}"): EVERYONE,
+    ("GET", "/api/v1/evaluations/{plan_id}/analysis"): EVERYONE,
+    ("GET", "/api/v1/audits/provenance"): EVERYONE,
+    ("GET", "/api/v1/audits/fairness"): {"analyst", "supervisor", "dpo", "auditor"},
+    ("GET", "/api/v1/audits/feedback-loop"): {"analyst", "supervisor", "dpo", "auditor"},
+    ("GET", "/api/v1/audits/urn"): {"analyst", "supervisor", "dpo", "auditor"},
+    ("GET", "/api/v1/audits/stops"): {"analyst", "supervisor", "dpo", "auditor"},
 }
 PURPOSE = {"analyst": "operational_analysis", "supervisor": "operational_analysis", "dpo": "data_subject_request",
            "auditor": "audit_control", "operator": "alert_handling"}

@@ -15,8 +15,8 @@ from fastapi.staticfiles import StaticFiles
 from observatoire.api.access import check_routes, enforce
 from observatoire.api.deps import GridCache, StoreReader
 from observatoire.analytics.rules import load_rules
-from observatoire.api.routes import (alerts, audit, auth, events, forecasts, health, hotspots, indicators, meta, pages,
-                                    rules, zones)
+from observatoire.api.routes import (alerts, audit, audits, auth, evaluations, events, forecasts, health, hotspots,
+                                    indicators, meta, pages, regulator, rules, zones)
 from observatoire.auth.service import Auth
 from observatoire.api.routes.pages import static_dir
 from observatoire.errors import InputError, ObservatoireError
@@ -70,7 +70,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.city = city
-    app.state.rules = load_rules(settings.rules_path)
+    app.state.rules = load_rules(settings.rules_path, settings.registry_dir, clock=settings.clock)
     app.state.store = StoreReader(store)
     app.state.grids = GridCache(city)
     app.state.auth = Auth.from_settings(settings)
@@ -79,7 +79,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ObservatoireError, _store_error)
     for router in (health.router, meta.router, zones.router, hotspots.router, forecasts.router, indicators.router,
-                   alerts.router, rules.router, events.router, audit.router, auth.router, pages.router):
+                   alerts.router, rules.router, events.router, audit.router, audits.router, evaluations.router,
+                   regulator.router, auth.router, pages.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=static_dir()), name="static")
     check_routes(app)
