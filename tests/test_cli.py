@@ -17,6 +17,7 @@ GOOD = ("numero;date_heure;date_saisie;adresse;longitude;latitude;categorie;orig
 
 def run(*args: str, store: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "OBSERVATOIRE_STORE": str(store), "OBSERVATOIRE_KEYS": str(store.parent / "keys" / "k.key"),
+           "OBSERVATOIRE_AUDIT": str(store.parent / "audit"), "OBSERVATOIRE_HOLDS": str(store.parent / "holds.json"),
            "COLUMNS": "200"}
     return subprocess.run([sys.executable, "-m", "observatoire.cli", *args], env=env, capture_output=True,
                           text=True, timeout=120)
@@ -24,7 +25,8 @@ def run(*args: str, store: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize("command, words", [
     ("simulate", "Simulate a city-year"), ("ingest", "privacy gate"), ("serve", "Serve the API"),
-    ("demo", "Simulate a city-year of Marseille"),
+    ("demo", "Simulate a city-year of Marseille"), ("purge", "past its retention"), ("audit", "tamper-evident"),
+    ("holds", "Legal holds"),
 ])
 def test_every_command_explains_itself(tmp_path: Path, command: str, words: str) -> None:
     out = run(command, "--help", store=tmp_path)
@@ -84,7 +86,8 @@ def test_ingest_prints_rows_read_admitted_and_quarantined_per_file(tmp_path: Pat
 
 
 def test_keys_init_then_rotate_from_the_command_line(tmp_path: Path) -> None:
-    env = {**os.environ, "OBSERVATOIRE_KEYS": str(tmp_path / "keys" / "k.key"), "COLUMNS": "200"}
+    env = {**os.environ, "OBSERVATOIRE_KEYS": str(tmp_path / "keys" / "k.key"),
+           "OBSERVATOIRE_AUDIT": str(tmp_path / "audit"), "COLUMNS": "200"}
     cmd = [sys.executable, "-m", "observatoire.cli", "keys"]
     first = subprocess.run(cmd + ["init"], env=env, capture_output=True, text=True, timeout=60)
     assert first.returncode == 0 and "created key ring" in first.stderr

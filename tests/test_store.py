@@ -100,7 +100,8 @@ def test_when_ingest_is_killed_mid_batch_then_the_store_is_unchanged_and_the_nex
     exports = tmp_path / "in"
     write(exports, "mains_courantes_old.csv", logbook(50, prefix="OLD"))
     big = write(exports / "next", "mains_courantes_new.csv", logbook(1200, months=12))
-    env = {**os.environ, "OBSERVATOIRE_STORE": str(root), "OBSERVATOIRE_KEYS": str(tmp_path / "keys" / "k.key")}
+    env = {**os.environ, "OBSERVATOIRE_STORE": str(root), "OBSERVATOIRE_KEYS": str(tmp_path / "keys" / "k.key"),
+           "OBSERVATOIRE_AUDIT": str(tmp_path / "audit")}
     cmd = [sys.executable, "-m", "observatoire.cli", "ingest"]
     subprocess.run(cmd + [str(exports / "mains_courantes_old.csv")], env=env, check=True, capture_output=True)
     manifest_before = (root / "manifest.json").read_bytes()

@@ -1,7 +1,15 @@
-"""The ``observatoire`` command line: simulate, ingest, serve, demo."""
+"""The ``observatoire`` command line: simulate, ingest, serve, demo; keys, audit, purge, holds.
+
+Every command that touches personal data or its protection (ingest, key rotation, purge,
+legal holds, reading or verifying the audit log) leaves one entry in the audit log, made by
+``cli:<os user>``.
+"""
 
 from __future__ import annotations
 
+import getpass
+import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -22,7 +30,20 @@ console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 KeysOpt = Annotated[Optional[Path], typer.Option("--keys", help="Pseudonymisation key ring (default: $OBSERVATOIRE_KEYS or var/keys/pseudonym.key).")]
 StoreOpt = Annotated[Optional[Path], typer.Option("--store", help="Store directory (default: $OBSERVATOIRE_STORE or var/store).")]
+AuditOpt = Annotated[Optional[Path], typer.Option("--audit", help="Audit log directory (default: $OBSERVATOIRE_AUDIT or var/audit).")]
+HoldsOpt = Annotated[Optional[Path], typer.Option("--holds", help="Legal holds file (default: $OBSERVATOIRE_HOLDS or var/holds.json).")]
 CityOpt = Annotated[Optional[Path], typer.Option("--city", help="City profile GeoJSON (default: the packaged Marseille profile).")]
+
+
+def _actor() -> str:
+    """``cli:<os user>``: who runs this command."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return f"cli:uid-{os.getuid()}"
+
+
+CLI_ROLE = "admin"   # a shell on the data directories is administrative access
 
 
 def _progress() -> Progress:
@@ -63,7 +84,8 @@ def _ingest(paths: list[Path], source: str | None, settings: Settings) -> None:
     with _progress() as bar:
         task = bar.add_task("ingest", total=1)
         reports = ingest(paths, store=store, city=city, sources=load_sources(), gate=gate, source_name=source,
-                         retention_days=dict(settings.retention_days),
+                         retention_days=dict(settings.retention_days), now=settings.clock(),
+                         audit=settings.audit_log(), actor=_actor(), role=CLI_ROLE,
                          progress=lambda step, i, n: bar.update(task, completed=i, total=n, description=step))
     table = Table(title=f"Ingest into {settings.store_dir}")
     for col in ("file", "source", "read", "admitted", "quarantined", "status", "quarantine reasons"):
@@ -75,13 +97,18 @@ def _ingest(paths: list[Path], source: str | None, settings: Settings) -> None:
     console.print(table)
 
 
-def _serve(settings: Settings, host: str, port: int) -> None:
+def _serve(settings: Settings, host: str, port: int, purge_every_h: float = 24.0) -> None:
     import uvicorn
 
     from observatoire.api.app import create_app
+    from observatoire.governance.purge import PurgeScheduler
 
+    app_ = create_app(settings)
+    if purge_every_h > 0:
+        PurgeScheduler(settings, purge_every_h * 3600).start()
+        console.print(f"purging records past their retention now and every {purge_every_h:g} h")
     console.print(f"serving the observatory on http://{host}:{port}/ (Ctrl-C to stop)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.run(app_, host=host, port=port, log_level="info")
 
 
 @app.command()
@@ -117,9 +144,11 @@ def serve(
     city: CityOpt = None,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    purge_every: Annotated[float, typer.Option("--purge-every", help="Hours between scheduled purges "
+                                               "(the first runs at start-up; 0: never).")] = 24.0,
 ) -> None:
-    """Serve the API and the map page over the store."""
-    _serve(Settings.from_env(store_dir=store, city_path=city), host, port)
+    """Serve the API and the map page over the store; purge expired records on a schedule."""
+    _serve(Settings.from_env(store_dir=store, city_path=city), host, port, purge_every)
 
 
 @app.command()
@@ -168,9 +197,147 @@ def keys_rotate(
     from observatoire.gate.pseudonym import rotate_keyring
 
     settings = Settings.from_env(key_path=keys)
-    old, new = rotate_keyring(settings.key_path, forget_old=forget_old)
+    try:
+        old, new = rotate_keyring(settings.key_path, forget_old=forget_old)
+    except ObservatoireError as exc:
+        settings.audit_log().record("key_rotation", actor=_actor(), role=CLI_ROLE, dataset="keys",
+                                    outcome="failed", detail={"error": type(exc).__name__})
+        raise
+    settings.audit_log().record("key_rotation", actor=_actor(), role=CLI_ROLE, dataset="keys",
+                                detail={"old_key": old, "new_key": new, "forget_old": forget_old})
     console.print(f"key ring {settings.key_path}: current key {old} -> {new}"
                   + (" (old keys destroyed)" if forget_old else ""))
+
+
+audit_app = typer.Typer(help="The tamper-evident audit log: verify it, checkpoint it, read it.",
+                        no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(audit: AuditOpt = None) -> None:
+    """Check every entry, the hash chain and the signed checkpoints; exit 2 and say where on any break."""
+    from observatoire.governance.audit import AuditError
+
+    log = Settings.from_env(audit_dir=audit).audit_log()
+    report = log.verify()
+    detail = {"entries": report.entries, "checkpoints": report.checkpoints, "problems": len(report.problems)}
+    try:
+        log.record("audit_verify", actor=_actor(), role=CLI_ROLE, dataset="audit", rows=report.entries,
+                   outcome="ok" if report.ok else "failed", detail=detail)
+    except ObservatoireError:
+        if report.ok:
+            raise
+    if not report.ok:
+        more = len(report.problems) - 1
+        raise AuditError(f"audit log {log.dir} does not verify: {report.error}"
+                         + (f" (and {more} more problem{'s' * (more > 1)})" if more else ""))
+    span = f"seq {report.first_seq}..{report.last_seq}" if report.entries else "empty"
+    console.print(f"audit log {log.dir} intact: {report.entries:,} entries ({span}), "
+                  f"{report.checkpoints} signed checkpoints" + (f", purged up to seq {report.anchor_seq}"
+                                                                 if report.anchor_seq else ""))
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(audit: AuditOpt = None) -> None:
+    """Sign the current end of the log (seq, hash, time) now; keep a copy of the line elsewhere."""
+    cp = Settings.from_env(audit_dir=audit).audit_log().checkpoint()
+    if cp is None:
+        console.print("the audit log is empty: nothing to checkpoint")
+        return
+    print(json.dumps(cp, sort_keys=True))
+    console.print(f"signed checkpoint at seq {cp['seq']} with key {cp['key_id']}")
+
+
+@audit_app.command("show")
+def audit_show(
+    last: Annotated[int, typer.Option("--last", help="How many of the latest entries to print.")] = 20,
+    audit: AuditOpt = None,
+) -> None:
+    """Print the latest entries as JSON lines (reading the log is itself audited)."""
+    log = Settings.from_env(audit_dir=audit).audit_log()
+    entries = log.last(last)
+    for e in entries:
+        print(json.dumps(e, sort_keys=True, ensure_ascii=False))
+    log.record("consult", actor=_actor(), role=CLI_ROLE, dataset="audit", filters={"last": last},
+               rows=len(entries), purpose="audit")
+
+
+@app.command()
+def purge(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would go; remove nothing.")] = False,
+    store: StoreOpt = None,
+    city: CityOpt = None,
+    audit: AuditOpt = None,
+    holds: HoldsOpt = None,
+) -> None:
+    """Remove from disk every record past its retention (legal holds excepted); log and audit it."""
+    from observatoire.governance.purge import purge as run_purge
+
+    settings = Settings.from_env(store_dir=store, city_path=city, audit_dir=audit, holds_path=holds)
+    report = run_purge(settings.store(), settings.retention(), now=settings.clock(),
+                       audit=None if dry_run else settings.audit_log(), actor=_actor(), role=CLI_ROLE,
+                       dry_run=dry_run)
+    table = Table(title=("Would purge" if dry_run else "Purged") + f" from {settings.store_dir} at {report.at}")
+    for col in ("source", "cut-off", "events", "quarantine", "held (kept)", "files rewritten", "files removed"):
+        table.add_column(col, justify="left" if col in ("source", "cut-off") else "right")
+    for s in report.sources:
+        table.add_row(s.source, s.cutoff or "-", f"{s.events_removed:,}", f"{s.quarantine_removed:,}",
+                      f"{s.held_kept:,}", str(s.files_rewritten), str(s.files_removed))
+    console.print(table)
+    if report.audit_entries_removed:
+        console.print(f"audit log: {report.audit_entries_removed:,} entries past their 3 years removed")
+
+
+holds_app = typer.Typer(help="Legal holds: records kept (and visible) past their retention.", no_args_is_help=True)
+app.add_typer(holds_app, name="holds")
+
+
+@holds_app.command("add")
+def holds_add(
+    reason: Annotated[str, typer.Option(help="Why the records must be kept (kept in the holds file only).")],
+    reference: Annotated[str, typer.Option(help="The case or decision reference (kept in the holds file only).")],
+    source: Annotated[Optional[str], typer.Option(help="Hold the records of this source.")] = None,
+    zone: Annotated[Optional[str], typer.Option(help="Hold the records of this zone.")] = None,
+    start: Annotated[Optional[str], typer.Option(help="Hold records that occurred at or after (ISO date/time).")] = None,
+    end: Annotated[Optional[str], typer.Option(help="Hold records that occurred before (ISO date/time).")] = None,
+    event_id: Annotated[Optional[list[str]], typer.Option("--event-id", help="Hold this event (repeatable).")] = None,
+    holds: HoldsOpt = None,
+    audit: AuditOpt = None,
+) -> None:
+    """Add a legal hold (every criterion given must match); audited as ``legal_hold``."""
+    settings = Settings.from_env(holds_path=holds, audit_dir=audit)
+    hold = settings.holds().add(reason=reason, reference=reference, actor=_actor(), now=settings.clock(),
+                                source=source, zone=zone, start=start, end=end, event_ids=event_id or (),
+                                audit=settings.audit_log(), role=CLI_ROLE)
+    print(hold.hold_id)
+    console.print(f"legal hold {hold.hold_id} added")
+
+
+@holds_app.command("lift")
+def holds_lift(hold_id: Annotated[str, typer.Argument(help="The hold to lift.")],
+               holds: HoldsOpt = None, audit: AuditOpt = None) -> None:
+    """Lift a legal hold: its records follow their retention again; audited as ``legal_hold``."""
+    settings = Settings.from_env(holds_path=holds, audit_dir=audit)
+    hold = settings.holds().lift(hold_id, actor=_actor(), now=settings.clock(), audit=settings.audit_log(),
+                                 role=CLI_ROLE)
+    console.print(f"legal hold {hold.hold_id} lifted")
+
+
+@holds_app.command("list")
+def holds_list(holds: HoldsOpt = None,
+               all_: Annotated[bool, typer.Option("--all", help="Include lifted holds.")] = False) -> None:
+    """List the legal holds (active ones unless --all)."""
+    settings = Settings.from_env(holds_path=holds)
+    table = Table(title=f"Legal holds in {settings.holds_path}")
+    for col in ("id", "source", "zone", "start", "end", "events", "reference", "reason", "created", "lifted"):
+        table.add_column(col)
+    for h in settings.holds().all():
+        if h.active or all_:
+            table.add_row(h.hold_id, h.source or "", h.zone or "", h.start or "", h.end or "",
+                          str(len(h.event_ids)) if h.event_ids else "", h.reference, h.reason, h.created_at,
+                          h.lifted_at or "")
+    console.print(table)
 
 
 def main() -> None:

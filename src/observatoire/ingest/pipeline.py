@@ -5,6 +5,10 @@ resolved to a source, read, passed through the privacy gate, canonicalised
 and validated; only if all of them succeed is each committed, one atomic batch
 per file. A file already ingested (same source, same bytes) is a no-op.
 For each file: rows read = admitted + quarantined.
+
+Given an audit log, each file leaves one ``ingest`` entry (who, which file and source,
+rows admitted and quarantined; never the data); a run refused before any commit leaves
+one ``failed`` entry.
 """
 
 from __future__ import annotations
@@ -96,11 +100,53 @@ def ingest(
     source_name: str | None = None,
     now: datetime | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    audit: Any | None = None,
+    actor: str = "system:ingest",
+    role: str = "admin",
 ) -> list[FileReport]:
-    """Ingest ``paths`` (files or directories); return one report per file."""
+    """Ingest ``paths`` (files or directories); return one report per file.
+
+    ``audit`` (an :class:`observatoire.governance.audit.AuditLog`) receives one ``ingest`` entry
+    per file, made by ``actor`` acting as ``role``.
+    """
     now = now or datetime.now(UTC)
+    try:
+        prepared = _prepare_all(paths, store=store, city=city, sources=sources, gate=gate,
+                                retention_days=retention_days or {}, source_name=source_name, now=now,
+                                progress=progress)
+    except Exception as exc:   # bad input: the store is untouched; the refused run is audited once
+        if audit is not None:
+            audit.record("ingest", actor=actor, role=role, dataset="events", filters={"files": len(paths)},
+                         outcome="failed", detail={"error": type(exc).__name__})
+        raise
+    n = len(prepared)
+    reports = []
+    for i, item in enumerate(prepared):
+        if progress:
+            progress(f"commit {item.path.name}", n + i, n * 2)
+        filters = {"file": item.path.name, "source": item.source.name}
+        try:
+            result = store.commit(item.batch) if item.already is None else None
+        except Exception as exc:
+            if audit is not None:
+                audit.record("ingest", actor=actor, role=role, dataset=_dataset(item), filters=filters,
+                             outcome="failed", detail={"batch_id": item.batch.batch_id, "error": type(exc).__name__})
+            raise
+        r = _report(item, result)
+        reports.append(r)
+        if audit is not None:
+            audit.record("ingest", actor=actor, role=role, dataset=_dataset(item), filters=filters, rows=r.admitted,
+                         detail={"batch_id": r.batch_id, "rows_read": r.rows_read, "admitted": r.admitted,
+                                 "quarantined": r.quarantined, "committed": r.committed})
+    if progress:
+        progress("done", n * 2, n * 2)
+    return reports
+
+
+def _prepare_all(paths: Sequence[Path], *, store: Store, city: CityProfile, sources: dict[str, Source], gate: Gate,
+                 retention_days: dict[str, int], source_name: str | None, now: datetime,
+                 progress: Callable[[str, int, int], None] | None) -> list[_Prepared]:
     files = _order([(p, resolve(p, sources, source_name)) for p in expand(paths)])
-    retention_days = retention_days or {}
     references = {name: store.reference(name) for name in {n for _, s in files for n in s.needs}}
     in_run: dict[str, pa.Table] = {}
     prepared: list[_Prepared] = []
@@ -113,15 +159,11 @@ def ingest(
                                              **in_run}))
         if prepared[-1].batch.reference is not None:
             in_run[source.name] = prepared[-1].batch.reference
-    reports = []
-    for i, item in enumerate(prepared):
-        if progress:
-            progress(f"commit {item.path.name}", len(files) + i, len(files) * 2)
-        result = store.commit(item.batch) if item.already is None else None
-        reports.append(_report(item, result))
-    if progress:
-        progress("done", len(files) * 2, len(files) * 2)
-    return reports
+    return prepared
+
+
+def _dataset(item: _Prepared) -> str:
+    return "reference" if item.source.kind == "reference" else "events"
 
 
 def _prepare(path: Path, source: Source, *, store: Store, city: CityProfile, gate: Gate, now: datetime,

@@ -14,6 +14,10 @@ place (invisible: no manifest lists them yet), then replaces the manifest
 atomically. A crash at any point leaves the previous manifest, hence the
 previous store; the next writer removes the leftovers. Queries go through Ibis
 on DuckDB, reading only the files the manifest lists.
+
+Given a ``retention`` (:class:`observatoire.governance.retention.Retention`) and a
+``clock``, :meth:`ParquetStore.events` and :meth:`ParquetStore.quarantine` never return a
+record past its retention unless a legal hold covers it, even before the purge runs.
 """
 
 from __future__ import annotations
@@ -22,11 +26,11 @@ import fcntl
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.types as ir
@@ -39,13 +43,27 @@ from observatoire.event.schema import EVENT_SCHEMA, QUARANTINE_SCHEMA, validate_
 from observatoire.store.base import Batch, CommitResult
 from observatoire.store.manifest import Manifest, fsync_dir, read_manifest, write_manifest
 
+if TYPE_CHECKING:
+    from observatoire.governance.retention import Retention
+
+
+# The columns the retention rule reads, per kind of file.
+RETENTION_COLUMNS = {
+    "events": ("event_id", "source", "occurred_at", "retention_until", "zone_id"),
+    "quarantine": ("source", "quarantined_at"),
+}
+
 
 class ParquetStore:
     """Parquet files + manifest on a local directory."""
 
-    def __init__(self, root: Path, *, zone_ids: frozenset[str] | None = None, write_delay_s: float = 0.0):
+    def __init__(self, root: Path, *, zone_ids: frozenset[str] | None = None, write_delay_s: float = 0.0,
+                 clock: Callable[[], datetime] | None = None, retention: Retention | None = None):
         self.root = Path(root)
         self.zone_ids = zone_ids
+        self.clock = clock or (lambda: datetime.now(UTC))
+        # None: every committed record is visible (no retention rule applies to this store object).
+        self.retention = retention
         # Fault injection for the crash test only: a pause after each staged file.
         self._write_delay_s = write_delay_s
         self._con: ibis.BaseBackend | None = None
@@ -128,7 +146,7 @@ class ParquetStore:
                 "source": batch.source, "source_file": batch.source_file, "file_sha256": batch.file_sha256,
                 "rows_read": batch.rows_read, "events": n_events, "quarantined": n_quarantined,
                 "reference_rows": reference_rows, "files": files,
-                "committed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "committed_at": self.clock().astimezone(UTC).isoformat(timespec="seconds"),
             }
             if batch.reference is not None:
                 manifest.reference[batch.source] = {
@@ -138,6 +156,70 @@ class ParquetStore:
             write_manifest(self.manifest_path, manifest)
             shutil.rmtree(self.root / ".staging", ignore_errors=True)
             return CommitResult(batch.batch_id, True, n_events, n_quarantined, reference_rows)
+
+    def filter_rows(self, keep: Callable[[str, pa.Table], pa.Array | None], *,
+                    dry_run: bool = False) -> list[dict[str, Any]]:
+        """Rewrite the events and quarantine files without the rows ``keep`` rejects, atomically.
+
+        ``keep(kind, columns)`` gets, per kind (``events``, ``quarantine``), the
+        ``RETENTION_COLUMNS[kind]`` of every listed file, concatenated in file order, and returns
+        a boolean mask of the rows to keep (None: keep every row). Files that lose rows are written
+        anew under ``.staging`` and moved into place under a new name (invisible: no manifest lists
+        them yet); files that lose every row leave the manifest; the manifest is then replaced
+        atomically and the old files deleted. A crash at any point leaves the previous manifest,
+        hence the previous store (the next writer removes the leftovers). Returns one record per
+        affected file: kind, source, batch, file, rows before and after.
+        """
+        with self._writer() as manifest:
+            generation = manifest.generation + 1
+            staging = self.root / ".staging" / f"rewrite-{generation}"
+            changes: list[dict[str, Any]] = []
+            for kind in ("events", "quarantine"):
+                listed = [(batch_id, b, rel) for batch_id, b in sorted(manifest.batches.items())
+                          for rel in b["files"].get(kind, [])]
+                if not listed:
+                    continue
+                schema = EVENT_SCHEMA if kind == "events" else QUARANTINE_SCHEMA
+                cols = [c for c in RETENTION_COLUMNS[kind] if c in schema.names]
+                parts = [pq.read_table(self.root / rel, columns=cols) for _, _, rel in listed]
+                mask = keep(kind, pa.concat_tables(parts))
+                if mask is None:
+                    continue
+                mask = mask.combine_chunks() if isinstance(mask, pa.ChunkedArray) else mask
+                offset = 0
+                for (batch_id, b, rel), part in zip(listed, parts):
+                    m = mask.slice(offset, part.num_rows)
+                    offset += part.num_rows
+                    n_keep = pc.sum(m.cast(pa.int64())).as_py() or 0
+                    if n_keep == part.num_rows:
+                        continue
+                    change = {"kind": kind, "source": b["source"], "batch_id": batch_id, "file": rel,
+                              "rows_before": part.num_rows, "rows_after": n_keep, "new_file": None}
+                    changes.append(change)
+                    if dry_run or not n_keep:
+                        continue
+                    new_rel = str(Path(rel).parent / f"{batch_id}.g{generation}.parquet")
+                    change["new_file"] = new_rel
+                    staged = self._stage(staging, new_rel, pq.read_table(self.root / rel).filter(m))
+                    final = self.root / new_rel
+                    final.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(staged, final)   # invisible until the manifest lists it
+            if dry_run or not changes:
+                return changes
+            for c in changes:
+                b = manifest.batches[c["batch_id"]]
+                files = b["files"][c["kind"]]
+                files[files.index(c["file"])] = c["new_file"]
+                b["files"][c["kind"]] = [f for f in files if f is not None]
+                purged = b.setdefault("purged", {"events": 0, "quarantined": 0})
+                purged["events" if c["kind"] == "events" else "quarantined"] += c["rows_before"] - c["rows_after"]
+            manifest.generation = generation
+            write_manifest(self.manifest_path, manifest)
+            shutil.rmtree(self.root / ".staging", ignore_errors=True)
+            for c in changes:                                   # the old files leave the disk now
+                (self.root / c["file"]).unlink(missing_ok=True)
+            fsync_dir(self.root)
+            return changes
 
     def _stage(self, staging: Path, rel: str, table: pa.Table) -> Path:
         path = staging / rel
@@ -170,10 +252,14 @@ class ParquetStore:
             con.create_table(name, obj=schema.empty_table(), temp=True)
 
     def events(self) -> ir.Table:
-        return self.connection().table("events")
+        """The events the manifest lists, without those past their retention (unless held)."""
+        t = self.connection().table("events")
+        return t if self.retention is None else self.retention.visible(t, self.clock())
 
     def quarantine(self) -> ir.Table:
-        return self.connection().table("quarantine")
+        """The quarantine rows, without those past their source's retention (unless held)."""
+        t = self.connection().table("quarantine")
+        return t if self.retention is None else self.retention.visible(t, self.clock(), time_col="quarantined_at")
 
     def reference(self, name: str) -> ir.Table | None:
         con = self.connection()
