@@ -340,6 +340,17 @@ def holds_list(holds: HoldsOpt = None,
     console.print(table)
 
 
+# Governance sub-commands live beside what they manage; registered here so that one `observatoire` does it all.
+from observatoire.auth.cli import tokens_app, users_app  # noqa: E402
+from observatoire.registry.cli import rules_app  # noqa: E402
+from observatoire.regulator.cli import documents_app  # noqa: E402
+
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(rules_app, name="rules")
+app.add_typer(documents_app, name="documents")
+
+
 def main() -> None:
     """Entry point: one clear line and a non-zero exit on bad input, never a traceback."""
     try:
