@@ -39,11 +39,12 @@ def _layer_ready(page: Any, box: str) -> str:
 
 
 def test_when_layers_toggled_then_cells_drawn_and_evaluation_matches_api(
-    base_url: str, browser: Any, client: TestClient,  # noqa: F811
+    base_url: str, browser: Any, client: TestClient, browser_login: Any,  # noqa: F811
 ) -> None:
     requests: list[str] = []
     errors: list[str] = []
     page = browser.new_page(viewport={"width": 1200, "height": 1500}, locale="fr-FR")
+    browser_login(page, base_url)          # the cell layers are for analysts and supervisors
     page.on("request", lambda r: requests.append(r.url))
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(f"{base_url}/")
@@ -86,3 +87,75 @@ def test_when_layers_toggled_then_cells_drawn_and_evaluation_matches_api(
     page.close()
     assert not errors, errors
     assert requests and all(u.startswith(base_url) or u.startswith("data:") for u in requests)
+
+
+def test_indicator_and_alert_layers_show_the_figures_of_the_api(
+    base_url: str, browser: Any, client: TestClient, browser_login: Any,  # noqa: F811
+) -> None:
+    errors: list[str] = []
+    page = browser.new_page(viewport={"width": 1200, "height": 1500}, locale="fr-FR")
+    browser_login(page, base_url)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{base_url}/")
+    _wait_ready(page)
+
+    page.check("#layer-indicators")
+    query = _layer_ready(page, "layer-indicators")
+    assert query.startswith("baseline_years=")          # as many baseline years as the store holds
+    body = client.get(f"/api/v1/indicators?{query}").json()
+    expected = {r["zone_id"]: r for r in body["rows"] if r["window"] == "28d"}
+    drawn = page.eval_on_selector_all(
+        "path[data-layer='indicators']",
+        "ps => ps.map(p => [p.dataset.zoneId, p.dataset.criticality, +p.dataset.current, p.dataset.exception, "
+        "+p.dataset.baselineMean])")
+    assert len(drawn) == len(expected) > 0
+    for zone, criticality, current, exception, mean in drawn:
+        r = expected[zone]
+        assert (criticality, current, exception) == (r["criticality"], r["current"], str(r["exception"]).lower())
+        assert mean == r["baseline_mean"]
+    assert page.locator("#indicators-info").is_visible()
+    zone = drawn[0][0]
+    page.eval_on_selector(f"path[data-layer='indicators'][data-zone-id='{zone}']",
+                          "p => p.dispatchEvent(new MouseEvent('click', {bubbles: true}))")
+    page.wait_for_selector(".leaflet-popup-content tr[data-window='28d']")
+    cells = page.eval_on_selector_all(".leaflet-popup-content tbody tr",
+                                      "rows => rows.map(r => [r.dataset.window, r.children[1].textContent])")
+    by_window = {r["window"]: r for r in body["rows"] if r["zone_id"] == zone}
+    assert [w for w, _ in cells] == ["7d", "28d", "ytd"]
+    assert all(int(text.replace("\u202f", "")) == by_window[w]["current"] for w, text in cells)
+    page.uncheck("#layer-indicators")
+    page.wait_for_function("document.querySelectorAll(\"path[data-layer='indicators']\").length === 0")
+
+    page.check("#layer-alerts")
+    _layer_ready(page, "layer-alerts")
+    alerts = client.get("/api/v1/alerts").json()["alerts"]
+    by_zone: dict[str, list[str]] = {}
+    for a in alerts:
+        by_zone.setdefault(a["zone_id"], []).append(f"{a['rule_id']}@{a['rule_version']}")
+    shown = page.eval_on_selector_all("path[data-layer='alerts']",
+                                      "ps => ps.map(p => [p.dataset.zoneId, p.dataset.rules])")
+    assert {z: r for z, r in shown} == {z: " ".join(sorted(r)) for z, r in by_zone.items()}
+    assert int(page.eval_on_selector("#layer-alerts", "b => b.dataset.alerts")) == len(alerts)
+    page.close()
+    assert not errors, errors
+
+
+def test_an_anonymous_visitor_is_asked_to_log_in_for_the_restricted_layers(
+    base_url: str, browser: Any,  # noqa: F811
+) -> None:
+    errors: list[str] = []
+    page = browser.new_page(viewport={"width": 1200, "height": 900}, locale="fr-FR")
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{base_url}/")
+    _wait_ready(page)
+    for box in ("layer-indicators", "layer-alerts", "layer-hotspots"):
+        page.check(f"#{box}")
+        page.wait_for_function(f"['forbidden', 'ready'].includes(document.querySelector('#{box}').dataset.state)",
+                               timeout=60000)
+        assert page.eval_on_selector(f"#{box}", "b => b.dataset.state") == "forbidden"   # 401 for anonymous
+        kind = box.removeprefix("layer-")
+        assert "connectez-vous" in page.inner_text(f"#layer-notes [data-layer='{kind}']")
+        assert page.locator(f"path[data-layer='{kind}']").count() == 0
+    assert page.locator("#zones-table tbody tr").count() > 0    # the public choropleth still works
+    page.close()
+    assert not errors, errors

@@ -34,7 +34,8 @@ def run(city: CityProfile, tmp_path_factory: pytest.TempPathFactory) -> Run:
     """A city-year at scale 0.05 (about 10,000 true incidents)."""
     out = tmp_path_factory.mktemp("sim")
     steps: list[tuple[str, float]] = []
-    summary = simulate_city_year(city, out, seed=SEED, scale=SCALE, progress=lambda s, f: steps.append((s, f)))
+    summary = simulate_city_year(city, out, seed=SEED, year=2025, scale=SCALE,
+                                 progress=lambda s, f: steps.append((s, f)))
     params = json.loads((out / "truth" / "parameters.json").read_text(encoding="utf-8"))
     params["_progress"] = steps
     return Run(summary=summary, params=params)

@@ -19,7 +19,7 @@ def _files(root: Path) -> dict[str, bytes]:
 def three_runs(city: CityProfile, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     roots = tuple(tmp_path_factory.mktemp(name) for name in ("a", "b", "c"))
     for root, seed in zip(roots, (5, 5, 6)):
-        simulate_city_year(city, root, seed=seed, scale=0.02)
+        simulate_city_year(city, root, seed=seed, year=2025, scale=0.02)
     return roots
 
 

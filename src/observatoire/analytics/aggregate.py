@@ -101,7 +101,8 @@ def _check(by: str, period: str, start: date | None, end: date | None) -> None:
 def _unit_strings(column: pa.ChunkedArray | pa.Array, by: str) -> pa.Array:
     """Zone ids as they are; H3 cells (int64) as their usual lower-case hex string."""
     if by == "zone":
-        return pa.array(column.to_pylist(), pa.string())
+        arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        return arr.cast(pa.string())
     return pa.array([None if v is None else format(v, "x") for v in column.to_pylist()], pa.string())
 
 
@@ -126,6 +127,61 @@ def _engine_counts(
     return pa.table({
         "unit": _unit_strings(table["unit"], by),
         "period_start": table["period_start"].cast(UTC_TS),
+        "source": table["source"].cast(pa.string()),
+        "category": table["category"].cast(pa.string()),
+        "count": table["count"].cast(pa.int64()),
+    })
+
+
+def _offset_changes(tz: ZoneInfo, start: date, end: date) -> tuple[int, list[tuple[int, int]]]:
+    """UTC offset of ``tz`` (seconds) at ``start``'s midnight and its changes until ``end``: (UTC epoch s, delta)."""
+    def offset(epoch: int) -> int:
+        return int(datetime.fromtimestamp(epoch, UTC).astimezone(tz).utcoffset().total_seconds())
+
+    lo = int(datetime(start.year, start.month, start.day, tzinfo=tz).timestamp()) - 86_400
+    hi = int(datetime(end.year, end.month, end.day, tzinfo=tz).timestamp()) + 86_400
+    base = current = offset(lo)
+    changes = []
+    for day in range(lo, hi, 86_400):
+        nxt = offset(day + 86_400)
+        if nxt != current:  # the change is within this day: find its hour (offsets are whole hours)
+            for hour in range(day + 3_600, day + 86_401, 3_600):
+                if offset(hour) != current:
+                    changes.append((hour, offset(hour) - current))
+                    current = offset(hour)
+                    break
+    return base, changes
+
+
+def _engine_local_days(
+    events: ir.Table, by: str, tz: ZoneInfo, sources: Sequence[str] | None, categories: Sequence[str] | None,
+    start: date, end: date,
+) -> pa.Table:
+    """Counts per unit, *local* day, source and category, grouped by the engine.
+
+    The local day of an instant is ``floor((epoch seconds + UTC offset) / 86400)``;
+    the offset is a sum of comparisons with the time zone's changes between
+    ``start`` and ``end`` (a handful a year), which every backend compiles. The
+    engine thus returns one row per unit and day instead of one per hour.
+    """
+    kept = filter_events(events, sources=sources, categories=categories)
+    kept = kept.filter(kept.occurred_at >= _midnight(start, tz), kept.occurred_at < _midnight(end, tz))
+    base, changes = _offset_changes(tz, start, end)
+    seconds = kept.occurred_at.epoch_seconds().cast("int64")
+    shift = ibis.literal(base, "int64")
+    for instant, delta in changes:
+        shift = shift + ibis.ifelse(seconds >= instant, delta, 0)
+    column = UNITS[by]
+    grouped = kept.group_by(
+        unit=kept[column], local_day=((seconds + shift) // 86_400).cast("int64"),
+        source=kept.source, category=kept.category,
+    ).aggregate(count=kept.count())
+    table = grouped.to_pyarrow()
+    days = pa.array(table["local_day"].to_numpy().astype("datetime64[D]").astype("datetime64[us]"))
+    starts = pc.assume_timezone(days, timezone=tz.key, ambiguous="earliest", nonexistent="earliest").cast(UTC_TS)
+    return pa.table({
+        "unit": _unit_strings(table["unit"], by),
+        "period_start": starts,
         "source": table["source"].cast(pa.string()),
         "category": table["category"].cast(pa.string()),
         "count": table["count"].cast(pa.int64()),
@@ -206,6 +262,9 @@ def counts(
     zone = _zone_info(tz)
     if tz == "UTC":
         table = _engine_counts(events, by, period, zone, sources, categories, start, end)
+    elif period != "hour" and start is not None and end is not None:
+        daily = _engine_local_days(events, by, zone, sources, categories, start, end)
+        table = daily if period == "day" else _regroup_local(daily, period, tz)
     else:
         hourly = _engine_counts(events, by, "hour", zone, sources, categories, start, end)
         table = hourly if period == "hour" else _regroup_local(hourly, period, tz)

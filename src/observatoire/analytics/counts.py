@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 
 from observatoire.city.profile import CityProfile
 from observatoire.errors import InputError
+from observatoire.event.schema import DISCOVERY
 from observatoire.event.taxonomy import is_category
 
 COUNTS_SCHEMA = pa.schema([pa.field("zone_id", pa.string()), pa.field("count", pa.int64(), nullable=False)])
@@ -53,8 +54,9 @@ def filter_events(
     end: date | None = None,
     sources: Sequence[str] | None = None,
     categories: Sequence[str] | None = None,
+    discoveries: Sequence[str] | None = None,
 ) -> ir.Table:
-    """Restrict ``events`` to a UTC period, some sources and some categories.
+    """Restrict ``events`` to a UTC period, some sources, some categories and some discovery modes.
 
     Parameters
     ----------
@@ -66,6 +68,9 @@ def filter_events(
         leaves that side open.
     sources, categories
         Values to keep; ``None`` or empty keeps all.
+    discoveries
+        ``discovery`` values to keep (``directed``, ``independent``, ``automated``, ``unknown``);
+        ``None`` or empty keeps all.
 
     Returns
     -------
@@ -75,13 +80,16 @@ def filter_events(
     Raises
     ------
     InputError
-        When ``end <= start`` or a category is not in the taxonomy.
+        When ``end <= start``, a category is not in the taxonomy or a discovery value is unknown.
     """
     if start is not None and end is not None and end <= start:
         raise InputError(f"the period is empty: end ({end.isoformat()}) must be after start ({start.isoformat()})")
     unknown = sorted({c for c in categories or () if not is_category(c)})
     if unknown:
         raise InputError(f"unknown category: {', '.join(unknown)}")
+    odd = sorted({d for d in discoveries or () if d not in DISCOVERY})
+    if odd:
+        raise InputError(f"unknown discovery: {', '.join(o[:40] for o in odd)} (known: {', '.join(DISCOVERY)})")
     predicates = []
     if start is not None:
         predicates.append(events.occurred_at >= _utc_midnight(start))
@@ -91,6 +99,8 @@ def filter_events(
         predicates.append(events.source.isin(sorted(set(sources))))
     if categories:
         predicates.append(events.category.isin(sorted(set(categories))))
+    if discoveries:
+        predicates.append(events.discovery.isin(sorted(set(discoveries))))
     return events.filter(*predicates) if predicates else events
 
 
@@ -101,6 +111,7 @@ def zone_counts(
     end: date | None = None,
     sources: Sequence[str] | None = None,
     categories: Sequence[str] | None = None,
+    discoveries: Sequence[str] | None = None,
 ) -> pa.Table:
     """Number of events per zone for a UTC period, some sources and some categories.
 
@@ -124,7 +135,8 @@ def zone_counts(
     >>> zone_counts(t, sources=["a"]).to_pylist()
     [{'zone_id': '13201', 'count': 1}, {'zone_id': None, 'count': 1}]
     """
-    kept = filter_events(events, start=start, end=end, sources=sources, categories=categories)
+    kept = filter_events(events, start=start, end=end, sources=sources, categories=categories,
+                         discoveries=discoveries)
     grouped = kept.group_by("zone_id").aggregate(count=kept.count())
     result = grouped.to_pyarrow().select(["zone_id", "count"]).cast(COUNTS_SCHEMA)
     return result.sort_by([("zone_id", "ascending")])

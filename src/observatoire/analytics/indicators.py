@@ -75,6 +75,9 @@ __all__ = [
     "Thresholds",
     "daily_matrix",
     "indicators",
+    "DailyCounts",
+    "daily_counts",
+    "indicators_from_daily",
     "indicators_from_events",
     "poisson_test",
     "required_start",
@@ -355,6 +358,91 @@ def daily_matrix(counts: pa.Table, zones: Sequence[str], first: date, last: date
     return matrix, dates
 
 
+@dataclass(frozen=True, eq=False)
+class DailyCounts:
+    """One theme's events per zone and local day over all the days its sources cover.
+
+    ``matrix`` is ``(len(zones), len(dates))``; ``first``/``last`` are the local
+    days of the first and last event of the theme's *sources* (any category),
+    which is what decides whether a window is covered by the data.
+    """
+
+    zones: tuple[str, ...]
+    matrix: np.ndarray
+    dates: np.ndarray
+    first: date
+    last: date
+
+
+def daily_counts(
+    events: Any,
+    *,
+    city: Any,
+    sources: Sequence[str] | None = None,
+    categories: Sequence[str] | None = None,
+) -> DailyCounts:
+    """Pre-aggregate one theme: counts per zone of ``city`` and local day, from the first to the last day of data.
+
+    Two engine queries (the bounds, then the counts per zone and local day);
+    the result serves every reference day and baseline length, so that callers
+    may keep it for as long as the store does not change.
+
+    Raises
+    ------
+    InputError
+        No events for these sources, or a bad filter.
+    """
+    from zoneinfo import ZoneInfo
+
+    from observatoire.analytics.aggregate import counts as aggregate_counts
+    from observatoire.analytics.counts import filter_events
+
+    zones = tuple(z.zone_id for z in city.zones)
+    scope = filter_events(events, sources=sources, categories=categories)  # checks the categories
+    scope = filter_events(events, sources=sources)
+    bounds = scope.aggregate(lo=scope.occurred_at.min(), hi=scope.occurred_at.max()).to_pyarrow().to_pylist()[0]
+    if bounds["lo"] is None:
+        raise InputError("no events for these sources")
+    lo = bounds["lo"].astimezone(ZoneInfo(city.timezone)).date()
+    hi = bounds["hi"].astimezone(ZoneInfo(city.timezone)).date()
+    table = aggregate_counts(events, by="zone", period="day", sources=sources, categories=categories,
+                             start=lo, end=hi + timedelta(days=1), tz=city.timezone)
+    matrix, dates = daily_matrix(table, zones, lo, hi, tz=city.timezone)
+    return DailyCounts(zones, matrix, dates, lo, hi)
+
+
+def indicators_from_daily(
+    daily: DailyCounts,
+    *,
+    reference: date,
+    city: Any,
+    zone_ids: Sequence[str] | None = None,
+    baseline_years: int = 3,
+    thresholds: Thresholds = Thresholds(),
+) -> pa.Table:
+    """:func:`indicators` at ``reference`` from a theme's :class:`DailyCounts`.
+
+    Raises
+    ------
+    InputError
+        Unknown zone, or windows (with ``baseline_years``) longer than the data.
+    """
+    zones = list(daily.zones) if zone_ids is None else list(zone_ids)
+    for zone in zones:
+        city.zone(zone)   # raises InputError for an unknown zone
+    first = required_start(reference, baseline_years)
+    if daily.first > first or daily.last < reference:
+        raise InputError(f"window longer than data: indicators at {reference.isoformat()} with {baseline_years} "
+                         f"baseline year(s) need {first.isoformat()} to {reference.isoformat()}, "
+                         f"the data cover {daily.first.isoformat()} to {daily.last.isoformat()}")
+    rows = [daily.zones.index(z) for z in zones]
+    lo = (first - daily.first).days
+    hi = (reference - daily.first).days + 1
+    populations = {z.zone_id: z.population for z in city.zones}
+    return indicators(daily.matrix[rows, lo:hi], daily.dates[lo:hi], reference, zones=zones,
+                      populations=populations, baseline_years=baseline_years, thresholds=thresholds)
+
+
 def indicators_from_events(
     events: Any,
     *,
@@ -371,6 +459,7 @@ def indicators_from_events(
     Days are local days of ``city.timezone`` (Europe/Paris for Marseille). The
     data must cover the windows: the first event of the chosen sources must be
     on or before :func:`required_start`, and the last on or after ``reference``.
+    Same as ``indicators_from_daily(daily_counts(events, ...), ...)``.
 
     Parameters
     ----------
@@ -386,27 +475,9 @@ def indicators_from_events(
     InputError
         Unknown zone, a window longer than the data, or a bad filter.
     """
-    from observatoire.analytics.aggregate import counts as aggregate_counts
-    from observatoire.analytics.counts import filter_events
-
-    zones = [z.zone_id for z in city.zones] if zone_ids is None else list(zone_ids)
-    for zone in zones:
-        city.zone(zone)   # raises InputError for an unknown zone
-    first = required_start(reference, baseline_years)
-    scope = filter_events(events, sources=sources)
-    bounds = scope.aggregate(lo=scope.occurred_at.min(), hi=scope.occurred_at.max()).to_pyarrow().to_pylist()[0]
-    if bounds["lo"] is None:
-        raise InputError("no events for these sources")
-    from zoneinfo import ZoneInfo
-    lo = bounds["lo"].astimezone(ZoneInfo(city.timezone)).date()
-    hi = bounds["hi"].astimezone(ZoneInfo(city.timezone)).date()
-    if lo > first or hi < reference:
-        raise InputError(f"window longer than data: indicators at {reference.isoformat()} with {baseline_years} "
-                         f"baseline year(s) need {first.isoformat()} to {reference.isoformat()}, "
-                         f"the data cover {lo.isoformat()} to {hi.isoformat()}")
-    table = aggregate_counts(events, by="zone", period="day", sources=sources, categories=categories,
-                             start=first, end=reference + timedelta(days=1), tz=city.timezone)
-    matrix, dates = daily_matrix(table, zones, first, reference, tz=city.timezone)
-    populations = {z.zone_id: z.population for z in city.zones}
-    return indicators(matrix, dates, reference, zones=zones, populations=populations,
-                      baseline_years=baseline_years, thresholds=thresholds)
+    zones = None if zone_ids is None else list(zone_ids)
+    for zone in zones or ():
+        city.zone(zone)   # unknown zones fail before any query
+    daily = daily_counts(events, city=city, sources=sources, categories=categories)
+    return indicators_from_daily(daily, reference=reference, city=city, zone_ids=zones,
+                                 baseline_years=baseline_years, thresholds=thresholds)

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
+
+import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
@@ -189,6 +191,51 @@ def query_placed(
         reference = datetime(start.year, start.month, start.day, tzinfo=UTC) if start else datetime(1970, 1, 1,
                                                                                                     tzinfo=UTC)
     return place_events(table, cgrid, reference)
+
+
+def query_cell_counts(
+    events: ir.Table,
+    cgrid: CityGrid,
+    *,
+    start: date | None,
+    end: date | None,
+    sources: Sequence[str] | None = None,
+    categories: Sequence[str] | None = None,
+) -> tuple[np.ndarray, int]:
+    """Events per grid cell, counted by the engine, and the located events outside the grid's mask.
+
+    The engine projects each point and groups by grid column and row, with the
+    very operations of :func:`observatoire.city.geo.local_metres` and
+    :func:`~observatoire.analytics.forecast.grid.assign_cells` (same order, IEEE
+    doubles), so the counts equal ``cell_counts(query_placed(...).events, grid)``
+    while only one row per occupied cell leaves the engine.
+
+    Returns
+    -------
+    counts, outside
+        ``int64`` array ``(n_cells,)`` and the number of located events that fall outside the mask.
+    """
+    from observatoire.city.geo import EARTH_M_PER_DEG_LAT
+
+    kept = located_events(events, start=start, end=end, sources=sources, categories=categories)
+    g = cgrid.grid
+    cos = float(np.cos(np.radians(cgrid.lat0)))
+    fx = ((kept.lon - cgrid.lon0) * EARTH_M_PER_DEG_LAT * cos - g.x0) / g.cell_size
+    fy = ((kept.lat - cgrid.lat0) * EARTH_M_PER_DEG_LAT - g.y0) / g.cell_size
+    inside = (fx >= 0) & (fy >= 0) & (fx <= g.nx) & (fy <= g.ny)
+    grouped = kept.group_by(
+        ix=ibis.ifelse(inside, fx.floor(), -1).cast("int64"), iy=ibis.ifelse(inside, fy.floor(), -1).cast("int64"),
+    ).aggregate(n=kept.count())
+    table = grouped.to_pyarrow()
+    ix = np.asarray(table["ix"].to_numpy(zero_copy_only=False), np.int64)
+    iy = np.asarray(table["iy"].to_numpy(zero_copy_only=False), np.int64)
+    n = np.asarray(table["n"].to_numpy(zero_copy_only=False), np.int64)
+    ok = (ix >= 0) & (iy >= 0)
+    cell = np.where(ok, np.minimum(iy, g.ny - 1) * g.nx + np.minimum(ix, g.nx - 1), -1)
+    if g.mask is not None:
+        ok &= g.mask[np.maximum(cell, 0)]
+    counts = np.bincount(cell[ok], weights=n[ok], minlength=g.n_cells).astype(np.int64)
+    return counts, int(n[~ok].sum())
 
 
 def cell_counts(placed: EventArrays, grid: Grid) -> np.ndarray:

@@ -5,6 +5,6 @@ for the export formats it writes.
 """
 
 from observatoire.simulate.parameters import SimulationParameters
-from observatoire.simulate.run import SOURCES, SimulationSummary, simulate_city_year
+from observatoire.simulate.run import RECENT_DAYS, SOURCES, SimulationSummary, simulate_city, simulate_city_year
 
-__all__ = ["SOURCES", "SimulationParameters", "SimulationSummary", "simulate_city_year"]
+__all__ = ["RECENT_DAYS", "SOURCES", "SimulationParameters", "SimulationSummary", "simulate_city", "simulate_city_year"]

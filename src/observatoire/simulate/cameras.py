@@ -107,7 +107,7 @@ def simulate_cameras(rng: np.random.Generator, frame: CityFrame, clock: Clock, h
     range_m = rng.integers(params.range_m[0], params.range_m[1] + 1, n)
     # Commissioning: most cameras before the year (more in recent years), a few during it.
     first = int(np.datetime64(f"{params.first_year}-01-01", "D").astype(np.int64))
-    year0 = int(np.datetime64(f"{clock.year}-01-01", "D").astype(np.int64))
+    year0 = int(np.datetime64(clock.first.isoformat(), "D").astype(np.int64))  # the period's first day
     in_year = rng.random(n) < params.in_year_share
     before = first + np.floor(np.sqrt(rng.random(n)) * (year0 - first)).astype(np.int64)
     during = year0 + rng.integers(0, clock.days, n)

@@ -18,7 +18,7 @@ import numpy as np
 import shapely
 
 from observatoire.simulate.cameras import Cameras
-from observatoire.simulate.clock import HOUR_S, Clock, format_utc_z, hour_bins, local_fields
+from observatoire.simulate.clock import HOUR_S, Clock, format_utc_z, hour_bins, local_fields, numbered
 from observatoire.simulate.geography import CityFrame
 from observatoire.simulate.incidents import Incidents
 from observatoire.simulate.parameters import CctvParameters
@@ -115,7 +115,7 @@ def simulate_cctv_events(rng: np.random.Generator, clock: Clock, cameras: Camera
     keep = t >= clock.start
     order = np.lexsort((typ[keep], camera[keep], t[keep]))
     sel = np.flatnonzero(keep)[order]
-    return CctvEvents(ids=tuple(f"VA-{clock.year}-{i + 1:07d}" for i in range(len(sel))), camera=camera[sel],
+    return CctvEvents(ids=numbered(t[sel], clock.tz, "VA-{year}-{n:07d}"), camera=camera[sel],
                       t=t[sel], type=typ[sel], confidence=conf[sel], kind=kind[sel], incident=incident[sel],
                       planned=planned_ix[sel])
 

@@ -1,13 +1,15 @@
-"""Time in the simulated year: UTC instants as int64 seconds, local calendars, export formats.
+"""Time in the simulated period: UTC instants as int64 seconds, local calendars, export formats.
 
-The simulated year is the *local* civil year (1 January 00:00 to 1 January
-00:00, Europe/Paris for Marseille). Every instant is kept as int64 seconds
-since the Unix epoch (UTC); the conversions to local time go through Arrow's
-time-zone database, vectorised.
+The simulated period is a run of whole *local* days (from the first day's
+00:00 to the day after the last one, Europe/Paris for Marseille): a civil
+year, or the years ending at a given date. Every instant is kept as int64
+seconds since the Unix epoch (UTC); the conversions to local time go through
+Arrow's time-zone database, vectorised.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,31 +22,78 @@ HOUR_S = 3_600
 
 @dataclass(frozen=True, slots=True)
 class Clock:
-    """The local year ``year`` in time zone ``tz``: its first and last instants (UTC seconds)."""
+    """The local days ``first`` to ``last`` (included) in time zone ``tz``, and their bounds (UTC seconds)."""
 
     tz: str
-    year: int
+    first: dt.date
+    last: dt.date
     start: int
     end: int
 
     @property
+    def year(self) -> int:
+        """The year of the last day: the run's "now" for ages and the like."""
+        return self.last.year
+
+    @property
     def days(self) -> int:
-        return int(round((_naive(self.year + 1) - _naive(self.year)) / DAY_S))
+        return (self.last - self.first).days + 1
 
     @property
     def local_origin(self) -> int:
-        """Naive local seconds of 1 January 00:00 (the origin of day indices)."""
-        return _naive(self.year)
+        """Naive local seconds of the first day's 00:00 (the origin of day indices)."""
+        return _naive_day(self.first)
+
+    @property
+    def years(self) -> float:
+        """Length in years: for each civil year touched, its share of days in the period (a civil year: 1)."""
+        total = 0.0
+        for y in range(self.first.year, self.last.year + 1):
+            lo, hi = max(self.first, dt.date(y, 1, 1)), min(self.last, dt.date(y, 12, 31))
+            total += ((hi - lo).days + 1) / ((dt.date(y + 1, 1, 1) - dt.date(y, 1, 1)).days)
+        return total
+
+    def tail(self, days: int | None) -> "Clock":
+        """The last ``days`` days of the period (the whole period when ``days`` is None or longer)."""
+        if days is None or days >= self.days:
+            return self
+        return make_period(self.tz, self.last - dt.timedelta(days=days - 1), self.last)
 
 
-def _naive(year: int) -> int:
-    return int(np.datetime64(f"{year}-01-01T00:00:00", "s").astype(np.int64))
+def _naive_day(day: dt.date) -> int:
+    return int(np.datetime64(day.isoformat(), "s").astype(np.int64))
+
+
+def make_period(tz: str, first: dt.date, last: dt.date) -> Clock:
+    """The local days ``first`` to ``last`` included."""
+    naive = np.array([_naive_day(first), _naive_day(last + dt.timedelta(days=1))], dtype=np.int64)
+    start, end = local_to_utc(naive, tz)
+    return Clock(tz=tz, first=first, last=last, start=int(start), end=int(end))
 
 
 def make_clock(tz: str, year: int) -> Clock:
-    naive = np.array([_naive(year), _naive(year + 1)], dtype=np.int64)
-    start, end = local_to_utc(naive, tz)
-    return Clock(tz=tz, year=year, start=int(start), end=int(end))
+    """The local civil year ``year``."""
+    return make_period(tz, dt.date(year, 1, 1), dt.date(year, 12, 31))
+
+
+def local_years(ts: np.ndarray, tz: str) -> np.ndarray:
+    """Local civil year of UTC instants."""
+    loc = local_seconds(np.asarray(ts, dtype=np.int64), tz)
+    return loc.astype("datetime64[s]").astype("datetime64[Y]").astype(np.int64) + 1970
+
+
+def numbered(ts: np.ndarray, tz: str, pattern: str) -> tuple[str, ...]:
+    """Record ids numbered from 1 within each local year, in array order: ``pattern.format(year=, n=)``.
+
+    ``"MC-{year}-{n:06d}"`` gives ``MC-2025-000001``...; a period over
+    several years restarts the numbering on each 1 January, as a city's does.
+    """
+    years = local_years(ts, tz)
+    n = np.zeros(len(years), dtype=np.int64)
+    for y in np.unique(years):
+        idx = np.flatnonzero(years == y)
+        n[idx] = np.arange(1, len(idx) + 1)
+    return tuple(pattern.format(year=int(y), n=int(k)) for y, k in zip(years.tolist(), n.tolist()))
 
 
 def _ts(seconds: np.ndarray, tz: str | None) -> pa.Array:
@@ -77,7 +126,7 @@ def local_to_utc(naive: np.ndarray, tz: str) -> np.ndarray:
 class LocalFields:
     """Calendar fields of local wall-clock instants."""
 
-    day: np.ndarray     # day index in the year, 0 = 1 January
+    day: np.ndarray     # day index in the period, 0 = its first day
     hour: np.ndarray    # 0..23
     dow: np.ndarray     # 0 = Monday
     month: np.ndarray   # 0 = January
@@ -96,14 +145,14 @@ def local_fields(ts: np.ndarray, clock: Clock) -> LocalFields:
 
 
 def hour_bins(clock: Clock) -> np.ndarray:
-    """Start (UTC seconds) of every hour of the local year: 8,760 or 8,784 bins (± 1 at DST changes)."""
+    """Start (UTC seconds) of every hour of the period (a civil year: 8,760 or 8,784 bins, ± 1 at DST changes)."""
     return np.arange(clock.start, clock.end, HOUR_S, dtype=np.int64)
 
 
 def format_local(ts: np.ndarray, tz: str, fmt: str) -> pa.Array:
     """UTC instants formatted in local time with a ``strftime`` pattern (date part, then time part).
 
-    A year has at most 366 distinct days and 86,400 distinct times of day:
+    A period has few distinct days (366 a year) and at most 86,400 distinct times of day:
     each is formatted once and the rows take their labels, an order of
     magnitude faster than formatting every row.
     """

@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from observatoire.simulate.clock import Clock, format_local
+from observatoire.simulate.clock import Clock, format_local, numbered
 from observatoire.simulate.geography import CityFrame, Hotspots, jitter_inside, sample_in_zones
 from observatoire.simulate.logbook import agent_pool
 from observatoire.simulate.parameters import FineParameters
@@ -62,7 +62,7 @@ def simulate_fines(rng: np.random.Generator, frame: CityFrame, clock: Clock, hot
     names = [name for name, _ in SHIFTS]
     weight = np.array([params.shift_weights[s] for s in names])
     per_shift_hours = patrols.hours.sum(axis=(0, 2))
-    base = params.fines_per_year / float((weight * per_shift_hours).sum())
+    base = params.fines_per_year * clock.years / float((weight * per_shift_hours).sum())
     rate = base * weight
     counts = rng.poisson(rate[None, :, None] * patrols.hours * scale)
     cell = np.repeat(np.arange(counts.size), counts.ravel())
@@ -125,7 +125,7 @@ def write_fines(path: Path, fines: Fines, frame: CityFrame, clock: Clock) -> int
     # "12 rue de Rome 13006 Marseille" -> "12 rue de Rome, 13006 Marseille"
     lieu = pc.replace_substring_regex(lieu, r" (\d{5}) Marseille$", r", \1 Marseille")
     return write_csv(path, {
-        "numero_avis": np.array([f"AV{clock.year}{i + 1:07d}" for i in range(len(fines))], dtype=object),
+        "numero_avis": np.array(numbered(fines.t, clock.tz, "AV{year}{n:07d}"), dtype=object),
         "date_infraction": format_local(fines.t, clock.tz, "%d/%m/%Y"),
         "heure_infraction": format_local(fines.t, clock.tz, "%H:%M"),
         "natinf": fines.natinf,

@@ -44,12 +44,20 @@ def _draw(rng: np.random.Generator, vocab: tuple[str, ...], table: dict[str, flo
     return rng.choice(len(vocab), n, p=p / p.sum())
 
 
-def simulate_hospital(rng: np.random.Generator, incidents: Incidents, params: HospitalParameters) -> Admissions:
-    """Admissions for a share of violence and robbery incidents, whatever the patrols did."""
+def simulate_hospital(rng: np.random.Generator, incidents: Incidents, params: HospitalParameters,
+                      since: int | None = None) -> Admissions:
+    """Admissions for a share of violence and robbery incidents, whatever the patrols did.
+
+    Only incidents at or after ``since`` (UTC seconds; None: all) send anyone:
+    a long period keeps hospital records for its last months only.
+    """
     prob = np.zeros(len(INCIDENT_CATEGORIES))
     for name, p in params.admission_probability.items():
         prob[INCIDENT_CATEGORIES.index(name)] = p
-    chosen = np.flatnonzero(rng.random(len(incidents)) < prob[incidents.category])
+    admitted = rng.random(len(incidents)) < prob[incidents.category]
+    if since is not None:
+        admitted &= incidents.t >= since
+    chosen = np.flatnonzero(admitted)
     n = len(chosen)
     weapon = np.zeros(n, dtype=np.int64)
     cat = incidents.category[chosen]

@@ -1,11 +1,11 @@
-"""Step 1: the true incidents of the year.
+"""Step 1: the true incidents of the period.
 
 A background Poisson process per zone (rate ∝ population × exp(β·deprivation))
 with a seasonal × day-of-week × hour-of-day time profile per category and
 hotspot-concentrated places, then near-repeat self-excitation: a Galton-Watson
 branching process, generation by generation, in which every incident has
 Poisson(θ) offspring of its own category, later by an exponential delay and
-displaced by an isotropic Gaussian. Offspring beyond the year or outside the
+displaced by an isotropic Gaussian. Offspring beyond the period or outside the
 city are dropped.
 """
 
@@ -34,7 +34,7 @@ class Incidents:
     category: np.ndarray    # index into INCIDENT_CATEGORIES
     parent: np.ndarray      # int64, -1 for background
     generation: np.ndarray  # 0 for background
-    dropped_late: int = 0       # offspring that would fall after the year
+    dropped_late: int = 0       # offspring that would fall after the period
     dropped_outside: int = 0    # offspring displaced out of the city (sea, neighbouring communes)
 
     def __len__(self) -> int:
@@ -43,7 +43,7 @@ class Incidents:
 
 @dataclass(frozen=True)
 class BackgroundRates:
-    """Expected background incidents per zone for the run (already multiplied by scale)."""
+    """Expected background incidents per zone and year for the run (already multiplied by scale)."""
 
     per_zone: np.ndarray
     need_share: np.ndarray  # expected share of all true incidents by zone
@@ -56,7 +56,7 @@ def background_rates(frame: CityFrame, params: IncidentParameters, scale: float)
 
 
 def time_weights(clock: Clock, params: IncidentParameters) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Hour bins of the year and, per category, the cumulative intensity over them."""
+    """Hour bins of the period and, per category, the cumulative intensity over them."""
     bins = hour_bins(clock)
     f = local_fields(bins, clock)
     month = np.asarray(params.month_profile)[f.month]
@@ -81,7 +81,7 @@ def simulate_incidents(rng: np.random.Generator, frame: CityFrame, clock: Clock,
                        params: IncidentParameters, scale: float) -> Incidents:
     """Background incidents, then their offspring generation by generation; sorted by time."""
     rates = background_rates(frame, params, scale)
-    counts = rng.poisson(rates.per_zone)
+    counts = rng.poisson(rates.per_zone * clock.years)
     zone = np.repeat(np.arange(frame.n_zones), counts)
     shares = np.array([params.category_shares[c] for c in INCIDENT_CATEGORIES], dtype=float)
     cat = rng.choice(len(INCIDENT_CATEGORIES), size=len(zone), p=shares / shares.sum())

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from observatoire.simulate.clock import Clock, format_local
+from observatoire.simulate.clock import Clock, format_local, numbered
 from observatoire.simulate.geography import CityFrame, Hotspots, jitter_inside, sample_in_zones
 from observatoire.simulate.incidents import Incidents
 from observatoire.simulate.narratives import logbook_narrative
@@ -98,7 +98,7 @@ def simulate_logbook(rng: np.random.Generator, frame: CityFrame, clock: Clock, h
     rec = np.flatnonzero(discovery != NOT_RECORDED)
 
     # Entries that are not incidents, in proportion to patrol hours.
-    t_non, z = patrols.sample_on_patrol(rng, int(rng.poisson(params.non_incident_per_year * scale)), clock)
+    t_non, z = patrols.sample_on_patrol(rng, int(rng.poisson(params.non_incident_per_year * clock.years * scale)), clock)
     m = len(t_non)
     xn, yn = sample_in_zones(rng, frame, hotspots, z, 0.7)
 
@@ -127,7 +127,7 @@ def simulate_logbook(rng: np.random.Generator, frame: CityFrame, clock: Clock, h
     order = np.lexsort((t, saisie))
     t, saisie, x, y, zone, code, origine, incident, agent = (
         a[order] for a in (t, saisie, x, y, zone, code, origine, incident, agent))
-    numero = tuple(f"MC-{clock.year}-{i + 1:06d}" for i in range(len(t)))
+    numero = numbered(t, clock.tz, "MC-{year}-{n:06d}")  # in the order written, per year of the facts
     entry_of = np.full(n, -1, dtype=np.int64)
     has_inc = incident >= 0
     entry_of[incident[has_inc]] = np.flatnonzero(has_inc)

@@ -66,8 +66,37 @@ def _pick(rng: np.random.Generator, dates: list[dt.date], n: int) -> list[dt.dat
 
 
 def simulate_planned_events(rng: np.random.Generator, clock: Clock, params: PlannedEventParameters) -> PlannedEvents:
-    """The year's calendar of matches, concerts, festivals, demonstrations and markets."""
-    year = clock.year
+    """The calendar of matches, concerts, festivals, demonstrations and markets of every year of the period.
+
+    Each civil year the period touches gets its own calendar (drawn in year
+    order from ``rng``); events that start outside the period are left out.
+    Ids are numbered per year: ``EV-<year>-001``...
+    """
+    ids: list[str] = []
+    rows: list[tuple[str, str, str, dt.datetime, dt.datetime, int]] = []
+    for year in range(clock.first.year, clock.last.year + 1):
+        cal = [r for r in _calendar(rng, year, params) if clock.first <= r[3].date() <= clock.last]
+        ids.extend(f"EV-{year}-{i + 1:03d}" for i in range(len(cal)))
+        rows.extend(cal)
+    epoch = dt.datetime(1970, 1, 1)
+    naive_start = np.array([int((r[3] - epoch).total_seconds()) for r in rows], dtype=np.int64)
+    naive_end = np.array([int((r[4] - epoch).total_seconds()) for r in rows], dtype=np.int64)
+    return PlannedEvents(
+        ids=tuple(ids),
+        names=tuple(r[0] for r in rows),
+        types=tuple(r[1] for r in rows),
+        venues=tuple(r[2] for r in rows),
+        lon=np.array([VENUES[r[2]][0] for r in rows]),
+        lat=np.array([VENUES[r[2]][1] for r in rows]),
+        start=local_to_utc(naive_start, clock.tz),
+        end=local_to_utc(naive_end, clock.tz),
+        attendance=np.array([r[5] for r in rows], dtype=np.int64),
+    )
+
+
+def _calendar(rng: np.random.Generator, year: int,
+              params: PlannedEventParameters) -> list[tuple[str, str, str, dt.datetime, dt.datetime, int]]:
+    """One civil year's calendar, sorted by start: (name, type, venue, local start, local end, attendance)."""
     rows: list[tuple[str, str, str, dt.datetime, dt.datetime, int]] = []
 
     def add(name: str, kind: str, venue: str, day: dt.date, start: tuple[int, int], hours: float,
@@ -127,17 +156,4 @@ def simulate_planned_events(rng: np.random.Generator, clock: Clock, params: Plan
             add(name, "marche", venue, day, start, hours, int(rng.integers(*crowd)))
 
     rows.sort(key=lambda r: (r[3], r[0]))
-    epoch = dt.datetime(1970, 1, 1)
-    naive_start = np.array([int((r[3] - epoch).total_seconds()) for r in rows], dtype=np.int64)
-    naive_end = np.array([int((r[4] - epoch).total_seconds()) for r in rows], dtype=np.int64)
-    return PlannedEvents(
-        ids=tuple(f"EV-{year}-{i + 1:03d}" for i in range(len(rows))),
-        names=tuple(r[0] for r in rows),
-        types=tuple(r[1] for r in rows),
-        venues=tuple(r[2] for r in rows),
-        lon=np.array([VENUES[r[2]][0] for r in rows]),
-        lat=np.array([VENUES[r[2]][1] for r in rows]),
-        start=local_to_utc(naive_start, clock.tz),
-        end=local_to_utc(naive_end, clock.tz),
-        attendance=np.array([r[5] for r in rows], dtype=np.int64),
-    )
+    return rows

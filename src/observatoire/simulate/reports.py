@@ -17,7 +17,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from observatoire.simulate.cameras import Cameras
-from observatoire.simulate.clock import Clock, format_local_offset
+from observatoire.simulate.clock import Clock, format_local_offset, numbered
 from observatoire.simulate.geography import CityFrame, Hotspots, jitter_inside, sample_in_zones
 from observatoire.simulate.incidents import Incidents
 from observatoire.simulate.logbook import Logbook, PiiRow, agent_pool
@@ -64,7 +64,7 @@ def simulate_reports(rng: np.random.Generator, frame: CityFrame, clock: Clock, h
                       incident=logbook.incident[sel]))
 
     # Routine interventions, in proportion to patrol hours.
-    t, z = patrols.sample_on_patrol(rng, int(rng.poisson(params.routine_per_year * scale)), clock)
+    t, z = patrols.sample_on_patrol(rng, int(rng.poisson(params.routine_per_year * clock.years * scale)), clock)
     m = len(t)
     x, y = sample_in_zones(rng, frame, hotspots, z, 0.7)
     x, y = jitter_inside(rng, frame, x, y, 10.0, 25.0)
@@ -105,7 +105,7 @@ def simulate_reports(rng: np.random.Generator, frame: CityFrame, clock: Clock, h
     order = np.lexsort((cols["incident"], cols["t"]))
     cols = {key: v[order] for key, v in cols.items()}
     with_pii, agent = with_pii[order], agent[order]
-    ids = tuple(f"RI-{clock.year}-{i + 1:06d}" for i in range(n))
+    ids = numbered(cols["t"], clock.tz, "RI-{year}-{n:06d}")
 
     rnd = random.Random(int(rng.integers(2**63)))
     notes, pii = [], []

@@ -91,7 +91,7 @@ def simulate_posts(rng: np.random.Generator, frame: CityFrame, clock: Clock, hot
     hw = np.asarray(HOUR_DAY)[local_fields(bins, clock).hour] + 0.3  # people post late too
     cdf = np.cumsum(hw) / hw.sum()
     # chatter
-    n0 = int(rng.poisson(params.noise_posts_per_year * scale))
+    n0 = int(rng.poisson(params.noise_posts_per_year * clock.years * scale))
     b = np.minimum(np.searchsorted(cdf, rng.random(n0), side="right"), len(bins) - 1)
     t0 = bins[b] + rng.integers(0, HOUR_S, n0)
     # incident bursts

@@ -10,14 +10,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 import pyarrow as pa
 
 from observatoire.simulate.cameras import Cameras
 from observatoire.simulate.cctv_events import CROWD, TRUE, CctvEvents
-from observatoire.simulate.clock import Clock
+from observatoire.simulate.clock import Clock, numbered
 from observatoire.simulate.fines import Fines
 from observatoire.simulate.geography import CityFrame, Hotspots
 from observatoire.simulate.hospital import Admissions
@@ -35,8 +35,9 @@ JSONL_SOURCES = frozenset({"municipal_reports", "cctv_events", "social_media"})
 SIMULATOR_VERSION = "1"
 
 
-def incident_ids(year: int, n: int) -> np.ndarray:
-    return np.array([f"INC-{year}-{i + 1:07d}" for i in range(n)], dtype=object)
+def incident_ids(t: np.ndarray, tz: str) -> np.ndarray:
+    """``INC-<year>-0000001``... in time order, numbered per local year."""
+    return np.array(numbered(t, tz, "INC-{year}-{n:07d}"), dtype=object)
 
 
 def _opt(ids: np.ndarray, idx: np.ndarray) -> pa.Array:
@@ -45,13 +46,13 @@ def _opt(ids: np.ndarray, idx: np.ndarray) -> pa.Array:
     return pa.array(out, type=pa.string())
 
 
-def write_truth(truth_dir: Path, *, seed: int, year: int, scale: float, params: SimulationParameters,
+def write_truth(truth_dir: Path, *, seed: int, label: str, windows: Mapping[str, int], scale: float, params: SimulationParameters,
                 frame: CityFrame, clock: Clock, hotspots: Hotspots, incidents: Incidents, rates: BackgroundRates,
                 patrols: Patrols, logbook: Logbook, reports: Reports, cctv: CctvEvents, admissions: Admissions,
                 posts: Posts, planned: PlannedEvents, cameras: Cameras, fines: Fines, first_camera: np.ndarray,
                 rows: dict[str, int]) -> dict[str, Path]:
     n = len(incidents)
-    ids = incident_ids(year, n)
+    ids = incident_ids(incidents.t, clock.tz)
     zone_ids = np.array(frame.zone_ids, dtype=object)
     paths = {name: truth_dir / name for name in
              ("parameters.json", "incidents.parquet", "zone_rates.parquet", "pii.parquet", "links.parquet")}
@@ -112,7 +113,10 @@ def write_truth(truth_dir: Path, *, seed: int, year: int, scale: float, params: 
     write_json(paths["parameters.json"], {
         "simulator_version": SIMULATOR_VERSION,
         "seed": seed,
-        "year": year,
+        "year": clock.year,
+        "period": {"label": label, "first_day": clock.first.isoformat(), "last_day": clock.last.isoformat(),
+                   "days": clock.days, "start_utc": clock.start, "end_utc": clock.end},
+        "recent_days": dict(windows),
         "scale": scale,
         "city": frame.city.name,
         "timezone": clock.tz,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 import ibis.expr.types as ir
 import numpy as np
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from observatoire.analytics.evaluate import bootstrap_ci
 from observatoire.analytics.forecast import FORECASTERS, get_forecaster
@@ -47,14 +50,62 @@ OTHER_MAX_TRAIN_EVENTS = 200_000
 ETAS_FIT: dict[str, Any] = {"max_iter": 100, "tol": 1e-4}
 
 
+RESULT_CACHE_SIZE = 32
+
+
+class ResultCache:
+    """The last ``size`` forecast results, by request parameters and a digest of the training events.
+
+    A forecast and its backtest are a pure function of their parameters and of
+    the events they read (every draw is seeded): when both are the same the
+    result is too, whatever the store did in between. When data are committed
+    (or leave by retention) the events, hence the digest, change and the entry
+    is simply not found again. Kept on ``app.state``: one cache per app.
+    """
+
+    def __init__(self, size: int = RESULT_CACHE_SIZE) -> None:
+        self._items: OrderedDict[tuple[Any, ...], ForecastResult] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> ForecastResult | None:
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+            return hit
+
+    def put(self, key: tuple[Any, ...], value: ForecastResult) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+def _cache(request: Request) -> ResultCache:
+    cache = getattr(request.app.state, "forecast_results", None)
+    if cache is None:
+        cache = request.app.state.forecast_results = ResultCache()
+    return cache
+
+
 def _day(d: date) -> datetime:
     return datetime(d.year, d.month, d.day, tzinfo=UTC)
 
 
-def _extent(events: ir.Table, filters: CountFilters) -> tuple[Any, Any]:
+def _extent(events: ir.Table, filters: CountFilters) -> tuple[Any, Any, str]:
+    """First and last located event of the filters, and a fingerprint of those events (one engine scan).
+
+    The store only appends batches and purges rows: any change to the events a
+    forecast may read changes their count or the (integer) sum of their times,
+    hence the fingerprint, which keys the result cache.
+    """
     kept = located_events(events, sources=filters.sources or None, categories=filters.categories or None)
-    row = kept.aggregate(first=kept.occurred_at.min(), last=kept.occurred_at.max()).to_pyarrow().to_pylist()[0]
-    return row["first"], row["last"]
+    row = kept.aggregate(first=kept.occurred_at.min(), last=kept.occurred_at.max(), n=kept.count(),
+                         t=kept.occurred_at.epoch_seconds().cast("int64").sum()).to_pyarrow().to_pylist()[0]
+    digest = hashlib.blake2b(f"{row['n']}:{row['t']}".encode(), digest_size=16).hexdigest()
+    return row["first"], row["last"], digest
 
 
 def _summary(values: list[float | None], rng: np.random.Generator) -> MetricSummary:
@@ -69,6 +120,7 @@ def _summary(values: list[float | None], rng: np.random.Generator) -> MetricSumm
 
 @router.get("/forecasts", response_model=ForecastResult)
 def forecasts(
+    request: Request,
     city: CityDep,
     store: StoreDep,
     grids: GridsDep,
@@ -102,7 +154,7 @@ def forecasts(
         raise InputError(f"horizon_days ({horizon_days}) must not exceed train_days ({train_days})")
     filters = count_filters(None, None, source, category)
     check_filter_sources(store, filters)
-    first, last = store.query(lambda events: _extent(events, filters))
+    first, last, fingerprint = store.query(lambda events: _extent(events, filters))
     if last is None:
         raise InputError("no event with a place matches the filters: nothing to forecast from")
     data_end = last.date() + timedelta(days=1)           # first day after the data
@@ -115,13 +167,19 @@ def forecasts(
     if stop - timedelta(days=span) <= first.date():
         raise InputError(f"the data start on {first.date().isoformat()}: too late for {origins} origins every "
                          f"{origin_step_days} days before {stop.isoformat()} with a {horizon_days}-day horizon")
+    cap = max_train_events or DEFAULT_MAX_TRAIN_EVENTS.get(method, OTHER_MAX_TRAIN_EVENTS)
+    key = (method, stop, horizon_days, train_days, k, cell_m, origins, origin_step_days, cap, seed,
+           filters.sources, filters.categories, fingerprint)
+    cache = _cache(request)
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
     cgrid = grids.get(cell_m)
     placed = store.query(lambda events: query_placed(
         events, cgrid, start=earliest, end=stop, sources=filters.sources or None,
         categories=filters.categories or None, reference=_day(earliest)))
     if len(placed.events) == 0:
         raise InputError("no event with a place inside the city in the training period")
-    cap = max_train_events or DEFAULT_MAX_TRAIN_EVENTS.get(method, OTHER_MAX_TRAIN_EVENTS)
     model = CappedForecaster(get_forecaster(method, **(ETAS_FIT if method.endswith("etas") else {})), cap)
     baseline = get_forecaster(BASELINE)
     rng_fit, rng_select, rng_backtest, rng_boot = np.random.default_rng(seed).spawn(4)
@@ -154,7 +212,7 @@ def forecasts(
                                                                        score=float(forecast.scores[c])),
                                 geometry=g)
                 for i, (c, g) in enumerate(zip(chosen, polygons(cgrid, chosen), strict=True))]
-    return ForecastResult(
+    result = ForecastResult(
         features=features,
         window=Period(start=stop.isoformat(), end=(stop + timedelta(days=horizon_days)).isoformat()),
         training=Period(start=(_day(earliest) + timedelta(days=used_start)).date().isoformat(), end=stop.isoformat()),
@@ -170,3 +228,5 @@ def forecasts(
                               pai_difference=_summary(diffs, rng_boot), bootstrap_replicates=BOOTSTRAP_REPLICATES),
         attribution=city.attribution,
     )
+    cache.put(key, result)
+    return result

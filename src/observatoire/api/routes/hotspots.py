@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 import numpy as np
 from fastapi import APIRouter, Depends, Query
 
-from observatoire.analytics.places import cell_counts, kde_cells, masked_gi_star, query_placed
+from observatoire.analytics.places import cell_counts, kde_cells, masked_gi_star, query_cell_counts, query_placed
 from observatoire.api.deps import CityDep, GridsDep, StoreDep
 from observatoire.api.models import HotspotFeature, HotspotParameters, HotspotProperties, Hotspots, Period
 from observatoire.api.params import CountFilters, count_filters
@@ -40,11 +40,14 @@ def hotspots(
     """
     check_filter_sources(store, filters)
     cgrid = grids.get(cell_m)
-    placed = store.query(lambda events: query_placed(
-        events, cgrid, start=filters.start, end=filters.end,
-        sources=filters.sources or None, categories=filters.categories or None))
     grid = cgrid.grid
-    counts = cell_counts(placed.events, grid)
+    scope = dict(start=filters.start, end=filters.end, sources=filters.sources or None,
+                 categories=filters.categories or None)
+    if method == "gi_star":  # only counts per cell are needed: the engine groups them
+        counts, outside = store.query(lambda events: query_cell_counts(events, cgrid, **scope))
+    else:
+        placed = store.query(lambda events: query_placed(events, cgrid, **scope))
+        counts, outside = cell_counts(placed.events, grid), placed.outside
     active = cgrid.active_cells
     props: list[HotspotProperties]
     kde_points: int | None = None
@@ -68,8 +71,8 @@ def hotspots(
         filters=filters_echo(filters),
         parameters=HotspotParameters(method=method, cell_m=cell_m, alpha=alpha, bandwidth_m=bandwidth_m, seed=seed),
         grid=grid_info(cgrid),
-        located=len(placed.events) + placed.outside,
-        outside=placed.outside,
+        located=int(counts.sum()) + outside,
+        outside=outside,
         hot_cells=hot_total,
         kde_points=kde_points,
         attribution=city.attribution,

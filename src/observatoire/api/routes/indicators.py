@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from observatoire.analytics.indicators import Thresholds, indicators_from_events
+from observatoire.analytics.indicators import Thresholds, daily_counts, indicators_from_daily
 from observatoire.api.deps import CityDep, StoreDep
 from observatoire.api.params import CountFilters, count_filters, parse_date
 from observatoire.api.routes.cells import check_filter_sources
@@ -21,7 +21,8 @@ def indicators(
     city: CityDep,
     store: StoreDep,
     filters: FiltersDep,
-    reference: Annotated[str, Query(description="Reference day (local), YYYY-MM-DD: windows end on it.")],
+    reference: Annotated[str | None, Query(description="Reference day (local), YYYY-MM-DD: windows end on it "
+                                                       "(default: the last day of the theme's data).")] = None,
     baseline_years: Annotated[int, Query(ge=1, le=10, description="Years of the same period averaged")] = 3,
     method: Annotated[str, Query(description="Exception test: poisson or band (mean ± z·sd)")] = "poisson",
 ) -> dict[str, Any]:
@@ -31,13 +32,13 @@ def indicators(
     levels (thresholds in ``docs/indicators-and-alerts.md``). ``start``/``end`` are not used."""
     check_filter_sources(store, filters)
     day = parse_date("reference", reference)
-    if day is None:
-        raise InputError("reference: a day YYYY-MM-DD is required")
     if method not in ("poisson", "band"):
         raise InputError(f"method: {method[:20]!r} is not poisson or band")
-    table = store.query(lambda events: indicators_from_events(
-        events, reference=day, city=city, sources=filters.sources or None,
-        categories=filters.categories or None, baseline_years=baseline_years, thresholds=Thresholds(method=method)))
+    daily = store.query(lambda events: daily_counts(events, city=city, sources=filters.sources or None,
+                                                    categories=filters.categories or None))
+    day = day or daily.last
+    table = indicators_from_daily(daily, reference=day, city=city, baseline_years=baseline_years,
+                                  thresholds=Thresholds(method=method))
     return {"reference": day.isoformat(), "baseline_years": baseline_years, "method": method,
             "filters": {"sources": list(filters.sources) or None, "categories": list(filters.categories) or None},
             "rows": table.to_pylist()}

@@ -28,7 +28,12 @@ const MEASURES = {
 
 const $ = (id) => document.getElementById(id);
 const state = { map: null, layer: null, legend: null, data: null, seq: 0, fitted: false,
-  cells: { hotspots: null, forecast: null }, cellSeq: { hotspots: 0, forecast: 0 } };
+  cells: { hotspots: null, forecast: null, indicators: null, alerts: null },
+  cellSeq: { hotspots: 0, forecast: 0, indicators: 0, alerts: 0 } };
+const LAYER_LABELS = { hotspots: "points chauds", forecast: "prévision", indicators: "indicateurs", alerts: "alertes" };
+// Criticality levels of the indicators (analytics/indicators.py), lowest first, and their colours.
+const CRITICALITY = { "faible": "#ffffcc", "modérée": "#fed976", "élevée": "#fd8d3c", "critique": "#bd0026" };
+const WINDOW_LABELS = { "7d": "7 jours", "28d": "28 jours", ytd: "depuis le 1er janvier" };
 const FORECAST_K = 0.05;
 const METHOD_LABELS = { grid_etas: "ETAS sur grille", naive: "Référence naïve (semaine précédente)" };
 
@@ -59,8 +64,27 @@ function setStatus(message) {
 async function getJson(url) {
   const response = await fetch(url, { headers: { Accept: "application/json" } });
   const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(body.detail || `HTTP ${response.status}`);
+  if (!response.ok) {
+    const detail = typeof body.detail === "string" ? body.detail : `HTTP ${response.status}`;
+    const err = new Error(detail);
+    err.status = response.status;
+    throw err;
+  }
   return body;
+}
+
+// One line per layer that could not be drawn (e.g. "log in to see this layer"), under the pickers.
+function layerNote(kind, html) {
+  const box = $("layer-notes");
+  let line = box.querySelector(`[data-layer="${kind}"]`);
+  if (!html) { if (line) line.remove(); return; }
+  if (!line) {
+    line = document.createElement("span");
+    line.dataset.layer = kind;
+    line.style.display = "block";
+    box.append(line);
+  }
+  line.innerHTML = html;
 }
 
 // "2024-03" -> "2024-04-01": the first day after an inclusive end month.
@@ -326,36 +350,192 @@ function renderEvaluation(fc) {
   $("evaluation").hidden = false;
 }
 
+function layerBox(kind) {
+  return $(`layer-${kind}`);
+}
+
+function layerUrl(kind) {
+  if (kind === "hotspots") return `${API}/hotspots?${cellQuery(kind)}`;
+  if (kind === "forecast") return `${API}/forecasts?${cellQuery(kind)}`;
+  const params = new URLSearchParams();
+  if (kind === "indicators") for (const id of ["source", "category"]) if ($(id).value) params.append(id, $(id).value);
+  return `${API}/${kind}${params.toString() ? `?${params}` : ""}`;
+}
+
+// Indicators compare with the same days of the previous years (3 by default): a store that holds fewer
+// years is shown with as many as it has, and the caption says how many.
+const INDICATOR_YEARS = 3;
+async function fetchIndicators(base) {
+  for (let years = INDICATOR_YEARS; ; years -= 1) {
+    const url = `${base}${base.includes("?") ? "&" : "?"}baseline_years=${years}`;
+    try {
+      return [url, await getJson(url)];
+    } catch (err) {
+      if (!(err.status === 422 && err.message.startsWith("window longer than data") && years > 1)) throw err;
+    }
+  }
+}
+
+function hideLayer(kind) {
+  if (state.cells[kind]) state.cells[kind].remove();
+  state.cells[kind] = null;
+  if (kind === "forecast") $("evaluation").hidden = true;
+  if (kind === "indicators") $("indicators-info").hidden = true;
+}
+
 async function refreshCells(kind) {
-  const box = $(kind === "hotspots" ? "layer-hotspots" : "layer-forecast");
+  const box = layerBox(kind);
   const seq = ++state.cellSeq[kind];
   if (!box.checked) {
-    if (state.cells[kind]) state.cells[kind].remove();
-    state.cells[kind] = null;
-    if (kind === "forecast") $("evaluation").hidden = true;
+    hideLayer(kind);
+    layerNote(kind, "");
     box.dataset.state = "off";
     return;
   }
   box.dataset.state = "loading";
-  const query = cellQuery(kind);
+  let url = layerUrl(kind);
   try {
-    const fc = await getJson(`${API}/${kind === "hotspots" ? "hotspots" : "forecasts"}?${query}`);
+    let body;
+    if (kind === "indicators") [url, body] = await fetchIndicators(url);
+    else body = await getJson(url);
     if (seq !== state.cellSeq[kind] || !box.checked) return;
-    drawCells(kind, fc);
-    if (kind === "forecast") renderEvaluation(fc);
-    box.dataset.query = query;
+    if (kind === "indicators" || kind === "alerts") {
+      if (!state.data) await state.ready; // zone outlines come with the choropleth
+      if (seq !== state.cellSeq[kind] || !box.checked) return;
+      layerNote(kind, "");
+      if (kind === "indicators") drawIndicators(body); else drawAlerts(body);
+    } else {
+      layerNote(kind, "");
+      drawCells(kind, body);
+      if (kind === "forecast") renderEvaluation(body);
+    }
+    box.dataset.query = url.split("?")[1] || "";
     box.dataset.state = "ready";
   } catch (err) {
     if (seq !== state.cellSeq[kind]) return;
-    setStatus(`Couche indisponible : ${err.message}`); // layer unavailable
-    box.dataset.state = "error";
+    hideLayer(kind);
+    if (err.status === 401 || err.status === 403) {
+      // log in (or with a role that may read it) to see this layer
+      layerNote(kind, `Couche « ${LAYER_LABELS[kind]} » : <a href="login">connectez-vous</a> pour voir cette `
+        + `couche${err.status === 403 ? " (votre rôle n'y donne pas accès)" : ""}.`);
+      box.dataset.state = "forbidden";
+    } else {
+      layerNote(kind, `Couche « ${LAYER_LABELS[kind]} » indisponible : ${escapeHtml(err.message)}`);
+      box.dataset.state = "error";
+    }
   }
 }
 
+// ---- Zone layers: CompStat indicators (criticality, exception) and the zones with active alerts.
+
+function zoneFeatures() {
+  return state.data ? state.data.fc.features : [];
+}
+
+function zoneName(zoneId) {
+  const f = zoneFeatures().find((z) => z.id === zoneId || z.properties.zone_id === zoneId);
+  return f ? f.properties.name : zoneId;
+}
+
+function indicatorPopup(zoneId, rows) {
+  const lines = ["7d", "28d", "ytd"].map((w) => rows[w]).filter(Boolean).map((r) => `<tr data-window="${r.window}">`
+    + `<td>${WINDOW_LABELS[r.window]}</td><td>${frNumber(r.current)}</td><td>${frNumber(r.previous)}</td>`
+    + `<td>${frNumber(r.baseline_mean, 2)}${r.baseline_sd === null ? "" : ` ± ${frNumber(r.baseline_sd, 2)}`}</td>`
+    + `<td>${r.p_value < 0.001 ? "< 0,001" : frNumber(r.p_value, 2)}</td><td>${escapeHtml(r.trend)}</td>`
+    + `<td>${escapeHtml(r.criticality)}</td></tr>`);
+  return `<strong>${escapeHtml(zoneName(zoneId))}</strong>`
+    + "<table class=\"popup-figures\"><thead><tr><th>Fenêtre</th><th>Actuel</th><th>Précédent</th>"
+    + "<th>Moy. années préc.</th><th>p</th><th>Tendance</th><th>Criticité</th></tr></thead>"
+    + `<tbody>${lines.join("")}</tbody></table>`;
+}
+
+function drawIndicators(body) {
+  hideLayer("indicators");
+  const byZone = new Map();
+  for (const r of body.rows) {
+    if (!byZone.has(r.zone_id)) byZone.set(r.zone_id, {});
+    byZone.get(r.zone_id)[r.window] = r;
+  }
+  const features = zoneFeatures().filter((f) => byZone.has(f.properties.zone_id));
+  state.cells.indicators = L.geoJSON({ type: "FeatureCollection", features }, {
+    pane: "cells",
+    style: (f) => {
+      const r = byZone.get(f.properties.zone_id)["28d"];
+      return { pane: "cells", fillColor: CRITICALITY[r.criticality] || NO_DATA, fillOpacity: 0.75,
+        color: r.exception ? "#1d2733" : "#ffffff", weight: r.exception ? 3 : 1, dashArray: r.exception ? null : "3" };
+    },
+    onEachFeature: (f, layer) => {
+      const rows = byZone.get(f.properties.zone_id);
+      layer.bindPopup(indicatorPopup(f.properties.zone_id, rows), { maxWidth: 520 });
+      const r = rows["28d"];
+      layer.bindTooltip(`${escapeHtml(f.properties.name)} : ${escapeHtml(r.criticality)}, `
+        + `${frNumber(r.current)} sur 28 jours (moyenne ${frNumber(r.baseline_mean, 2)})`, { sticky: true });
+    },
+  }).addTo(state.map);
+  state.cells.indicators.eachLayer((l) => {
+    const el = l.getElement();
+    if (!el) return;
+    const r = byZone.get(l.feature.properties.zone_id)["28d"];
+    el.setAttribute("data-layer", "indicators");
+    el.setAttribute("data-zone-id", l.feature.properties.zone_id);
+    el.setAttribute("data-criticality", r.criticality);
+    el.setAttribute("data-exception", String(r.exception));
+    el.setAttribute("data-current", String(r.current));
+    el.setAttribute("data-baseline-mean", String(r.baseline_mean));
+  });
+  const flagged = [...byZone.values()].filter((w) => w["28d"] && w["28d"].exception).length;
+  $("indicators-caption").textContent = `Au ${new Date(`${body.reference}T00:00:00Z`).toLocaleDateString("fr-FR",
+    { timeZone: "UTC" })}, ${body.baseline_years} années de référence : ${flagged} arrondissement`
+    + `${flagged > 1 ? "s" : ""} en exception sur 28 jours.`;
+  $("indicators-info").dataset.reference = body.reference;
+  $("indicators-info").hidden = false;
+}
+
+function alertPopup(zoneId, alerts) {
+  const items = alerts.map((a) => `<li data-rule="${escapeHtml(a.rule_id)}" data-version="${a.rule_version}">`
+    + `Règle <code>${escapeHtml(a.rule_id)}</code> v${a.rule_version} : ${frNumber(a.observed)} observé(s) pour `
+    + `${frNumber(a.expected, 2)} attendu(s), du ${new Date(a.window_start).toLocaleString("fr-FR",
+      { timeZone: "Europe/Paris" })} au ${new Date(a.window_end).toLocaleString("fr-FR", { timeZone: "Europe/Paris" })}`
+    + "</li>");
+  return `<strong>${escapeHtml(zoneName(zoneId))}</strong> : ${alerts.length} alerte${alerts.length > 1 ? "s" : ""}`
+    + `<ul>${items.join("")}</ul>`;
+}
+
+function drawAlerts(body) {
+  hideLayer("alerts");
+  const byZone = new Map();
+  for (const a of body.alerts) {
+    if (!byZone.has(a.zone_id)) byZone.set(a.zone_id, []);
+    byZone.get(a.zone_id).push(a);
+  }
+  const features = zoneFeatures().filter((f) => byZone.has(f.properties.zone_id));
+  state.cells.alerts = L.geoJSON({ type: "FeatureCollection", features }, {
+    pane: "cells",
+    style: () => ({ pane: "cells", color: "#67000d", weight: 3, fillColor: "#ef3b2c", fillOpacity: 0.3 }),
+    onEachFeature: (f, layer) => {
+      const list = byZone.get(f.properties.zone_id);
+      layer.bindPopup(alertPopup(f.properties.zone_id, list), { maxWidth: 480 });
+      layer.bindTooltip(`${escapeHtml(f.properties.name)} : ${list.length} alerte${list.length > 1 ? "s" : ""}`,
+        { sticky: true });
+    },
+  }).addTo(state.map);
+  state.cells.alerts.eachLayer((l) => {
+    const el = l.getElement();
+    if (!el) return;
+    const list = byZone.get(l.feature.properties.zone_id);
+    el.setAttribute("data-layer", "alerts");
+    el.setAttribute("data-zone-id", l.feature.properties.zone_id);
+    el.setAttribute("data-alerts", String(list.length));
+    el.setAttribute("data-rules", list.map((a) => `${a.rule_id}@${a.rule_version}`).sort().join(" "));
+  });
+  const box = layerBox("alerts");
+  box.dataset.alerts = String(body.alerts.length);
+  if (!body.alerts.length) layerNote("alerts", `Aucune alerte active au ${escapeHtml(body.as_of.slice(0, 10))}.`);
+}
+
 function refreshAll() {
-  refresh();
-  refreshCells("hotspots");
-  refreshCells("forecast");
+  state.ready = refresh();
+  for (const kind of ["hotspots", "forecast", "indicators"]) refreshCells(kind);
 }
 
 function fillPickers(meta) {
@@ -410,10 +590,12 @@ async function main() {
     return;
   }
   for (const id of ["start", "end", "source", "category"]) $(id).addEventListener("change", refreshAll);
-  $("layer-hotspots").addEventListener("change", () => refreshCells("hotspots"));
-  $("layer-forecast").addEventListener("change", () => refreshCells("forecast"));
+  for (const kind of ["hotspots", "forecast", "indicators", "alerts"]) {
+    layerBox(kind).addEventListener("change", () => refreshCells(kind));
+  }
   $("measure").addEventListener("change", render);
-  await refresh();
+  state.ready = refresh();
+  await state.ready;
 }
 
 main();
