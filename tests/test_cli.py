@@ -24,8 +24,8 @@ def run(*args: str, store: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize("command, words", [
-    ("simulate", "Simulate a city-year"), ("ingest", "privacy gate"), ("serve", "Serve the API"),
-    ("demo", "Simulate a city-year of Marseille"), ("purge", "past its retention"), ("audit", "tamper-evident"),
+    ("simulate", "Simulate every source"), ("ingest", "privacy gate"), ("serve", "Serve the API"),
+    ("demo", "Simulate three years of Marseille"), ("purge", "past its retention"), ("audit", "tamper-evident"),
     ("holds", "Legal holds"),
 ])
 def test_every_command_explains_itself(tmp_path: Path, command: str, words: str) -> None:

@@ -7,6 +7,7 @@ legal holds, reading or verifying the audit log) leaves one entry in the audit l
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
 import json
 import os
@@ -51,15 +52,15 @@ def _progress() -> Progress:
                     TimeElapsedColumn(), console=console, transient=True)
 
 
-def _simulate(out: Path, seed: int, year: int, scale: float, settings: Settings) -> Path:
-    from observatoire.simulate import simulate_city_year
+def _simulate(out: Path, seed: int, years: int, end: dt.date | None, scale: float, settings: Settings) -> Path:
+    from observatoire.simulate import simulate_city
 
     with _progress() as bar:
         task = bar.add_task("simulate", total=1.0)
-        summary = simulate_city_year(settings.city(), out, seed=seed, year=year, scale=scale,
-                                     progress=lambda step, done: bar.update(task, completed=done,
-                                                                            description=f"simulate: {step}"))
-    table = Table(title=f"Simulated city-year {year} (seed {seed}, scale {scale:g})")
+        summary = simulate_city(settings.city(), out, seed=seed, end=end, years=years, now=settings.clock,
+                                scale=scale, progress=lambda step, done: bar.update(task, completed=done,
+                                                                                   description=f"simulate: {step}"))
+    table = Table(title=f"Simulated {years} year(s) to {end or 'yesterday'} (seed {seed}, scale {scale:g})")
     table.add_column("source")
     table.add_column("rows", justify="right")
     for name, rows in summary.rows.items():
@@ -115,12 +116,15 @@ def _serve(settings: Settings, host: str, port: int, purge_every_h: float = 24.0
 def simulate(
     out: Annotated[Path, typer.Option(help="Directory to write exports/ and truth/ into.")] = Path("var/demo"),
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same files.")] = 2025,
-    year: Annotated[int, typer.Option(help="Calendar year to simulate.")] = 2025,
-    scale: Annotated[float, typer.Option(help="Multiplier of every volume (1 = a realistic city-year).")] = 1.0,
+    years: Annotated[int, typer.Option(help="Years simulated, ending on --end.")] = 3,
+    end: Annotated[Optional[dt.datetime], typer.Option(formats=["%Y-%m-%d"],
+                                                       help="Last simulated day (default: yesterday).")] = None,
+    scale: Annotated[float, typer.Option(help="Multiplier of every volume (1 = a realistic city).")] = 1.0,
     city: CityOpt = None,
 ) -> None:
-    """Simulate a city-year of every source, written as the files a city would export, with its ground truth."""
-    _simulate(out, seed, year, scale, Settings.from_env(city_path=city))
+    """Simulate every source over years ending near today, written as the files a city would export, with its
+    ground truth."""
+    _simulate(out, seed, years, end.date() if end else None, scale, Settings.from_env(city_path=city))
 
 
 @app.command()
@@ -156,16 +160,47 @@ def demo(
     out: Annotated[Path, typer.Option(help="Working directory for the demo (exports, truth, store).")] = Path("var/demo"),
     seed: Annotated[int, typer.Option(help="Random seed of the simulated city-year.")] = 2025,
     scale: Annotated[float, typer.Option(help="Multiplier of every volume.")] = 1.0,
+    years: Annotated[int, typer.Option(help="Years simulated, ending yesterday.")] = 3,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Stop after ingest.")] = False,
 ) -> None:
-    """Simulate a city-year of Marseille, ingest its exports like real ones, and serve the map."""
-    settings = Settings.from_env(store_dir=out / "store", key_path=out / "keys" / "pseudonym.key")
-    exports = _simulate(out, seed, 2025, scale, settings)
+    """Simulate three years of Marseille ending yesterday, ingest the exports like real ones, and serve the map."""
+    settings = Settings.from_env(store_dir=out / "store", key_path=out / "keys" / "pseudonym.key",
+                                 audit_dir=out / "audit", auth_dir=out / "auth", registry_dir=out / "registry",
+                                 evaluations_dir=out / "evaluations", holds_path=out / "holds.json")
+    exports = _simulate(out, seed, years, None, scale, settings)
     _ingest([exports], None, settings)
+    _demo_accounts(settings)
     if not no_serve:
         _serve(settings, host, port)
+
+
+DEMO_ROLES = ("analyst", "operator", "supervisor", "dpo", "auditor", "admin")
+
+
+def _demo_accounts(settings: Settings) -> None:
+    """One account per role for the demo, with random passwords written once to ``<auth>/demo-accounts.txt``
+    (mode 0600) and printed; a demo run again keeps the accounts it made."""
+    import secrets
+
+    from observatoire.auth.service import Auth
+
+    accounts = Auth.from_settings(settings).accounts
+    listing = settings.auth_dir / "demo-accounts.txt"
+    if not accounts.list():
+        lines = []
+        for role in DEMO_ROLES:
+            password = secrets.token_urlsafe(12)
+            accounts.add(f"demo-{role}", role, password)
+            settings.audit_log().record("account_change", actor=_actor(), role=CLI_ROLE, dataset="accounts",
+                                        detail={"login": f"demo-{role}", "change": "created", "new_role": role})
+            lines.append(f"demo-{role}\t{role}\t{password}")
+        listing.write_text("login\trole\tpassword\n" + "\n".join(lines) + "\n", encoding="utf-8")
+        listing.chmod(0o600)
+    if listing.exists():
+        console.print(f"demo accounts (login, role, password), also in {listing}:")
+        console.print(listing.read_text(encoding="utf-8"), markup=False, highlight=False)
 
 
 keys_app = typer.Typer(help="The pseudonymisation key ring (HMAC-SHA256 keys kept apart from the store).",
