@@ -379,11 +379,13 @@ def holds_list(holds: HoldsOpt = None,
 from observatoire.auth.cli import tokens_app, users_app  # noqa: E402
 from observatoire.registry.cli import rules_app  # noqa: E402
 from observatoire.regulator.cli import documents_app  # noqa: E402
+from observatoire.evaluation.cli import app as evaluation_app  # noqa: E402
 
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(rules_app, name="rules")
 app.add_typer(documents_app, name="documents")
+app.add_typer(evaluation_app, name="evaluation")
 
 
 def main() -> None:
