@@ -43,6 +43,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/rules/{rule_id}/versions/{version}/approve"): {"supervisor"},
     ("POST", "/api/v1/rules/{rule_id}/versions/{version}/reject"): {"supervisor"},
     ("GET", "/api/v1/events"): {"analyst", "supervisor", "dpo", "auditor"},
+    ("GET", "/api/v1/events/export"): {"dpo"},
     ("GET", "/api/v1/audit"): {"dpo", "auditor"},
     ("GET", "/login"): EVERYONE,
     ("POST", "/login"): EVERYONE,
@@ -68,7 +69,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
 PURPOSE = {"analyst": "operational_analysis", "supervisor": "operational_analysis", "dpo": "data_subject_request",
            "auditor": "audit_control", "operator": "alert_handling"}
 # Cheap parameters: an allowed call must not be refused (401/403), whatever else it answers.
-QUERY = {"/api/v1/forecasts": "?origins=2&train_days=7&horizon_days=1&method=naive", "/api/v1/indicators": "",
+QUERY = {"/api/v1/events/export": "?recipient=test", "/api/v1/forecasts": "?origins=2&train_days=7&horizon_days=1&method=naive", "/api/v1/indicators": "",
          "/api/v1/hotspots": "?cell_m=2000"}
 
 

@@ -48,12 +48,16 @@ class Requirement:
     csrf
         For unsafe methods: ``"session"`` (the session's synchroniser token, when the caller
         authenticates with the session cookie) or ``"login"`` (the login form's double-submit token).
+    action
+        How a data route's requests are audited: ``consult`` (read on screen) or ``export`` (records
+        handed over; the route sets ``request.state.audit_recipient``).
     """
 
     roles: frozenset[str]
     purpose: bool = False
     dataset: str | None = None
     csrf: str = "session"
+    action: str = "consult"
 
     def __post_init__(self) -> None:
         unknown = set(self.roles) - set(ROLES)
@@ -108,6 +112,10 @@ ACCESS: dict[tuple[str, str], Requirement] = {
     ("GET", "/api/v1/evaluations/{plan_id}/analysis"): Requirement(roles=PUBLIC, dataset="events"),
     # event-level pseudonymised records: a purpose, fields per role (EVENT_FIELDS)
     ("GET", "/api/v1/events"): Requirement(roles=EVENTS, purpose=True, dataset="events"),
+    # handing records over (a data subject's access request, a judicial requisition): the DPO only, to a named
+    # recipient, audited as an export
+    ("GET", "/api/v1/events/export"): Requirement(roles=roles("dpo"), purpose=True, dataset="events",
+                                                  action="export"),
     # the audit log
     ("GET", "/api/v1/audit"): Requirement(roles=AUDIT, dataset="audit"),
     # authentication
@@ -221,10 +229,11 @@ def _template(request: Request) -> str:
 
 def record(request: Request, action: str, principal: Principal, *, dataset: str, outcome: str = "ok",
            rows: int | None = None, filters: Mapping[str, Any] | None = None,
-           detail: Mapping[str, Any] | None = None) -> None:
+           detail: Mapping[str, Any] | None = None, recipient: str | None = None) -> None:
     """One audit entry about ``principal`` for this request."""
     audit_log(request).record(action, actor=principal.actor, role=principal.role, dataset=dataset,
                               filters=filters, rows=rows, purpose=principal.purpose, outcome=outcome,
+                              recipient=recipient,
                               detail={"method": request.method, "path": _template(request), **(detail or {})})
 
 
@@ -336,11 +345,12 @@ async def enforce(request: Request) -> AsyncIterator[Principal]:
     try:
         yield principal
     except BaseException as exc:
-        record(request, "consult", principal, dataset=req.dataset, outcome="failed", filters=query_filters(request),
-               detail={"status": _status(exc)})
+        record(request, req.action, principal, dataset=req.dataset, outcome="failed", filters=query_filters(request),
+               detail={"status": _status(exc)}, recipient=getattr(request.state, "audit_recipient", None))
         raise
-    record(request, "consult", principal, dataset=req.dataset, filters=query_filters(request),
-           rows=getattr(request.state, "audit_rows", None), detail={"status": 200})
+    record(request, req.action, principal, dataset=req.dataset, filters=query_filters(request),
+           rows=getattr(request.state, "audit_rows", None), detail={"status": 200},
+           recipient=getattr(request.state, "audit_recipient", None))
 
 
 def allowed_purposes(request: Request, role: str) -> list[str]:
