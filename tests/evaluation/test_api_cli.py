@@ -52,6 +52,9 @@ def test_synthetic_control_plan_on_the_store(settings, city, clock) -> None:
     result = analyse_plan(plan["id"], settings=settings, city=city, query=_query(settings, city))
     assert result["estimate"]["placebos"] >= 8
     assert result["estimate"]["effect"] < 0
+    lo, hi = result["estimate"]["ci_effect"]
+    assert lo <= result["estimate"]["effect"] <= hi            # the conformal interval (CWZ 2021)
+    assert 0 < result["estimate"]["p_value_conformal"] <= 1
     assert set(result["estimate"]["weights"]).isdisjoint({"13201", *plan["buffer"]})
 
 

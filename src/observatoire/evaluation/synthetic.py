@@ -1,4 +1,4 @@
-"""Synthetic control (Abadie, Diamond & Hainmueller 2010) with in-space placebo tests, using ``pysyncon``.
+"""Synthetic control (Abadie, Diamond & Hainmueller 2010) with conformal inference and placebo tests (``pysyncon``).
 
 Each unit's series is divided by its pre-period mean, so that treated and donor units are on
 one scale; the treated series is the mean of the treated units' normalised series. Donor
@@ -7,24 +7,25 @@ pre-period values with equal predictor weights (the pre-period fit itself).
 
 Effect: ``log(sum_post treated / sum_post synthetic)``, reported as ``exp(.) - 1``.
 
-For the placebo test the treated group is fitted, like each placebo group, on all donors but as
-many as it has units (averaged over a few random leave-out sets), so that its RMSPE ratio is
-not inflated by a better pre-period fit with more donors.
+Interval: conformal inference (Chernozhukov, Wüthrich & Zhu 2021, :mod:`.conformal`): the rate
+ratios ``r`` that a moving-block permutation test does not reject once the treated post-period is
+divided by ``r`` and the weights are refitted on all periods; ``p_value_conformal`` is that test at
+``r = 1``. It needs at least ``1 / alpha`` periods in all (20 at 95 %).
 
-Placebos in space: the same estimator is run with groups of donors as if treated (groups of
-the treated group's size, so that their noise is comparable: all groups when there are at
-most ``max_placebos``, else a random draw of that many), each against the remaining donors.
-- p-value: rank of the treated group's post/pre RMSPE ratio among the placebos'
-  (Abadie et al. 2010): ``(1 + #{placebo ratio >= treated ratio}) / (1 + n)``;
-- interval: the treated leave-out estimate is ``log(1 + effect) + e`` with ``e`` exchangeable
-  with the placebo estimates, so ``[l - q_hi, l - q_lo]`` with ``q`` the placebo quantiles
-  (test inversion under a constant effect, Firpo & Possebom 2018). With few placebos the
-  interval's true level is coarse: ``placebos`` says how many there were.
+Placebos in space (Abadie et al. 2010): the same estimator is run with groups of donors as if
+treated (groups of the treated group's size, so that their noise is comparable: all groups when
+there are at most ``max_placebos``, else a random draw of that many), each against the remaining
+donors. p-value: rank of the treated group's post/pre RMSPE ratio among the placebos'
+``(1 + #{placebo ratio >= treated ratio}) / (1 + n)``. For this test the treated group is fitted,
+like each placebo group, on all donors but as many as it has units (averaged over a few random
+leave-out sets), so that its RMSPE ratio is not inflated by a better pre-period fit with more
+donors. (An interval made of the placebo estimates, as in Firpo & Possebom 2018, was used before:
+with a dozen donors the placebo groups share zones and it covered the truth 81 % of the time.)
 
 References: Abadie, A., Diamond, A. & Hainmueller, J. (2010). Synthetic control methods for
-comparative case studies. *JASA* 105(490), 493-505. Firpo, S. & Possebom, V. (2018).
-Synthetic control method: inference, sensitivity analysis and confidence sets.
-*Journal of Causal Inference* 6(2).
+comparative case studies. *JASA* 105(490), 493-505. Chernozhukov, V., Wüthrich, K. & Zhu, Y.
+(2021). An exact and robust conformal inference method for counterfactual and synthetic
+controls. *JASA* 116(536), 1849-1864.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from observatoire.errors import InputError
+from observatoire.evaluation.conformal import conformal_interval, conformal_p_value
 
 MIN_DONORS = 4
 LEAVE_OUT = 5
@@ -52,6 +54,8 @@ class SyntheticResult:
     rank: int
     placebos: int
     p_value: float
+    p_value_conformal: float
+    permutations: int
     weights: dict[str, float]
 
     def as_dict(self) -> dict:
@@ -59,11 +63,12 @@ class SyntheticResult:
                 "rate_ratio": 1.0 + self.effect, "ci_rate_ratio": [1.0 + self.ci_effect[0], 1.0 + self.ci_effect[1]],
                 "log_ratio": self.log_ratio, "rmspe_pre": self.rmspe_pre, "rmspe_ratio": self.rmspe_ratio,
                 "rank": self.rank, "placebos": self.placebos, "p_value_placebo": self.p_value,
-                "weights": self.weights}
+                "p_value_conformal": self.p_value_conformal, "ci_method": "conformal, moving-block permutations",
+                "permutations": self.permutations, "weights": self.weights}
 
 
 def _fit(treated: np.ndarray, donors: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray]:
-    """Donor weights and the synthetic series for one treated series (pysyncon, equal predictor weights)."""
+    """Donor weights fitted on the first ``start`` periods and the synthetic series (pysyncon, equal period weights)."""
     from pysyncon import Synth
 
     names = [f"d{i}" for i in range(donors.shape[0])]
@@ -74,6 +79,33 @@ def _fit(treated: np.ndarray, donors: np.ndarray, start: int) -> tuple[np.ndarra
     model.fit(X0=z0.iloc[pre], X1=z1.iloc[pre], Z0=z0.iloc[pre], Z1=z1.iloc[pre], custom_V=np.ones(start))
     w = np.asarray(model.W, float)
     return w, donors.T @ w
+
+
+def _fit_all(treated: np.ndarray, donors: np.ndarray) -> np.ndarray:
+    """The synthetic series with weights fitted on every period (the conformal refits under a null)."""
+    return _fit(treated, donors, len(treated))[1]
+
+
+def _normalised(y: np.ndarray, mask: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray]:
+    """The treated group's series and the donors' series, each unit divided by its pre-period mean."""
+    norm = y / np.maximum(y[:, :start].mean(axis=1, keepdims=True), 0.5)
+    return norm[mask].mean(axis=0), norm[~mask]
+
+
+def conformal_test(counts: np.ndarray, treated: np.ndarray, start: int, *, rate_ratio: float = 1.0) -> float:
+    """p-value of the conformal test that the treated units' rate ratio is ``rate_ratio`` (1: no effect).
+
+    The test that :func:`synthetic_control` inverts for its interval (moving-block permutations,
+    weights refitted on all periods under the null); ``counts``, ``treated`` and ``start`` as there.
+    """
+    y = np.asarray(counts, float)
+    mask = np.asarray(treated, bool)
+    if y.ndim != 2 or mask.shape != (y.shape[0],) or not 2 <= start < y.shape[1] or not mask.any() or mask.all():
+        raise InputError("counts must be (units, periods) with treated and donor units, pre- and post-periods")
+    if rate_ratio <= 0:
+        raise InputError("the rate ratio under test must be positive")
+    series, donors = _normalised(y, mask, start)
+    return conformal_p_value(series, donors, start, math.log(rate_ratio), _fit_all)
 
 
 def _stats(treated: np.ndarray, synthetic: np.ndarray, start: int) -> tuple[float, float, float]:
@@ -107,9 +139,10 @@ def synthetic_control(
     units
         Unit ids, for the reported donor weights.
     level
-        Confidence level of the placebo interval.
+        Confidence level of the conformal interval (needs ``periods >= 1 / (1 - level)``).
     max_placebos
-        At most this many placebo groups (drawn with ``rng`` when there are more).
+        At most this many placebo groups (drawn with ``rng`` when there are more); 0: no placebo test
+        (``p_value``, ``rmspe_ratio`` and ``rank`` are then NaN, NaN and 0).
     rng
         Draws the placebo groups when they are sampled.
     """
@@ -124,42 +157,52 @@ def synthetic_control(
         raise InputError("no treated unit")
     if len(donors_idx) < MIN_DONORS:
         raise InputError(f"a synthetic control needs at least {MIN_DONORS} donor units (untreated, outside the buffer)")
-    norm = y / np.maximum(y[:, :start].mean(axis=1, keepdims=True), 0.5)
-    series = norm[mask].mean(axis=0)
-    donors = norm[donors_idx]
+    if y.shape[1] * (1 - level) < 1:
+        raise InputError(f"a synthetic control's interval at level {level:.0%} needs at least "
+                         f"{math.ceil(1 / (1 - level))} periods (pre and post together); the panel has {y.shape[1]}")
+    series, donors = _normalised(y, mask, start)
     w, synth = _fit(series, donors, start)                      # the estimate: all donors (ADH 2010)
     log_ratio, rmspe_pre, _ = _stats(series, synth, start)
-    size = max(1, min(k, len(donors_idx) - 2))   # placebo groups as large as the treated group, when donors allow
-    # For the test, the treated group is fitted like each placebo group: on the donors less ``size`` of
-    # them (averaged over LEAVE_OUT random leave-out sets), so that its fit is not better than the
-    # placebos' by having more donors.
-    held = np.zeros(y.shape[1])
-    for _ in range(LEAVE_OUT):
-        kept = np.sort(rng.choice(len(donors_idx), len(donors_idx) - size, replace=False))
-        held += _fit(series, donors[kept], start)[1] / LEAVE_OUT
-    held_log, _, ratio = _stats(series, held, start)
+    # Interval and test of no effect: conformal inference, the weights refitted on all periods under each null.
+    lo, hi = conformal_interval(series, donors, start, centre=log_ratio, fit=_fit_all, level=level,
+                                step=max(0.01, 2.0 * rmspe_pre / math.sqrt(y.shape[1] - start)))
+    p_conformal = conformal_p_value(series, donors, start, 0.0, _fit_all)
+    p, rank, ratio, n_groups = _placebo_test(series, donors, start, k, max_placebos, rng)
+    names = units if units is not None else tuple(str(i) for i in range(y.shape[0]))
+    weights = {names[i]: round(float(wi), 4) for i, wi in zip(donors_idx, w) if wi > 1e-3}
+    return SyntheticResult(math.expm1(log_ratio), (math.expm1(lo), math.expm1(hi)), log_ratio, rmspe_pre, ratio,
+                           rank, n_groups, p, p_conformal, y.shape[1], weights)
 
-    total = math.comb(len(donors_idx), size)
+
+def _placebo_test(series: np.ndarray, donors: np.ndarray, start: int, k: int, max_placebos: int,
+                  rng: np.random.Generator) -> tuple[float, int, float, int]:
+    """In-space placebo test: ``(p-value, rank, treated RMSPE ratio, placebo groups)``."""
+    n_d = donors.shape[0]
+    if max_placebos <= 0:
+        return float("nan"), 0, float("nan"), 0
+    size = max(1, min(k, n_d - 2))   # placebo groups as large as the treated group, when donors allow
+    # The treated group is fitted like each placebo group: on the donors less ``size`` of them (averaged
+    # over LEAVE_OUT random leave-out sets), so that its fit is not better than the placebos' by having
+    # more donors.
+    held = np.zeros(len(series))
+    for _ in range(LEAVE_OUT):
+        kept = np.sort(rng.choice(n_d, n_d - size, replace=False))
+        held += _fit(series, donors[kept], start)[1] / LEAVE_OUT
+    _, _, ratio = _stats(series, held, start)
+    total = math.comb(n_d, size)
     if total <= max_placebos:
-        groups = [np.array(c) for c in combinations(range(len(donors_idx)), size)]
+        groups = [np.array(c) for c in combinations(range(n_d), size)]
     else:
         seen: set[tuple[int, ...]] = set()
         while len(seen) < max_placebos:
-            seen.add(tuple(sorted(rng.choice(len(donors_idx), size, replace=False).tolist())))
+            seen.add(tuple(sorted(rng.choice(n_d, size, replace=False).tolist())))
         groups = [np.array(c) for c in sorted(seen)]
-    logs, ratios = [], []
+    ratios = []
     for group in groups:
-        inside = np.zeros(len(donors_idx), bool)
+        inside = np.zeros(n_d, bool)
         inside[group] = True
-        _, s = _fit(donors[inside].mean(axis=0), donors[~inside], start)
-        lr, _, rr = _stats(donors[inside].mean(axis=0), s, start)
-        logs.append(lr)
-        ratios.append(rr)
-    logs_a, ratios_a = np.array(logs), np.array(ratios)
+        target = donors[inside].mean(axis=0)
+        ratios.append(_stats(target, _fit(target, donors[~inside], start)[1], start)[2])
+    ratios_a = np.array(ratios)
     p = float((1 + np.sum(ratios_a >= ratio - 1e-12)) / (1 + len(ratios_a)))
-    rank = int(1 + np.sum(ratios_a > ratio))
-    q_lo, q_hi = np.quantile(logs_a, [0.5 - level / 2, 0.5 + level / 2])
-    ci = (math.expm1(held_log - q_hi), math.expm1(held_log - q_lo))   # centred like the placebos were fitted
-    names = units if units is not None else tuple(str(i) for i in range(y.shape[0]))
-    weights = {names[i]: round(float(wi), 4) for i, wi in zip(donors_idx, w) if wi > 1e-3}
-    return SyntheticResult(math.expm1(log_ratio), ci, log_ratio, rmspe_pre, ratio, rank, len(groups), p, weights)
+    return p, int(1 + np.sum(ratios_a > ratio)), ratio, len(groups)
