@@ -33,6 +33,8 @@ NOW = datetime(2024, 12, 20, 9, 0, tzinfo=UTC)
     ({"extra_field": 1}, "unknown plan field"),
     ({"design": "synthetic_control", "treated": [{"unit": "13201", "start": "2025-01-06"},
                                                   {"unit": "13202", "start": "2025-01-13"}]}, "same date"),
+    # 12 pre-weeks + 4 weeks of deployment = 16 < 1/0.05 = 20 cyclic shifts for the conformal interval
+    ({"design": "synthetic_control", "pre_periods": 12, "end": "2025-02-02"}, "at least 20 periods in all"),
 ])
 def test_a_bad_plan_is_refused_with_its_reason(city, change, reason) -> None:
     with pytest.raises(InputError, match=reason):
@@ -94,3 +96,11 @@ def test_treated_units_are_the_plan_units(city) -> None:
     plan = validate_plan(did_plan(), city=city, now=NOW)
     assert [t["unit"] for t in plan["treated"]] == list(TREATED)
     assert plan["pre_start"] == "2024-04-01"
+
+
+def test_a_did_cohort_of_one_zone_is_registered_with_a_warning(city) -> None:
+    treated = [{"unit": "13201", "start": "2025-01-06"}, {"unit": "13203", "start": "2025-01-06"},
+               {"unit": "13205", "start": "2025-02-03"}]
+    plan = validate_plan(did_plan(treated=treated), city=city, now=NOW)
+    assert any("cohort of a single zone" in w for w in plan["warnings"])
+    assert not any("single zone" in w for w in validate_plan(did_plan(), city=city, now=NOW)["warnings"])

@@ -23,6 +23,8 @@ carries a warning in the plan.
 
 from __future__ import annotations
 
+import math
+
 import hashlib
 import json
 import os
@@ -265,6 +267,16 @@ def validate_plan(spec: Mapping[str, Any], *, city: CityProfile, now: datetime) 
         raise InputError("selection_periods: expected a whole number between 1 and pre_periods - 1")
 
     step = PERIOD_DAYS[period]
+    if design == "synthetic_control":     # the conformal interval ranks 1/alpha cyclic shifts of the whole series
+        total = pre_periods + (end - first_start).days // step
+        if total < (needed := math.ceil(1 / alpha)):
+            raise InputError(f"synthetic_control: its conformal interval needs at least {needed} periods in all at "
+                             f"alpha {alpha:g}; the plan has {total} (pre-periods plus the deployment)")
+    if design == "staggered_did":
+        cohorts = [sum(1 for t in treated if t["start"] == s.isoformat()) for s in starts]
+        if 1 in cohorts:
+            warnings.append("a cohort of a single zone: its own noise cannot be estimated and its interval is too "
+                            "narrow; the analysis counts it under singleton_cohorts")
     return {
         "title": _text(spec.get("title"), "title", 200),
         "hypothesis": _text(spec.get("hypothesis"), "hypothesis"),
