@@ -1,18 +1,24 @@
 """Latency of the indicator and hotspot queries on 10 million stored events, beside plain DuckDB SQL.
 
 Writes a synthetic store in the store's own layout (``events/source=<s>/month=<YYYY-MM>/<batch>.parquet``
-and a manifest; canonical schema, no privacy gate: the texts are null), then times, in one process:
+and a manifest; canonical schema, no privacy gate: the texts are null), builds its rollups
+(``ParquetStore.build_rollups``, the maintenance step of a store written without them), then times, in one
+process, what the routes call and one plain DuckDB SQL query doing the same counting over the raw files:
 
-* **indicators**: ``indicators_from_events`` for one theme at a reference day, as ``GET /api/v1/indicators``
-  runs it (bounds check, local-day counts per zone over the windows and the baseline years, the CompStat table);
-  beside one DuckDB SQL query that counts the same events per zone and local day over the same days;
-* **hotspots**: ``query_placed`` + ``cell_counts`` + ``masked_gi_star`` for one year on the 250 m grid, as
-  ``GET /api/v1/hotspots`` runs it; beside one DuckDB SQL query that counts the same events per grid cell.
+* **indicators**: ``daily_counts(..., store=store)`` + ``indicators_from_daily`` for one theme at a reference
+  day, as ``GET /api/v1/indicators`` runs them (local-day counts per zone over every day of the theme's data,
+  then the CompStat table); beside one DuckDB SQL query counting the same events per zone and local day over
+  the days the windows and the 3-year baseline need;
+* **hotspots**: ``query_cell_counts(..., store=store)`` + ``masked_gi_star`` for one year on the 250 m grid,
+  as ``GET /api/v1/hotspots`` runs them; beside one DuckDB SQL query counting the same events per grid cell;
+* the same functions without the store (the raw-event path, what a store without rollups gets), and the
+  whole route functions (with the JSON-ready response: features, polygons).
 
-Each is run ``--repeat`` times after one warm-up; p50 and p95 in milliseconds.
+Each is run ``--repeat`` times after one warm-up; p50 and p95 in milliseconds. The rollup counts are checked
+equal to the raw path's.
 
-    .venv/bin/python bench/query_latency.py               # 10,000,000 events (about a minute to write)
-    .venv/bin/python bench/query_latency.py --events 1000000 --repeat 10
+    .venv/bin/python bench/query_latency.py               # 10,000,000 events (a few minutes to write)
+    .venv/bin/python bench/query_latency.py --events 1000000 --repeat 20
 """
 
 from __future__ import annotations
@@ -33,13 +39,18 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from observatoire.analytics.indicators import indicators_from_events, required_start  # noqa: E402
-from observatoire.analytics.places import cell_counts, city_grid, masked_gi_star, query_placed  # noqa: E402
+from observatoire.analytics.indicators import daily_counts, indicators_from_daily, required_start  # noqa: E402
+from observatoire.analytics.places import city_grid, masked_gi_star, query_cell_counts  # noqa: E402
+from observatoire.api.deps import GridCache, StoreReader  # noqa: E402
+from observatoire.api.params import CountFilters  # noqa: E402
+from observatoire.api.routes.hotspots import hotspots as hotspots_route  # noqa: E402
+from observatoire.api.routes.indicators import indicators as indicators_route  # noqa: E402
 from observatoire.city.geo import EARTH_M_PER_DEG_LAT, assign_zones  # noqa: E402
 from observatoire.city.profile import CityProfile, load_city  # noqa: E402
 from observatoire.event.schema import EVENT_SCHEMA  # noqa: E402
 from observatoire.store.manifest import Manifest, write_manifest  # noqa: E402
 from observatoire.store.parquet import ParquetStore  # noqa: E402
+from observatoire.store.rollup import RollupSpec  # noqa: E402
 
 SOURCES = {  # share of the events, categories drawn uniformly
     "verbalisations": (0.55, ("parking_offence", "traffic_offence", "municipal_offence")),
@@ -140,9 +151,12 @@ def timed(fn, repeat: int) -> tuple[np.ndarray, object]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", type=int, default=10_000_000)
-    ap.add_argument("--repeat", type=int, default=30)
+    ap.add_argument("--repeat", type=int, default=20)
+    ap.add_argument("--raw-repeat", type=int, default=None, help="runs of the raw-event paths (default: --repeat)")
     ap.add_argument("--store", type=Path, help="reuse or write the synthetic store here (default: a temp dir)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--cell-rollup", type=float, default=None,
+                    help="also keep the fine-cell rollup with cells of this many metres (e.g. 50)")
     args = ap.parse_args()
     console = Console()
     city = load_city()
@@ -155,6 +169,15 @@ def main() -> None:
             n = write_store(root, city, args.events, last_day, 4, args.seed)
             console.print(f"wrote {n:,} events in {time.perf_counter() - t:.1f} s under {root}")
         store = ParquetStore(root)
+        t = time.perf_counter()
+        done = store.build_rollups(RollupSpec.for_city(city, cell_m=args.cell_rollup))
+        if done:
+            console.print(f"built the rollups of {done} batches in {time.perf_counter() - t:.1f} s")
+        kinds = ("rollup_daily", "rollup_months") + (("rollup_cells",) if args.cell_rollup else ())
+        sizes = {k: sum((root / f).stat().st_size for f in store.manifest().files(k)) for k in ("events", *kinds)}
+        rows = {k: pq_rows(root, store.manifest().files(k)) for k in kinds}
+        console.print("on disk: " + ", ".join(f"{k} {v / 2**20:,.1f} MiB" for k, v in sizes.items())
+                      + "; rows: " + ", ".join(f"{k} {v:,}" for k, v in rows.items()))
         files = [str(p) for p in store.event_files()]
         n = duckdb.sql(f"SELECT count(*) FROM read_parquet({files!r})").fetchone()[0]
         con = duckdb.connect()
@@ -166,9 +189,14 @@ def main() -> None:
         first = required_start(reference, 3)
         year0, year1 = dt.date(2025, 7, 1), dt.date(2026, 7, 1)
         theme = ["mains_courantes"]
+        reader = StoreReader(store)
+        grids = GridCache(city)
 
-        def obs_indicators():
-            return indicators_from_events(store.events(), reference=reference, city=city, sources=theme)
+        def api_indicators(use_rollups: bool = True):
+            def run(events):
+                daily = daily_counts(events, city=city, sources=theme, store=store if use_rollups else None)
+                return indicators_from_daily(daily, reference=reference, city=city)
+            return reader.query(run)
 
         def sql_indicators():
             return con.execute(
@@ -177,9 +205,9 @@ def main() -> None:
                 [TZ, dt.datetime.combine(first, dt.time(), dt.UTC) - dt.timedelta(hours=2),
                  dt.datetime.combine(reference + dt.timedelta(days=1), dt.time(), dt.UTC)]).to_arrow_table()
 
-        def obs_hotspots():
-            placed = query_placed(store.events(), cgrid, start=year0, end=year1, sources=theme)
-            counts = cell_counts(placed.events, g)
+        def api_hotspots(use_rollups: bool = True):
+            counts, _ = reader.query(lambda events: query_cell_counts(
+                events, cgrid, start=year0, end=year1, sources=theme, store=store if use_rollups else None))
             return counts, masked_gi_star(counts, g, alpha=0.05)
 
         def sql_hotspots():
@@ -192,26 +220,48 @@ def main() -> None:
                  dt.datetime.combine(year0, dt.time(), dt.UTC), dt.datetime.combine(year1, dt.time(), dt.UTC),
                  g.nx, g.ny]).to_arrow_table()
 
-        rows = []
-        for name, obs, sql in (("indicators (7d/28d/ytd, 3-year baseline)", obs_indicators, sql_indicators),
-                               ("hotspots (Gi* on 250 m cells, one year)", obs_hotspots, sql_hotspots)):
-            o_ms, o_out = timed(obs, args.repeat)
-            s_ms, s_out = timed(sql, args.repeat)
-            rows.append((name, o_ms, s_ms))
-            if name.startswith("hotspots"):  # same counts both ways
+        def route_indicators():
+            return indicators_route(city, reader, CountFilters(None, None, tuple(theme), ()),
+                                    reference=reference.isoformat(), baseline_years=3, method="poisson")
+
+        def route_hotspots():
+            return hotspots_route(city, reader, grids, CountFilters(year0, year1, tuple(theme), ()),
+                                  method="gi_star", cell_m=250.0, alpha=0.05, bandwidth_m=500.0, seed=0)
+
+        raw_repeat = args.raw_repeat or args.repeat
+        results = []
+        for name, api, raw, sql, route in (
+                ("indicators (7d/28d/ytd, 3-year baseline)", api_indicators, lambda: api_indicators(False),
+                 sql_indicators, route_indicators),
+                ("hotspots (Gi* on 250 m cells, one year)", api_hotspots, lambda: api_hotspots(False),
+                 sql_hotspots, route_hotspots)):
+            a_ms, a_out = timed(api, args.repeat)
+            r_ms, r_out = timed(raw, raw_repeat)
+            s_ms, s_out = timed(sql, raw_repeat)
+            w_ms, _ = timed(route, args.repeat)
+            results.append((name, a_ms, r_ms, s_ms, w_ms))
+            if name.startswith("hotspots"):  # same counts all three ways
                 ref = np.zeros(g.n_cells, np.int64)
                 cells = s_out["cell"].to_numpy()
                 keep = g.mask[cells] if g.mask is not None else np.ones(len(cells), bool)
                 np.add.at(ref, cells[keep], s_out["n"].to_numpy()[keep])
-                assert np.array_equal(ref, o_out[0]), "hotspot counts differ from DuckDB's"
-        table = Table(title=f"Query latency on {n:,} stored events ({args.repeat} runs each, ms)")
-        for col in ("query", "observatoire p50", "p95", "plain DuckDB p50", "p95", "ratio p95"):
+                assert np.array_equal(ref, a_out[0]) and np.array_equal(ref, r_out[0]), "hotspot counts differ"
+            else:
+                assert a_out.equals(r_out), "indicators differ between the rollups and the raw events"
+        table = Table(title=f"Query latency on {n:,} stored events (ms; {args.repeat} runs each, "
+                            f"{raw_repeat} for the raw paths)")
+        for col in ("query", "API path p50", "p95", "raw path p50", "p95", "plain DuckDB p50", "p95",
+                    "API / DuckDB p95", "whole route p50", "p95"):
             table.add_column(col, justify="right" if col != "query" else "left")
-        for name, o, s in rows:
-            table.add_row(name, f"{np.percentile(o, 50):.0f}", f"{np.percentile(o, 95):.0f}",
-                          f"{np.percentile(s, 50):.0f}", f"{np.percentile(s, 95):.0f}",
-                          f"{np.percentile(o, 95) / np.percentile(s, 95):.1f}×")
+        for name, a, r, s_, w in results:
+            p = lambda x, q: f"{np.percentile(x, q):,.0f}"  # noqa: E731
+            table.add_row(name, p(a, 50), p(a, 95), p(r, 50), p(r, 95), p(s_, 50), p(s_, 95),
+                          f"{np.percentile(a, 95) / np.percentile(s_, 95):.2f}×", p(w, 50), p(w, 95))
         console.print(table)
+
+
+def pq_rows(root: Path, files: list[str]) -> int:
+    return sum(pq.ParquetFile(root / f).metadata.num_rows for f in files)
 
 
 if __name__ == "__main__":

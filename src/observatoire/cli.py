@@ -375,6 +375,19 @@ def holds_list(holds: HoldsOpt = None,
     console.print(table)
 
 
+
+store_app = typer.Typer(help="Maintenance of the store.", no_args_is_help=True)
+app.add_typer(store_app, name="store")
+
+
+@store_app.command("rollup")
+def store_rollup(store: StoreOpt = None, city: CityOpt = None) -> None:
+    """Build the daily rollups (counts by source, category, zone, local day) of batches written without them;
+    later commits keep them up to date. Queries give the same answers with or without them, faster with."""
+    settings = Settings.from_env(store_dir=store, city_path=city)
+    built = settings.store().build_rollups()
+    console.print(f"rollups built for {built} batch(es) in {settings.store_dir}")
+
 # Governance sub-commands live beside what they manage; registered here so that one `observatoire` does it all.
 from observatoire.auth.cli import tokens_app, users_app  # noqa: E402
 from observatoire.registry.cli import rules_app  # noqa: E402

@@ -127,10 +127,11 @@ class Settings:
     def store(self, city: CityProfile | None = None):  # -> ParquetStore; typed loosely to keep imports lazy
         """The store; its queries never return records past their retention (unless held)."""
         from observatoire.store.parquet import ParquetStore
+        from observatoire.store.rollup import RollupSpec
 
         city = city or self.city()
         return ParquetStore(self.store_dir, zone_ids=city.zone_ids, write_delay_s=self.test_write_delay_s,
-                            clock=self.clock, retention=self.retention())
+                            clock=self.clock, retention=self.retention(), rollup=RollupSpec.for_city(city))
 
     def holds(self):  # -> Holds
         """The legal holds file (``holds_path``)."""

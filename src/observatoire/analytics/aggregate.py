@@ -167,7 +167,7 @@ def _engine_local_days(
     kept = filter_events(events, sources=sources, categories=categories)
     kept = kept.filter(kept.occurred_at >= _midnight(start, tz), kept.occurred_at < _midnight(end, tz))
     base, changes = _offset_changes(tz, start, end)
-    seconds = kept.occurred_at.epoch_seconds().cast("int64")
+    seconds = kept.occurred_at.epoch_seconds().floor().cast("int64")   # floor: 23:59:59.9 is not midnight
     shift = ibis.literal(base, "int64")
     for instant, delta in changes:
         shift = shift + ibis.ifelse(seconds >= instant, delta, 0)

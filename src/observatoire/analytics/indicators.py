@@ -380,11 +380,15 @@ def daily_counts(
     city: Any,
     sources: Sequence[str] | None = None,
     categories: Sequence[str] | None = None,
+    store: Any | None = None,
 ) -> DailyCounts:
     """Pre-aggregate one theme: counts per zone of ``city`` and local day, from the first to the last day of data.
 
-    Two engine queries (the bounds, then the counts per zone and local day);
-    the result serves every reference day and baseline length, so that callers
+    With a ``store`` that keeps rollups (``store.daily_counts``, e.g.
+    :class:`~observatoire.store.parquet.ParquetStore`) the counts come from them, equal to
+    what the events give; otherwise (or when the rollups cannot answer) two engine
+    queries over ``events`` (the bounds, then the counts per zone and local day).
+    The result serves every reference day and baseline length, so that callers
     may keep it for as long as the store does not change.
 
     Raises
@@ -399,6 +403,10 @@ def daily_counts(
 
     zones = tuple(z.zone_id for z in city.zones)
     scope = filter_events(events, sources=sources, categories=categories)  # checks the categories
+    rolled = (store.daily_counts(tz=city.timezone, sources=sources, categories=categories)
+              if hasattr(store, "daily_counts") else None)
+    if rolled is not None:
+        return _daily_from_rollup(rolled, zones)
     scope = filter_events(events, sources=sources)
     bounds = scope.aggregate(lo=scope.occurred_at.min(), hi=scope.occurred_at.max()).to_pyarrow().to_pylist()[0]
     if bounds["lo"] is None:
@@ -409,6 +417,21 @@ def daily_counts(
                              start=lo, end=hi + timedelta(days=1), tz=city.timezone)
     matrix, dates = daily_matrix(table, zones, lo, hi, tz=city.timezone)
     return DailyCounts(zones, matrix, dates, lo, hi)
+
+
+def _daily_from_rollup(table: pa.Table, zones: tuple[str, ...]) -> DailyCounts:
+    """:class:`DailyCounts` from a store's counts per zone and local day (``zone_id``, ``day``, ``n`` of the
+    theme, ``n_all`` of its sources: the bounds)."""
+    if table.num_rows == 0:
+        raise InputError("no events for these sources")
+    day = np.asarray(table["day"].to_numpy(zero_copy_only=False), dtype="datetime64[D]")
+    lo, hi = day.min(), day.max()
+    dates = np.arange(lo, hi + 1)
+    matrix = np.zeros((len(zones), len(dates)), np.int64)
+    rows = pc.index_in(table["zone_id"], value_set=pa.array(zones, pa.string())).fill_null(-1).to_numpy()
+    keep = rows >= 0
+    np.add.at(matrix, (rows[keep], (day - lo).astype(int)[keep]), np.asarray(table["n"].to_numpy(), np.int64)[keep])
+    return DailyCounts(zones, matrix, dates, lo.item(), hi.item())
 
 
 def indicators_from_daily(
@@ -453,6 +476,7 @@ def indicators_from_events(
     categories: Sequence[str] | None = None,
     baseline_years: int = 3,
     thresholds: Thresholds = Thresholds(),
+    store: Any | None = None,
 ) -> pa.Table:
     """:func:`indicators` for one theme (sources × categories) straight from the store's events.
 
@@ -469,6 +493,8 @@ def indicators_from_events(
         The :class:`~observatoire.city.profile.CityProfile` (zones, populations, time zone).
     zone_ids
         The zones to report (default: all, in profile order).
+    store
+        The store, whose rollups (when it keeps them) replace the scan of ``events``.
 
     Raises
     ------
@@ -478,6 +504,6 @@ def indicators_from_events(
     zones = None if zone_ids is None else list(zone_ids)
     for zone in zones or ():
         city.zone(zone)   # unknown zones fail before any query
-    daily = daily_counts(events, city=city, sources=sources, categories=categories)
+    daily = daily_counts(events, city=city, sources=sources, categories=categories, store=store)
     return indicators_from_daily(daily, reference=reference, city=city, zone_ids=zones,
                                  baseline_years=baseline_years, thresholds=thresholds)

@@ -201,6 +201,7 @@ def query_cell_counts(
     end: date | None,
     sources: Sequence[str] | None = None,
     categories: Sequence[str] | None = None,
+    store: Any | None = None,
 ) -> tuple[np.ndarray, int]:
     """Events per grid cell, counted by the engine, and the located events outside the grid's mask.
 
@@ -210,6 +211,10 @@ def query_cell_counts(
     doubles), so the counts equal ``cell_counts(query_placed(...).events, grid)``
     while only one row per occupied cell leaves the engine.
 
+    With a ``store`` that keeps rollups (``store.cell_counts``) and a grid whose cell
+    is a whole multiple of theirs, the counts come from the rollups (equal, see
+    :mod:`observatoire.store.rollup`); otherwise from ``events``.
+
     Returns
     -------
     counts, outside
@@ -218,6 +223,12 @@ def query_cell_counts(
     from observatoire.city.geo import EARTH_M_PER_DEG_LAT
 
     kept = located_events(events, start=start, end=end, sources=sources, categories=categories)
+    if hasattr(store, "cell_counts"):
+        rolled = store.cell_counts(origin=(cgrid.lon0, cgrid.lat0, cgrid.grid.x0, cgrid.grid.y0),
+                                   cell_m=cgrid.grid.cell_size, start=start, end=end, sources=sources,
+                                   categories=categories)
+        if rolled is not None and rolled.edge_events == 0:
+            return coarse_cell_counts(rolled.cells, rolled.factor, cgrid.grid)
     g = cgrid.grid
     cos = float(np.cos(np.radians(cgrid.lat0)))
     fx = ((kept.lon - cgrid.lon0) * EARTH_M_PER_DEG_LAT * cos - g.x0) / g.cell_size
@@ -235,6 +246,23 @@ def query_cell_counts(
     if g.mask is not None:
         ok &= g.mask[np.maximum(cell, 0)]
     counts = np.bincount(cell[ok], weights=n[ok], minlength=g.n_cells).astype(np.int64)
+    return counts, int(n[~ok].sum())
+
+
+def coarse_cell_counts(fine: pa.Table, factor: int, grid: Grid) -> tuple[np.ndarray, int]:
+    """Counts per cell of ``grid`` from counts per fine cell (``cx``, ``cy``, ``n``), ``factor`` fine cells a side.
+
+    Returns ``(counts (n_cells,), events outside the grid or its mask)``, as :func:`query_cell_counts`.
+    """
+    cx = np.asarray(fine["cx"].to_numpy(zero_copy_only=False), np.int64)
+    cy = np.asarray(fine["cy"].to_numpy(zero_copy_only=False), np.int64)
+    n = np.asarray(fine["n"].to_numpy(zero_copy_only=False), np.int64)
+    ix, iy = cx // factor, cy // factor
+    ok = (cx >= 0) & (cy >= 0) & (ix < grid.nx) & (iy < grid.ny)
+    cell = np.where(ok, iy * grid.nx + ix, -1)
+    if grid.mask is not None:
+        ok &= grid.mask[np.maximum(cell, 0)]
+    counts = np.bincount(cell[ok], weights=n[ok], minlength=grid.n_cells).astype(np.int64)
     return counts, int(n[~ok].sum())
 
 

@@ -31,6 +31,11 @@ class StoreReader:
         self._store = store
         self._lock = threading.Lock()
 
+    @property
+    def store(self) -> Store:
+        """The store itself (its rollups); call its methods inside :meth:`query`'s lock or on immutable results."""
+        return self._store
+
     def query(self, fn: Callable[[ir.Table], T]) -> T:
         """Run ``fn`` on the store's events table and return its (materialised) result."""
         with self._lock:

@@ -23,6 +23,7 @@ class Manifest:
     generation: int = 0
     batches: dict[str, dict[str, Any]] = field(default_factory=dict)
     reference: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rollup: dict[str, Any] | None = None        # the RollupSpec every batch's rollups are made with
 
     def files(self, kind: str, source: str | None = None) -> list[str]:
         """Relative paths of the ``kind`` files (events | quarantine), optionally of one source."""
@@ -38,8 +39,11 @@ class Manifest:
         return listed | {r["file"] for r in self.reference.values()}
 
     def to_json(self) -> dict[str, Any]:
-        return {"manifest_version": MANIFEST_VERSION, "generation": self.generation,
-                "batches": self.batches, "reference": self.reference}
+        doc = {"manifest_version": MANIFEST_VERSION, "generation": self.generation,
+               "batches": self.batches, "reference": self.reference}
+        if self.rollup is not None:
+            doc["rollup"] = self.rollup
+        return doc
 
 
 def read_manifest(path: Path) -> Manifest:
@@ -52,7 +56,8 @@ def read_manifest(path: Path) -> Manifest:
     if doc.get("manifest_version") != MANIFEST_VERSION:
         raise StoreError(f"store manifest {path} has version {doc.get('manifest_version')}, "
                          f"expected {MANIFEST_VERSION}")
-    return Manifest(generation=int(doc["generation"]), batches=doc["batches"], reference=doc["reference"])
+    return Manifest(generation=int(doc["generation"]), batches=doc["batches"], reference=doc["reference"],
+                    rollup=doc.get("rollup"))
 
 
 def write_manifest(path: Path, manifest: Manifest) -> None:

@@ -6,6 +6,7 @@ Layout under ``root``::
     events/source=<s>/month=<YYYY-MM>/<batch>.parquet
     quarantine/source=<s>/<batch>.parquet
     reference/<name>/<batch>.parquet                 camera registry, patrol plan, ...
+    rollups/{daily,cells}/source=<s>/<batch>.parquet  pre-aggregates of each batch (store/rollup.py)
     .staging/<batch>/                               files of a batch being written
     .lock                                           one writer at a time
 
@@ -18,6 +19,11 @@ on DuckDB, reading only the files the manifest lists.
 Given a ``retention`` (:class:`observatoire.governance.retention.Retention`) and a
 ``clock``, :meth:`ParquetStore.events` and :meth:`ParquetStore.quarantine` never return a
 record past its retention unless a legal hold covers it, even before the purge runs.
+
+Given a :class:`~observatoire.store.rollup.RollupSpec` (or once the manifest records one),
+every commit also writes the batch's rollups, and :meth:`ParquetStore.daily_counts` /
+:meth:`ParquetStore.cell_counts` answer from them, exactly as the raw events would
+(:mod:`observatoire.store.rollup_read`).
 """
 
 from __future__ import annotations
@@ -26,9 +32,10 @@ import fcntl
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +48,10 @@ import pyarrow.parquet as pq
 from observatoire.errors import StoreError
 from observatoire.event.schema import EVENT_SCHEMA, QUARANTINE_SCHEMA, validate_events
 from observatoire.store.base import Batch, CommitResult
+from observatoire.store import rollup as rollups
+from observatoire.store import rollup_read
 from observatoire.store.manifest import Manifest, fsync_dir, read_manifest, write_manifest
+from observatoire.store.rollup import RollupSpec
 
 if TYPE_CHECKING:
     from observatoire.governance.retention import Retention
@@ -58,7 +68,8 @@ class ParquetStore:
     """Parquet files + manifest on a local directory."""
 
     def __init__(self, root: Path, *, zone_ids: frozenset[str] | None = None, write_delay_s: float = 0.0,
-                 clock: Callable[[], datetime] | None = None, retention: Retention | None = None):
+                 clock: Callable[[], datetime] | None = None, retention: Retention | None = None,
+                 rollup: RollupSpec | None = None):
         self.root = Path(root)
         self.zone_ids = zone_ids
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -66,8 +77,13 @@ class ParquetStore:
         self.retention = retention
         # Fault injection for the crash test only: a pause after each staged file.
         self._write_delay_s = write_delay_s
+        # The rollup spec for a store whose manifest records none yet (the manifest's wins).
+        self.rollup_spec = rollup
         self._con: ibis.BaseBackend | None = None
         self._con_generation = -1
+        self._tables: dict[str, ir.Table] = {}          # tables of the connection's generation
+        self._manifest_cache: tuple[tuple[int, int, int], Manifest] | None = None
+        self._build_con: ibis.BaseBackend | None = None
 
     # -- paths -----------------------------------------------------------------------------
     @property
@@ -75,7 +91,15 @@ class ParquetStore:
         return self.root / "manifest.json"
 
     def manifest(self) -> Manifest:
-        return read_manifest(self.manifest_path)
+        """The manifest as last committed (re-read only when the file changed; do not modify it)."""
+        try:
+            st = self.manifest_path.stat()
+        except FileNotFoundError:
+            return Manifest()
+        key = (st.st_ino, st.st_mtime_ns, st.st_size)
+        if self._manifest_cache is None or self._manifest_cache[0] != key:
+            self._manifest_cache = (key, read_manifest(self.manifest_path))
+        return self._manifest_cache[1]
 
     def batch(self, batch_id: str) -> dict[str, Any] | None:
         return self.manifest().batches.get(batch_id)
@@ -89,7 +113,7 @@ class ParquetStore:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError as exc:
                 raise StoreError(f"store {self.root} is being written by another process") from exc
-            manifest = self.manifest()
+            manifest = read_manifest(self.manifest_path)   # a private copy: the writer modifies it
             self._recover(manifest)
             yield manifest
 
@@ -97,7 +121,7 @@ class ParquetStore:
         """Remove what an interrupted commit left: staging and files no manifest lists."""
         shutil.rmtree(self.root / ".staging", ignore_errors=True)
         listed = manifest.all_files()
-        for top in ("events", "quarantine", "reference"):
+        for top in ("events", "quarantine", "reference", "rollups"):
             base = self.root / top
             if not base.exists():
                 continue
@@ -131,6 +155,24 @@ class ParquetStore:
                 rel = f"quarantine/source={batch.source}/{batch.batch_id}.parquet"
                 staged.append((self._stage(staging, rel, quarantine), rel))
                 files["quarantine"].append(rel)
+            spec = self._spec(manifest)
+            if spec is not None:
+                rolled = {batch.batch_id: (batch.source, events if events is not None else None)}
+                for other, b in manifest.batches.items():   # batches committed before rollups existed
+                    if b.get("rollup") != spec.version:
+                        rolled[other] = (b["source"], self._read_batch_events(b))
+                for batch_id, (source, table) in rolled.items():
+                    rfiles: dict[str, list[str]] = {}
+                    for kind, (path, rel) in self._stage_rollups(staging, spec, source, batch_id, table).items():
+                        rfiles[kind] = [rel] if rel else []
+                        if rel:
+                            staged.append((path, rel))
+                    if batch_id == batch.batch_id:
+                        files.update(rfiles)
+                    else:
+                        manifest.batches[batch_id]["files"].update(rfiles)
+                        manifest.batches[batch_id]["rollup"] = spec.version
+                manifest.rollup = spec.to_json()
             reference_rows = 0
             if batch.reference is not None:
                 rel = f"reference/{batch.source}/{batch.batch_id}.parquet"
@@ -148,6 +190,8 @@ class ParquetStore:
                 "reference_rows": reference_rows, "files": files,
                 "committed_at": self.clock().astimezone(UTC).isoformat(timespec="seconds"),
             }
+            if spec is not None:
+                manifest.batches[batch.batch_id]["rollup"] = spec.version
             if batch.reference is not None:
                 manifest.reference[batch.source] = {
                     "batch_id": batch.batch_id, "file": f"reference/{batch.source}/{batch.batch_id}.parquet",
@@ -206,6 +250,7 @@ class ParquetStore:
                     os.replace(staged, final)   # invisible until the manifest lists it
             if dry_run or not changes:
                 return changes
+            rolled, old_rollups = self._rewrite_rollups(manifest, changes, staging, generation)
             for c in changes:
                 b = manifest.batches[c["batch_id"]]
                 files = b["files"][c["kind"]]
@@ -213,13 +258,118 @@ class ParquetStore:
                 b["files"][c["kind"]] = [f for f in files if f is not None]
                 purged = b.setdefault("purged", {"events": 0, "quarantined": 0})
                 purged["events" if c["kind"] == "events" else "quarantined"] += c["rows_before"] - c["rows_after"]
+            for batch_id, rfiles in rolled.items():
+                manifest.batches[batch_id]["files"].update(rfiles)
             manifest.generation = generation
             write_manifest(self.manifest_path, manifest)
             shutil.rmtree(self.root / ".staging", ignore_errors=True)
             for c in changes:                                   # the old files leave the disk now
                 (self.root / c["file"]).unlink(missing_ok=True)
+            for rel in old_rollups:
+                (self.root / rel).unlink(missing_ok=True)
             fsync_dir(self.root)
             return changes
+
+    # -- rollups ---------------------------------------------------------------------------
+    def _spec(self, manifest: Manifest) -> RollupSpec | None:
+        """The spec rollups are written with: the manifest's, else the one this object was given."""
+        if manifest.rollup is not None:       # (rollups of an older version are rebuilt with the current one)
+            return replace(RollupSpec.from_json(manifest.rollup), version=rollups.ROLLUP_VERSION)
+        return self.rollup_spec
+
+    def _read_batch_events(self, b: dict[str, Any], files: list[str] | None = None) -> pa.Table | None:
+        """The columns rollups need, of a batch's event files (None without events)."""
+        rels = b["files"].get("events", []) if files is None else files
+        if not rels:
+            return None
+        cols = ["source", "category", "zone_id", "discovery", "occurred_at", "retention_until", "lon", "lat", "month"]
+        return pa.concat_tables([pq.read_table(self.root / rel, columns=cols) for rel in rels])
+
+    def _stage_rollups(self, staging: Path, spec: RollupSpec, source: str, name: str,
+                       events: pa.Table | None) -> dict[str, tuple[Path | None, str | None]]:
+        """Stage the rollups of ``events`` as ``name``; per kind (path staged, final relative path) or Nones."""
+        out: dict[str, tuple[Path | None, str | None]] = {k: (None, None) for k in rollups.KINDS}
+        if events is None or events.num_rows == 0:
+            return out
+        if self._build_con is None:
+            self._build_con = ibis.duckdb.connect()
+        paths = rollups.rollup_paths(source, name)
+        for kind, table in rollups.build(events, spec, self._build_con).items():
+            if table.num_rows:
+                out[kind] = (self._stage(staging, paths[kind], table), paths[kind])
+        return out
+
+    def _rewrite_rollups(self, manifest: Manifest, changes: list[dict[str, Any]], staging: Path,
+                         generation: int) -> tuple[dict[str, dict[str, list[str]]], list[str]]:
+        """Rollups of the batches whose events ``changes`` rewrote, staged and moved into place (invisible)."""
+        spec = self._spec(manifest) if manifest.rollup is not None else None
+        rolled: dict[str, dict[str, list[str]]] = {}
+        old: list[str] = []
+        if spec is None:
+            return rolled, old
+        for batch_id in sorted({c["batch_id"] for c in changes if c["kind"] == "events"}):
+            b = manifest.batches[batch_id]
+            if b.get("rollup") != spec.version:
+                continue
+            replaced = {c["file"]: c["new_file"] for c in changes if c["kind"] == "events" and c["batch_id"] == batch_id}
+            rels = [replaced.get(f, f) for f in b["files"].get("events", [])]
+            table = self._read_batch_events(b, [r for r in rels if r is not None])
+            rolled[batch_id] = {}
+            for kind, (path, rel) in self._stage_rollups(staging, spec, b["source"], f"{batch_id}.g{generation}",
+                                                         table).items():
+                old += b["files"].get(kind, [])
+                rolled[batch_id][kind] = [rel] if rel else []
+                if path is not None and rel is not None:
+                    final = self.root / rel
+                    final.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(path, final)              # invisible until the manifest lists it
+        return rolled, old
+
+    def build_rollups(self, spec: RollupSpec | None = None) -> int:
+        """Write the rollups of every batch that has none (all of them when ``spec`` changes the manifest's).
+
+        A maintenance step for stores written before rollups existed (the next commit does the
+        same). Atomic like a commit. Returns the number of batches rolled up.
+
+        Raises
+        ------
+        StoreError
+            When no spec is given and neither the manifest nor this object has one.
+        """
+        with self._writer() as manifest:
+            current = self._spec(manifest) if manifest.rollup is not None else None
+            spec = spec or current or self.rollup_spec
+            if spec is None:
+                raise StoreError("no rollup spec: give one (RollupSpec.for_city(city))")
+            generation = manifest.generation + 1
+            staging = self.root / ".staging" / f"rollup-{generation}"
+            every = current != spec
+            old: list[str] = []
+            done = 0
+            for batch_id, b in sorted(manifest.batches.items()):
+                if b.get("rollup") == spec.version and not every:
+                    continue
+                rfiles: dict[str, list[str]] = {}
+                for kind, (path, rel) in self._stage_rollups(staging, spec, b["source"], f"{batch_id}.g{generation}",
+                                                             self._read_batch_events(b)).items():
+                    old += b["files"].get(kind, [])
+                    rfiles[kind] = [rel] if rel else []
+                    if path is not None and rel is not None:
+                        final = self.root / rel
+                        final.parent.mkdir(parents=True, exist_ok=True)
+                        os.replace(path, final)
+                b["files"].update(rfiles)
+                b["rollup"] = spec.version
+                done += 1
+            if not done and current == spec and RollupSpec.from_json(manifest.rollup) == spec:
+                return 0
+            manifest.rollup = spec.to_json()
+            manifest.generation = generation
+            write_manifest(self.manifest_path, manifest)
+            shutil.rmtree(self.root / ".staging", ignore_errors=True)
+            for rel in old:
+                (self.root / rel).unlink(missing_ok=True)
+            return done
 
     def _stage(self, staging: Path, rel: str, table: pa.Table) -> Path:
         path = staging / rel
@@ -238,11 +388,12 @@ class ParquetStore:
         manifest = self.manifest()
         if self._con is None or self._con_generation != manifest.generation:
             con = ibis.duckdb.connect()
+            con.raw_sql("SET parquet_metadata_cache = true")     # listed files never change
             self._register(con, "events", manifest.files("events"), EVENT_SCHEMA)
             self._register(con, "quarantine", manifest.files("quarantine"), QUARANTINE_SCHEMA)
             for name, ref in manifest.reference.items():
                 con.read_parquet(str(self.root / ref["file"]), table_name=f"reference_{name}")
-            self._con, self._con_generation = con, manifest.generation
+            self._con, self._con_generation, self._tables = con, manifest.generation, {}
         return self._con
 
     def _register(self, con: ibis.BaseBackend, name: str, files: list[str], schema: pa.Schema) -> None:
@@ -251,15 +402,82 @@ class ParquetStore:
         else:
             con.create_table(name, obj=schema.empty_table(), temp=True)
 
+    def _table(self, name: str) -> ir.Table:
+        """A table of the connection, kept for the manifest's generation (rollup views made on first use)."""
+        con = self.connection()
+        table = self._tables.get(name)
+        if table is None:
+            if name in rollups.KINDS:
+                self._register(con, name, self.manifest().files(name), rollups.SCHEMAS[name])
+            table = self._tables[name] = con.table(name)
+        return table
+
     def events(self) -> ir.Table:
         """The events the manifest lists, without those past their retention (unless held)."""
-        t = self.connection().table("events")
+        t = self._table("events")
         return t if self.retention is None else self.retention.visible(t, self.clock())
 
     def quarantine(self) -> ir.Table:
         """The quarantine rows, without those past their source's retention (unless held)."""
-        t = self.connection().table("quarantine")
+        t = self._table("quarantine")
         return t if self.retention is None else self.retention.visible(t, self.clock(), time_col="quarantined_at")
+
+    def _rollup_ready(self, sources: Sequence[str] | None) -> tuple[RollupSpec, list[str]] | None:
+        """The manifest's spec and all sources when every batch of ``sources`` has its rollups, else None."""
+        self.connection()
+        manifest = self.manifest()
+        if manifest.rollup is None or manifest.rollup.get("version") != rollups.ROLLUP_VERSION:
+            return None
+        wanted = set(sources or ())
+        for b in manifest.batches.values():
+            if (not wanted or b["source"] in wanted) and b["files"].get("events") \
+                    and b.get("rollup") != rollups.ROLLUP_VERSION:
+                return None
+        return RollupSpec.from_json(manifest.rollup), sorted({b["source"] for b in manifest.batches.values()})
+
+    def daily_counts(self, *, tz: str, sources: Sequence[str] | None = None,
+                     categories: Sequence[str] | None = None) -> pa.Table | None:
+        """Visible events of ``sources`` per zone and local day in ``tz``, from the rollups.
+
+        Returns ``zone_id``, ``day`` (date32), ``n`` (events of ``categories``, all when None) and
+        ``n_all`` (events of any category, > 0), exactly what the raw events give
+        (:mod:`observatoire.store.rollup_read`), or None when the rollups cannot answer (no rollups,
+        another time zone, a batch of these sources without rollups): the caller then counts the
+        raw events.
+        """
+        ready = self._rollup_ready(sources)
+        if ready is None or ready[0].timezone != tz:
+            return None
+        spec, all_sources = ready
+        vis = rollup_read.Visibility.of(self.retention, self.clock())
+        return rollup_read.daily_counts(self.connection(), self._table("rollup_daily"), self.events(), spec, vis,
+                                        sources=sources, categories=categories, all_sources=all_sources)
+
+    def cell_counts(self, *, origin: tuple[float, float, float, float], cell_m: float,
+                    start: date | None = None, end: date | None = None, sources: Sequence[str] | None = None,
+                    categories: Sequence[str] | None = None,
+                    extent_only: bool = False) -> rollup_read.CellCounts | None:
+        """Visible located events per fine grid cell within ``[start, end)`` (UTC midnights), from the rollups.
+
+        ``origin`` is ``(lon0, lat0, x0, y0)`` of the asked grid: when it is the rollups' and
+        ``cell_m`` a whole multiple ``m`` of their cell, returns the fine counts (an asked cell is
+        ``cx // m``, ``cy // m``), exactly what the raw events give; else None (count the raw events).
+        With ``extent_only``, only the extent of those events (count, first and last instant, sum of
+        whole epoch seconds), which forecasts use to key their cache.
+        """
+        ready = self._rollup_ready(sources)
+        if ready is None:
+            return None
+        spec, all_sources = ready
+        factor = 1 if extent_only else spec.grid_factor(*origin, cell_m)
+        if factor is None:
+            return None
+        vis = rollup_read.Visibility.of(self.retention, self.clock())
+        table = self._table("rollup_months" if extent_only else "rollup_cells")
+        cells, extent = rollup_read.cell_counts(self.connection(), table, self.events(), spec,
+                                                vis, start=start, end=end, sources=sources, categories=categories,
+                                                all_sources=all_sources, extent_only=extent_only)
+        return rollup_read.CellCounts(factor, cells, extent)
 
     def reference(self, name: str) -> ir.Table | None:
         con = self.connection()

@@ -36,6 +36,7 @@ from observatoire.api.models import (
 from observatoire.api.params import CountFilters, count_filters, parse_date
 from observatoire.api.routes.cells import check_filter_sources, filters_echo, finite, grid_info, polygons
 from observatoire.errors import InputError
+from observatoire.event.schema import ATTRIBUTES
 
 router = APIRouter(prefix="/api/v1", tags=["forecasts"])
 
@@ -94,14 +95,25 @@ def _day(d: date) -> datetime:
     return datetime(d.year, d.month, d.day, tzinfo=UTC)
 
 
-def _extent(events: ir.Table, filters: CountFilters) -> tuple[Any, Any, str]:
-    """First and last located event of the filters, and a fingerprint of those events (one engine scan).
+def _extent(events: ir.Table, filters: CountFilters, store: Any = None, cgrid: Any = None) -> tuple[Any, Any, str]:
+    """First and last located event of the filters, and a fingerprint of those events (one engine scan,
+    or the store's rollups when it keeps them: the same figures).
 
     The store only appends batches and purges rows: any change to the events a
     forecast may read changes their count or the (integer) sum of their times,
     hence the fingerprint, which keys the result cache.
     """
     kept = located_events(events, sources=filters.sources or None, categories=filters.categories or None)
+    rolled = None
+    if hasattr(store, "cell_counts") and cgrid is not None:
+        rolled = store.cell_counts(origin=(cgrid.lon0, cgrid.lat0, cgrid.grid.x0, cgrid.grid.y0),
+                                   cell_m=cgrid.grid.cell_size, sources=filters.sources or None,
+                                   categories=filters.categories or None, extent_only=True)
+    if rolled is not None:
+        row = {"first": rolled.extent["t_min"], "last": rolled.extent["t_max"], "n": rolled.extent["n"],
+               "t": rolled.extent["t_sum"] if rolled.extent["n"] else None}
+        digest = hashlib.blake2b(f"{row['n']}:{row['t']}".encode(), digest_size=16).hexdigest()
+        return row["first"], row["last"], digest
     row = kept.aggregate(first=kept.occurred_at.min(), last=kept.occurred_at.max(), n=kept.count(),
                          t=kept.occurred_at.epoch_seconds().cast("int64").sum()).to_pyarrow().to_pylist()[0]
     digest = hashlib.blake2b(f"{row['n']}:{row['t']}".encode(), digest_size=16).hexdigest()
@@ -153,8 +165,11 @@ def forecasts(
     if horizon_days > train_days:
         raise InputError(f"horizon_days ({horizon_days}) must not exceed train_days ({train_days})")
     filters = count_filters(None, None, source, category)
-    check_filter_sources(store, filters)
-    first, last, fingerprint = store.query(lambda events: _extent(events, filters))
+    if not set(filters.sources) <= set(ATTRIBUTES):     # registered sources need no scan of the store
+        check_filter_sources(store, filters)
+    cgrid = grids.get(cell_m) if city.has_boundaries else None     # (without boundaries: the error comes later)
+    backend = store.store
+    first, last, fingerprint = store.query(lambda events: _extent(events, filters, backend, cgrid))
     if last is None:
         raise InputError("no event with a place matches the filters: nothing to forecast from")
     data_end = last.date() + timedelta(days=1)           # first day after the data
@@ -174,7 +189,7 @@ def forecasts(
     cached = cache.get(key)
     if cached is not None:
         return cached
-    cgrid = grids.get(cell_m)
+    cgrid = cgrid or grids.get(cell_m)
     placed = store.query(lambda events: query_placed(
         events, cgrid, start=earliest, end=stop, sources=filters.sources or None,
         categories=filters.categories or None, reference=_day(earliest)))

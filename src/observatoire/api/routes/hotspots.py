@@ -12,6 +12,7 @@ from observatoire.api.deps import CityDep, GridsDep, StoreDep
 from observatoire.api.models import HotspotFeature, HotspotParameters, HotspotProperties, Hotspots, Period
 from observatoire.api.params import CountFilters, count_filters
 from observatoire.api.routes.cells import check_filter_sources, filters_echo, finite, grid_info, polygons
+from observatoire.event.schema import ATTRIBUTES
 
 router = APIRouter(prefix="/api/v1", tags=["hotspots"])
 
@@ -38,13 +39,15 @@ def hotspots(
     is ``z > 0`` and ``p_adjusted <= alpha``. ``kde``: quartic kernel density at
     each cell centre, events per km².
     """
-    check_filter_sources(store, filters)
+    if not set(filters.sources) <= set(ATTRIBUTES):     # registered sources need no scan of the store
+        check_filter_sources(store, filters)
     cgrid = grids.get(cell_m)
     grid = cgrid.grid
     scope = dict(start=filters.start, end=filters.end, sources=filters.sources or None,
                  categories=filters.categories or None)
     if method == "gi_star":  # only counts per cell are needed: the engine groups them
-        counts, outside = store.query(lambda events: query_cell_counts(events, cgrid, **scope))
+        backend = store.store   # its rollups answer the counts when it keeps them
+        counts, outside = store.query(lambda events: query_cell_counts(events, cgrid, store=backend, **scope))
     else:
         placed = store.query(lambda events: query_placed(events, cgrid, **scope))
         counts, outside = cell_counts(placed.events, grid), placed.outside

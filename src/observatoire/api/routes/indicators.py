@@ -11,8 +11,11 @@ from observatoire.api.deps import CityDep, StoreDep
 from observatoire.api.params import CountFilters, count_filters, parse_date
 from observatoire.api.routes.cells import check_filter_sources
 from observatoire.errors import InputError
+from observatoire.event.schema import ATTRIBUTES
 
 router = APIRouter(prefix="/api/v1", tags=["indicators"])
+
+
 FiltersDep = Annotated[CountFilters, Depends(count_filters)]
 
 
@@ -30,12 +33,14 @@ def indicators(
     ``baseline_years`` average and standard deviation, with an exception flag (exact
     Poisson test or control band, never a bare percentage change), trend and criticality
     levels (thresholds in ``docs/indicators-and-alerts.md``). ``start``/``end`` are not used."""
-    check_filter_sources(store, filters)
+    if not set(filters.sources) <= set(ATTRIBUTES):     # registered sources need no scan of the store
+        check_filter_sources(store, filters)
     day = parse_date("reference", reference)
     if method not in ("poisson", "band"):
         raise InputError(f"method: {method[:20]!r} is not poisson or band")
+    backend = store.store      # its rollups answer the daily counts when it keeps them
     daily = store.query(lambda events: daily_counts(events, city=city, sources=filters.sources or None,
-                                                    categories=filters.categories or None))
+                                                    categories=filters.categories or None, store=backend))
     day = day or daily.last
     table = indicators_from_daily(daily, reference=day, city=city, baseline_years=baseline_years,
                                   thresholds=Thresholds(method=method))
