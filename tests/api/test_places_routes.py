@@ -135,7 +135,18 @@ def test_when_other_methods_then_forecast_and_evaluation(client: TestClient, met
     assert [s["method"] for s in r.json()["evaluation"]["summary"]] == [method, "naive"]
 
 
+def test_when_trained_on_independent_reports_then_said_and_only_those_learnt(client: TestClient) -> None:
+    query = "/api/v1/forecasts?method=naive&origins=3&source=mains_courantes"
+    everything = client.get(query).json()
+    independent = client.get(query + "&training=independent").json()
+    assert independent["parameters"]["training"] == "independent" and everything["parameters"]["training"] == "all"
+    # every event of this store was reported independently: the same cells, learnt from the same events
+    assert independent["training_events"] == everything["training_events"] > 0
+    assert [f["id"] for f in independent["features"]] == [f["id"] for f in everything["features"]]
+
+
 @pytest.mark.parametrize("route,query,needle", [
+    ("forecasts", "training=mine", "training: expected all or independent"),
     ("forecasts", "method=oracle", "unknown method"),
     ("forecasts", "end=2025-06-01", "after the data"),
     ("forecasts", "end=2023-12-01", "too late"),

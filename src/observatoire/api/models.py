@@ -186,6 +186,8 @@ class ForecastParameters(BaseModel):
     origin_step_days: int
     max_train_events: int
     seed: int
+    training: Literal["all", "independent"] = Field(
+        "all", description="Which incidents the forecast learns from: all, or only those reported independently")
 
 
 class MetricSummary(BaseModel):

@@ -21,6 +21,7 @@ from observatoire.analytics.places import (
     query_placed,
     select_cells,
 )
+from observatoire.audits.feedback_loop import independent_events
 from observatoire.api.deps import CityDep, GridsDep, StoreDep
 from observatoire.api.models import (
     Evaluation,
@@ -151,6 +152,9 @@ def forecasts(
     seed: Annotated[int, Query(ge=0, le=2**32 - 1, description="Seed of every random draw (ties, bootstrap)")] = 0,
     source: Annotated[list[str] | None, Query(description="Source name(s)")] = None,
     category: Annotated[list[str] | None, Query(description="Category code(s)")] = None,
+    training: Annotated[str, Query(description="all, or independent: learn (and judge) only from incidents reported "
+                                               "independently of the observatory's own attention (citizens, "
+                                               "hospitals), against feedback loops — docs/fairness.md")] = "all",
 ) -> ForecastResult:
     """Score every cell of the city for ``[end, end + horizon)`` and return the top cells covering ≤ k of its area.
 
@@ -164,14 +168,19 @@ def forecasts(
         raise InputError(f"unknown method {method[:40]!r}; known: {', '.join(sorted(FORECASTERS))}")
     if horizon_days > train_days:
         raise InputError(f"horizon_days ({horizon_days}) must not exceed train_days ({train_days})")
+    if training not in ("all", "independent"):
+        raise InputError(f"training: expected all or independent, not {training[:40]!r}")
+    learn_from = independent_events if training == "independent" else (lambda events: events)
     filters = count_filters(None, None, source, category)
     if not set(filters.sources) <= set(ATTRIBUTES):     # registered sources need no scan of the store
         check_filter_sources(store, filters)
     cgrid = grids.get(cell_m) if city.has_boundaries else None     # (without boundaries: the error comes later)
-    backend = store.store
-    first, last, fingerprint = store.query(lambda events: _extent(events, filters, backend, cgrid))
+    backend = store.store if training == "all" else None     # the rollups do not split by provenance
+    first, last, fingerprint = store.query(lambda events: _extent(learn_from(events), filters, backend, cgrid))
     if last is None:
-        raise InputError("no event with a place matches the filters: nothing to forecast from")
+        raise InputError("no event with a place matches the filters"
+                         + (" among independently reported incidents" if training == "independent" else "")
+                         + ": nothing to forecast from")
     data_end = last.date() + timedelta(days=1)           # first day after the data
     stop = parse_date("end", end) or data_end
     if stop > data_end:
@@ -184,14 +193,14 @@ def forecasts(
                          f"{origin_step_days} days before {stop.isoformat()} with a {horizon_days}-day horizon")
     cap = max_train_events or DEFAULT_MAX_TRAIN_EVENTS.get(method, OTHER_MAX_TRAIN_EVENTS)
     key = (method, stop, horizon_days, train_days, k, cell_m, origins, origin_step_days, cap, seed,
-           filters.sources, filters.categories, fingerprint)
+           filters.sources, filters.categories, training, fingerprint)
     cache = _cache(request)
     cached = cache.get(key)
     if cached is not None:
         return cached
     cgrid = cgrid or grids.get(cell_m)
     placed = store.query(lambda events: query_placed(
-        events, cgrid, start=earliest, end=stop, sources=filters.sources or None,
+        learn_from(events), cgrid, start=earliest, end=stop, sources=filters.sources or None,
         categories=filters.categories or None, reference=_day(earliest)))
     if len(placed.events) == 0:
         raise InputError("no event with a place inside the city in the training period")
@@ -234,7 +243,8 @@ def forecasts(
         filters=filters_echo(filters),
         parameters=ForecastParameters(method=method, end=stop.isoformat(), horizon_days=horizon_days,
                                       train_days=train_days, k=k, cell_m=cell_m, origins=origins,
-                                      origin_step_days=origin_step_days, max_train_events=cap, seed=seed),
+                                      origin_step_days=origin_step_days, max_train_events=cap, seed=seed,
+                                      training=training),
         grid=grid_info(cgrid),
         area_share=len(chosen) / active_n,
         training_events=n_train,
