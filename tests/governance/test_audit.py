@@ -304,3 +304,131 @@ def test_cli_verify_exits_0_when_intact_and_2_with_one_error_line_naming_the_pla
     err = [x for x in bad.stderr.splitlines() if x.strip()]
     assert bad.returncode == 2 and len(err) == 1 and err[0].startswith("error:") and "seq 3" in err[0], bad.stderr
     assert "line 3" in err[0] and "Traceback" not in bad.stderr
+
+
+# -- the signed head: the tail and the checkpoint list ------------------------------------------------
+def _head(log: AuditLog) -> dict:
+    return json.loads(log.head_path.read_text())
+
+
+def test_an_intact_log_has_a_signed_head_on_its_last_entry_and_checkpoint_list(tmp_path: Path) -> None:
+    log = make_log(tmp_path, 25)                  # periodic checkpoints at 10 and 20
+    log.checkpoint()                              # on demand at 25
+    head = _head(log)
+    assert (head["seq"], head["hash"], head["checkpoints"], head["checkpoint_seq"]) == (
+        25, list(log.entries())[-1]["hash"], 3, 25)
+    assert len(log.head_path.read_bytes()) == 512 and log.head() == head
+    report = log.verify()
+    assert report.ok, report.error
+
+
+def test_truncating_the_tail_after_the_last_checkpoint_is_detected_by_the_head(tmp_path: Path) -> None:
+    log = make_log(tmp_path, 25)                  # last checkpoint at 20: entries 21..25 are only in the head
+    rewrite(log, lines(log)[:22])
+    report = log.verify()
+    assert not report.ok and len(report.problems) == 1
+    p = report.problems[0]
+    assert (p.seq, p.file) == (25, "head.json") and "removed from the tail" in p.message
+    assert report.error.startswith("seq 25, head.json: the log ends at seq 22")
+
+
+def test_removing_an_on_demand_checkpoint_is_detected_and_located(tmp_path: Path) -> None:
+    log = make_log(tmp_path, 13)                  # periodic at 10
+    log.checkpoint()                              # on demand at 13
+    cps = log.checkpoints_path.read_text().splitlines()
+    log.checkpoints_path.write_text(cps[0] + "\n")          # the latest (on-demand) checkpoint removed
+    report = log.verify()
+    assert not report.ok and report.problems[0].seq == 13 and report.problems[0].file == "checkpoints.jsonl"
+    assert "latest signed checkpoint was removed" in report.error
+
+    log.checkpoints_path.write_text("".join(f"{c}\n" for c in cps))
+    for _ in range(2):
+        log.record("consult", actor="user:bob", role="analyst", dataset="events")
+    log.checkpoint()                              # on demand at 15, after the one at 13
+    cps = log.checkpoints_path.read_text().splitlines()
+    log.checkpoints_path.write_text(cps[0] + "\n" + cps[2] + "\n")   # a middle (on-demand) checkpoint removed
+    report = log.verify()
+    assert not report.ok
+    link = next(p for p in report.problems if "before this one was removed" in p.message)
+    assert (link.seq, link.file, link.line) == (15, "checkpoints.jsonl", 2)
+    assert any("a signed checkpoint was removed" in p.message for p in report.problems)
+
+
+def test_a_deleted_head_is_detected(tmp_path: Path) -> None:
+    log = make_log(tmp_path, 15)
+    log.head_path.unlink()
+    report = log.verify()
+    assert not report.ok and report.problems[0].seq == 15 and "head is missing" in report.error
+    assert "head.json" in report.error
+
+
+def test_an_older_head_put_back_is_detected_and_a_write_after_it_records_the_anomaly(tmp_path: Path) -> None:
+    log = make_log(tmp_path, 12)
+    old = log.head_path.read_bytes()              # a genuine head, at seq 12
+    for _ in range(6):
+        log.record("consult", actor="user:bob", role="analyst", dataset="events")
+    log.head_path.write_bytes(old)                # replay
+    report = log.verify()
+    assert not report.ok and report.problems[0].seq == 13 and "older head was put back" in report.error
+    # A forger who also cuts the log back to the old head's end leaves nothing for verify ...
+    rewrite(log, lines(log)[:12])
+    log.head_path.write_bytes(old)
+    assert log.verify().ok
+    # ... but not when the cut is not to the head's exact end: the next write records the anomaly first.
+    rewrite(log, lines(log)[:12])
+    log.head_path.write_bytes(old)
+    rewrite(log, lines(log)[:11])
+    entry = log.record("consult", actor="user:carol", role="analyst", dataset="events")
+    note = list(log.entries())[-2]
+    assert entry["seq"] == 13 and (note["action"], note["outcome"], note["detail"]) == (
+        "audit_verify", "failed", {"head": "ahead", "head_seq": 12, "log_seq": 11})
+    report = log.verify()
+    assert not report.ok and len(report.problems) == 1 and report.problems[0].recorded
+    assert report.problems[0].seq == 12 and "recorded it here" in report.error
+
+
+def test_a_head_signed_with_another_key_is_detected(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from observatoire.governance.audit import canonical
+
+    log = make_log(tmp_path, 15)
+    rewrite(log, lines(log)[:14])                 # cut the last entry and re-sign the head with another key
+    head = _head(log)
+    body = {k: v for k, v in head.items() if k != "sig"} | {"seq": 14, "hash": json.loads(lines(log)[-1])["hash"]}
+    mallory = Ed25519PrivateKey.generate()
+    log.head_path.write_text(json.dumps({**body, "sig": mallory.sign(canonical(body)).hex()}))
+    report = log.verify()
+    assert not report.ok and "seq 14, head.json" in report.error and "does not verify" in report.error
+    log.head_path.write_text(json.dumps({**body, "key_id": "mallory", "sig": mallory.sign(
+        canonical({**body, "key_id": "mallory"})).hex()}))
+    report = log.verify()
+    assert not report.ok and "unknown key" in report.error
+    entry = log.record("consult", actor="user:bob", role="analyst", dataset="events")   # the writer won't trust it
+    assert entry["seq"] == 16 and list(log.entries())[-2]["detail"]["head"] == "unknown key"
+
+
+def test_a_log_from_before_signed_heads_verifies_and_gets_one_at_its_next_write(tmp_path: Path) -> None:
+    log = make_log(tmp_path, 12)
+    log.head_path.unlink()
+    (log.public_keys_dir / "head.started").unlink()
+    assert log.verify().ok
+    log.record("consult", actor="user:bob", role="analyst", dataset="events")
+    assert _head(log)["seq"] == 13 and log.verify().ok
+    assert [e["action"] for e in log.entries()].count("audit_verify") == 0
+
+
+def test_purge_keeps_the_head_consistent_and_tolerates_recorded_anomalies(tmp_path: Path) -> None:
+    clock = Clock(step=timedelta(days=1))
+    log = make_log(tmp_path, 1300, every=100, clock=clock)
+    old = log.head_path.read_bytes()
+    log.record("consult", actor="user:bob", role="analyst", dataset="events")
+    log.head_path.write_bytes(old)                # a replayed head: the next write records it
+    log.record("consult", actor="user:bob", role="analyst", dataset="events")
+    assert not log.verify().ok
+    clock.step = timedelta(0)
+    assert log.purge(actor="system:test") > 0
+    report = log.verify()
+    assert all(p.recorded for p in report.problems) and len(report.problems) == 1
+    head = _head(log)
+    assert head["seq"] == report.last_seq and head["checkpoints"] == len(log.checkpoints_path.read_text().splitlines())

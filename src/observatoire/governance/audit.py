@@ -3,9 +3,13 @@
 Layout under ``audit_dir``::
 
     log/<YYYY-MM>.jsonl     monthly segments of entries, one JSON object a line, in ``seq`` order
-    checkpoints.jsonl       signed checkpoints: Ed25519 over (seq, hash, at, key_id)
+    checkpoints.jsonl       signed checkpoints: Ed25519 over (seq, hash, at, key_id, prev), each
+                            linked to the one before it (``prev``: SHA-256 of its canonical line)
+    head.json               the signed head: the last entry (seq, hash, at) and the checkpoint list
+                            (count, last seq, last line's hash), replaced atomically after every write
     keys/checkpoint.key     the checkpoint signing key (PKCS#8 PEM, mode 0600, directory 0700)
     keys/<key id>.pub       the public keys verification trusts (raw Ed25519, hex)
+    keys/head.started       marks that this log has a signed head (so a removed head.json is noticed)
     .lock                   one writer at a time (``flock``: threads and processes)
 
 Each entry carries ``seq`` (1, 2, 3, ...), ``at`` (UTC, from the clock), who/what/why fields,
@@ -14,7 +18,11 @@ the canonical JSON (sorted keys, no spaces, UTF-8) of the entry without ``hash``
 removing, inserting or reordering an entry breaks the chain; rewriting the whole chain
 after an entry breaks the signed checkpoint that covers it. A checkpoint is written every
 ``checkpoint_every`` entries (and on demand); its absence at such a ``seq`` is itself
-reported, so removing checkpoints is detected too.
+reported, and each checkpoint names the one before it, so removing checkpoints is detected too.
+The signed head closes the two ends the chain cannot see: entries cut from the tail, and the
+latest checkpoint removed. Each writer checks the head against the log before appending; when they
+disagree it first appends a ``audit_verify`` entry saying so (``detail.head``), so the anomaly stays
+in the chain even after the head is signed again, and :meth:`AuditLog.verify` keeps reporting it.
 
 Retention: entries older than the retention period (3 years) are purged with
 :meth:`AuditLog.purge`. The purge keeps the last signed checkpoint before the cut-off as
@@ -54,6 +62,7 @@ ACTIONS = frozenset({
 OUTCOMES = frozenset({"ok", "denied", "failed"})
 GENESIS = "0" * 64
 CHECKPOINT_EVERY = 1000
+HEAD_SIZE = 512                       # head.json: one sector, so an in-place rewrite is not torn
 RETENTION_DAYS = 3 * 365 + 1          # three years (one leap day)
 FIELDS = ("seq", "at", "action", "actor", "role", "dataset", "filters", "rows", "purpose", "recipient",
           "outcome", "detail", "prev", "hash")
@@ -129,6 +138,7 @@ class Problem:
     seq: int | None = None
     file: str | None = None       # relative to the audit directory
     line: int | None = None       # 1-based line in ``file``
+    recorded: bool = False        # an anomaly the writer already recorded in the chain (purge may proceed)
 
     def __str__(self) -> str:
         where = []
@@ -193,6 +203,8 @@ class AuditLog:
         self.key_path = Path(key_path) if key_path else self.dir / "keys" / "checkpoint.key"
         self.checkpoint_every = int(checkpoint_every)
         self.durable = durable
+        self._key: Ed25519PrivateKey | None = None
+        self._head_seen: bytes | None = None     # the head this instance last wrote or verified
 
     # -- paths ------------------------------------------------------------------------------------
     @property
@@ -204,8 +216,16 @@ class AuditLog:
         return self.dir / "checkpoints.jsonl"
 
     @property
+    def head_path(self) -> Path:
+        return self.dir / "head.json"
+
+    @property
     def public_keys_dir(self) -> Path:
         return self.key_path.parent
+
+    @property
+    def _head_marker(self) -> Path:
+        return self.public_keys_dir / "head.started"
 
     def segments(self) -> list[Path]:
         """The segment files, oldest first."""
@@ -215,10 +235,10 @@ class AuditLog:
 
     # -- writing ----------------------------------------------------------------------------------
     @contextmanager
-    def _locked(self) -> Iterator[None]:
+    def _locked(self, *, shared: bool = False) -> Iterator[None]:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         with open(self.dir / ".lock", "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+            fcntl.flock(lock, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
             try:
                 yield
             finally:
@@ -276,6 +296,15 @@ class AuditLog:
 
     def _append(self, body: dict[str, Any]) -> dict[str, Any]:
         seq, prev, last_segment = self._tail()
+        cps = self._check_head(seq, prev, last_segment)
+        seq, prev, last_segment = self._pending_tail
+        entry = self._write_entry(body, seq, prev, last_segment)
+        if self.checkpoint_every and entry["seq"] % self.checkpoint_every == 0:
+            cps = self._write_checkpoint(entry["seq"], entry["hash"], cps)
+        self._write_head(entry["seq"], entry["hash"], entry["at"], cps)
+        return entry
+
+    def _write_entry(self, body: dict[str, Any], seq: int, prev: str, last_segment: str | None) -> dict[str, Any]:
         at = self.clock()
         entry = {"seq": seq + 1, "at": _iso(at), **body, "prev": prev}
         entry["hash"] = entry_hash(entry)
@@ -293,12 +322,107 @@ class AuditLog:
                 os.fsync(fd)
         finally:
             os.close(fd)
-        if self.checkpoint_every and entry["seq"] % self.checkpoint_every == 0:
-            self._write_checkpoint(entry["seq"], entry["hash"])
         return entry
+
+    # -- the signed head --------------------------------------------------------------------------
+    def _check_head(self, seq: int, hash_: str, last_segment: str | None) -> _Cps:
+        """Check the signed head against the log's tail before a write (under the lock).
+
+        Returns the checkpoint-list state the next head carries. When head and log disagree, first
+        appends an ``audit_verify`` entry saying how (never silently re-signing a cut or replaced
+        tail), and moves ``seq``/``hash_`` on accordingly through ``self._pending_tail``.
+        """
+        self._pending_tail = (seq, hash_, last_segment)
+        head, why = self._load_head({self._key_id(): self._signing_key().public_key()}, cache=True)
+        if head is None and why == "missing" and not self._head_marker.exists():
+            return self._cps_from_file()            # a new log, or one from before signed heads
+        if head is not None and head["seq"] == seq and head["hash"] == hash_:
+            return _Cps(head["checkpoints"], head["checkpoint_seq"], head["checkpoint"])
+        if head is None:
+            reason, head_seq, cps = why, None, self._cps_from_file()
+        else:
+            head_seq = head["seq"]
+            reason = "ahead" if head_seq > seq else "behind" if head_seq < seq else "mismatch"
+            cps = _Cps(head["checkpoints"], head["checkpoint_seq"], head["checkpoint"])
+            found = self._cps_from_file()
+            if reason == "behind" and found.count == cps.count + 1 and found.seq > head_seq:
+                cps = found                         # the checkpoint of an interrupted write
+        note = self._write_entry({
+            "action": "audit_verify", "actor": "system:audit", "role": "system", "dataset": "audit",
+            "filters": {}, "rows": None, "purpose": None, "recipient": None, "outcome": "failed",
+            "detail": {"head": reason, "head_seq": head_seq, "log_seq": seq}}, seq, hash_, last_segment)
+        if self.checkpoint_every and note["seq"] % self.checkpoint_every == 0:
+            cps = self._write_checkpoint(note["seq"], note["hash"], cps)
+        self._pending_tail = (note["seq"], note["hash"], self._tail()[2])
+        return cps
+
+    def _load_head(self, keys: Mapping[str, Ed25519PublicKey], *,
+                   cache: bool = False) -> tuple[dict[str, Any] | None, str | None]:
+        """(the head, None) when it is readable and its signature verifies, else (None, why)."""
+        try:
+            raw = self.head_path.read_bytes()
+        except FileNotFoundError:
+            return None, "missing"
+        head = _safe_json(raw)
+        if not _HEAD_FIELDS <= head.keys() or _int(head["seq"]) is None or _int(head["checkpoints"]) is None:
+            return None, "unreadable"
+        if cache and raw == self._head_seen:
+            return head, None
+        key = keys.get(str(head["key_id"]))
+        if key is None:
+            return None, "unknown key"
+        try:
+            key.verify(bytes.fromhex(str(head["sig"])), canonical({k: head[k] for k in _HEAD_FIELDS - {"sig"}}))
+        except (InvalidSignature, ValueError):
+            return None, "bad signature"
+        if cache:
+            self._head_seen = raw
+        return head, None
+
+    def _write_head(self, seq: int, hash_: str, at: str, cps: _Cps) -> None:
+        key = self._signing_key()
+        body = {"seq": seq, "hash": hash_, "at": at, "checkpoints": cps.count, "checkpoint_seq": cps.seq,
+                "checkpoint": cps.hash, "key_id": self._key_id()}
+        data = canonical({**body, "sig": key.sign(canonical(body)).hex()})
+        data = data + b" " * (HEAD_SIZE - 1 - len(data)) + b"\n"     # one sector, rewritten in place
+        new = not self.head_path.exists()
+        fd = os.open(self.head_path, os.O_RDWR | os.O_CREAT, 0o640)
+        try:
+            os.pwrite(fd, data, 0)
+            self._head_seen = data
+            if os.fstat(fd).st_size != len(data):
+                os.ftruncate(fd, len(data))
+            if self.durable:
+                os.fdatasync(fd)
+        finally:
+            os.close(fd)
+        if new and self.durable:
+            _fsync_dir(self.dir)
+        if not self._head_marker.exists():
+            self._head_marker.write_text("this audit log has a signed head (head.json)\n", encoding="ascii")
+
+    def _cps_from_file(self) -> _Cps:
+        """The checkpoint list as the file holds it: count, last seq, hash of the last line."""
+        cps = [c for c, _ in self._read_checkpoints() if c is not None]
+        if not cps:
+            return _Cps(0, 0, GENESIS)
+        return _Cps(len(cps), _int(cps[-1].get("seq")) or 0, _cp_hash(cps[-1]))
+
+    def head(self) -> dict[str, Any] | None:
+        """The signed head as stored (None when there is none); publish it to anchor the log's end."""
+        head = _safe_json(self.head_path.read_bytes()) if self.head_path.exists() else {}
+        return head or None
 
     # -- checkpoints ------------------------------------------------------------------------------
     def _signing_key(self) -> Ed25519PrivateKey:
+        if self._key is None:
+            self._key = self._load_signing_key()
+        return self._key
+
+    def _key_id(self) -> str:
+        return _key_id(_public_hex(self._signing_key().public_key()))
+
+    def _load_signing_key(self) -> Ed25519PrivateKey:
         path = self.key_path
         if path.exists():
             if path.stat().st_mode & 0o077:
@@ -321,27 +445,38 @@ class AuditLog:
         (self.public_keys_dir / f"{_key_id(pub)}.pub").write_text(pub + "\n", encoding="ascii")
         return key
 
-    def _write_checkpoint(self, seq: int, hash_: str) -> dict[str, Any]:
+    def _write_checkpoint(self, seq: int, hash_: str, cps: _Cps) -> _Cps:
         key = self._signing_key()
         pub = _public_hex(key.public_key())
         kid = _key_id(pub)
         if not (self.public_keys_dir / f"{kid}.pub").exists():
             (self.public_keys_dir / f"{kid}.pub").write_text(pub + "\n", encoding="ascii")
-        body = {"seq": seq, "hash": hash_, "at": _iso(self.clock()), "key_id": kid}
+        body = {"seq": seq, "hash": hash_, "at": _iso(self.clock()), "key_id": kid, "prev": cps.hash}
         cp = {**body, "sig": key.sign(canonical(body)).hex()}
         with open(self.checkpoints_path, "ab") as fh:
             fh.write(canonical(cp) + b"\n")
             fh.flush()
             os.fsync(fh.fileno())
-        return cp
+        self._last_checkpoint = cp
+        return _Cps(cps.count + 1, seq, _cp_hash(cp))
 
     def checkpoint(self) -> dict[str, Any] | None:
         """Sign the current tail (seq, hash, at) now; None when the log is empty."""
         with self._locked():
-            seq, hash_, _ = self._tail()
+            seq, hash_, segment = self._tail()
             if seq == 0:
                 return None
-            return self._write_checkpoint(seq, hash_)
+            cps = self._check_head(seq, hash_, segment)
+            seq, hash_, _ = self._pending_tail
+            at = self._head_at(seq)
+            cps = self._write_checkpoint(seq, hash_, cps)
+            self._write_head(seq, hash_, at, cps)
+            return self._last_checkpoint
+
+    def _head_at(self, seq: int) -> str:
+        """The ``at`` of entry ``seq`` (the tail), for a head written without a new entry."""
+        last = self.last(1)
+        return str(last[0]["at"]) if last and last[0].get("seq") == seq else _iso(self.clock())
 
     def _read_checkpoints(self) -> list[tuple[dict[str, Any] | None, int]]:
         if not self.checkpoints_path.exists():
@@ -402,16 +537,41 @@ class AuditLog:
 
     # -- verification -----------------------------------------------------------------------------
     def verify(self) -> VerifyReport:
-        """Check the chain, every hash, every checkpoint signature and the purge anchor.
+        """Check the chain, every hash, every checkpoint signature, the signed head and the purge anchor.
 
-        Detects a modified, removed, inserted or reordered entry, a truncated tail (before the
-        last checkpoint), a forged, altered or removed periodic checkpoint, and says where.
+        Detects a modified, removed, inserted or reordered entry, a truncated tail, a forged,
+        altered or removed checkpoint (periodic or on demand), a removed, forged or stale head,
+        and the anomalies a writer recorded, and says where. Reads under a shared lock, so a
+        concurrent append is never half seen.
         """
+        if not self.dir.exists():
+            return VerifyReport(0, None, None, 0, 0, ())
+        with self._locked(shared=True):
+            return self._verify()
+
+    def _verify(self) -> VerifyReport:
         problems: list[Problem] = []
         keys = self._public_keys()
+        lines = list(self._lines())
+        anchor = 0
+        for ln in lines:
+            e = ln.entry
+            if e and e.get("action") == "purge" and e.get("dataset") == "audit":
+                anchor = max(anchor, _int((e.get("detail") or {}).get("anchor_seq")) or 0)
+
         checkpoints: dict[int, dict[str, Any]] = {}
+        cp_prev: str | None = None           # hash of the previous checkpoint line (None: first line)
+        n_cps = 0
+        links: list[Problem] = []            # reported after the entries, before the head
         for cp, line in self._read_checkpoints():
             where = {"file": "checkpoints.jsonl", "line": line}
+            if cp is not None:
+                n_cps += 1
+                expected = cp_prev if cp_prev is not None else (GENESIS if not anchor else None)
+                cp_prev = _cp_hash(cp)
+                if "prev" in cp and expected is not None and cp["prev"] != expected:
+                    links.append(Problem("the signed checkpoint before this one was removed or replaced "
+                                            "(its prev does not match)", seq=_int(cp.get("seq")), **where))
             if cp is None or not {"seq", "hash", "at", "key_id", "sig"} <= cp.keys():
                 problems.append(Problem("unreadable checkpoint", **where))
                 continue
@@ -420,9 +580,8 @@ class AuditLog:
                 problems.append(Problem(f"checkpoint signed by an unknown key {cp['key_id']!r}",
                                         seq=_int(cp["seq"]), **where))
                 continue
-            body = {k: cp[k] for k in ("seq", "hash", "at", "key_id")}
             try:
-                key.verify(bytes.fromhex(str(cp["sig"])), canonical(body))
+                key.verify(bytes.fromhex(str(cp["sig"])), canonical(_cp_body(cp)))
             except (InvalidSignature, ValueError):
                 problems.append(Problem("checkpoint signature does not verify (forged or altered)",
                                         seq=_int(cp["seq"]), **where))
@@ -432,13 +591,7 @@ class AuditLog:
                 problems.append(Problem("two signed checkpoints disagree on this entry", seq=seq, **where))
             checkpoints[seq] = cp
 
-        lines = list(self._lines())
-        anchor = 0
-        for ln in lines:
-            e = ln.entry
-            if e and e.get("action") == "purge" and e.get("dataset") == "audit":
-                anchor = max(anchor, _int((e.get("detail") or {}).get("anchor_seq")) or 0)
-
+        hashes: dict[int, tuple[str, dict[str, Any]]] = {}
         prev_seq: int | None = None
         prev_hash: str | None = None
         first_seq: int | None = None
@@ -453,8 +606,17 @@ class AuditLog:
             seq = e["seq"]
             if first_seq is None:
                 first_seq = seq
+            hashes[seq] = (e["hash"], where)
             if entry_hash(e) != e["hash"]:
                 problems.append(Problem("entry was modified (its hash does not match its content)", seq=seq, **where))
+            note = e["detail"].get("head") if e["action"] == "audit_verify" and e["dataset"] == "audit" \
+                and isinstance(e["detail"], dict) else None
+            if note is not None:
+                problems.append(Problem(
+                    f"a writer found the signed head {_NOTES.get(str(note), str(note))} (head at seq "
+                    f"{e['detail'].get('head_seq')}, log at seq {e['detail'].get('log_seq')}) and recorded it here: "
+                    "entries may have been cut, replaced or appended by another hand, or a write was interrupted",
+                    seq=seq, recorded=True, **where))
             if prev_seq is None:
                 if seq == 1:
                     if e["prev"] != GENESIS:
@@ -502,8 +664,49 @@ class AuditLog:
                 if s not in checkpoints:
                     problems.append(Problem("the periodic signed checkpoint of this entry is missing (removed?)",
                                             seq=s, file="checkpoints.jsonl"))
+        problems.extend(links)
+        problems.extend(self._verify_head(keys, last_seq or 0, hashes, n_cps, cp_prev))
         checked = sum(1 for s in checkpoints if s <= (last_seq or 0))
         return VerifyReport(n, first_seq, last_seq, checked, anchor, tuple(problems))
+
+    def _verify_head(self, keys: Mapping[str, Ed25519PublicKey], last_seq: int,
+                     hashes: Mapping[int, tuple[str, dict[str, Any]]], n_cps: int,
+                     last_cp: str | None) -> list[Problem]:
+        """The signed head against the log's last entry and the checkpoint list."""
+        where = {"file": "head.json"}
+        head, why = self._load_head(keys)
+        if head is None:
+            if why == "missing":
+                if not self._head_marker.exists():
+                    return []       # a log from before signed heads: its next write signs one
+                return [Problem("the signed head is missing (head.json removed): the end of the log is not "
+                                "vouched for", seq=last_seq, **where)]
+            seq = _int(_safe_json(self.head_path.read_bytes()).get("seq"))
+            return [Problem({"unreadable": "the signed head is unreadable",
+                             "unknown key": "the signed head is signed by an unknown key (forged)",
+                             "bad signature": "the signed head's signature does not verify (forged or altered)",
+                             }[str(why)], seq=seq, **where)]
+        out: list[Problem] = []
+        h = head["seq"]
+        if h > last_seq:
+            out.append(Problem(f"the log ends at seq {last_seq} but the signed head is at seq {h}: "
+                               "entries were removed from the tail", seq=h, **where))
+        elif h < last_seq:
+            first, place = h + 1, hashes.get(h + 1, (None, where))[1]
+            out.append(Problem(f"the signed head stops at seq {h} but the log goes on to seq {last_seq}: an older "
+                               "head was put back (replay), or entries were appended by another hand or by an "
+                               "interrupted write", seq=first, **place))
+        if h in hashes and hashes[h][0] != head["hash"]:
+            out.append(Problem("entry differs from the signed head (rewritten)", seq=h, **hashes[h][1]))
+        last_cp = last_cp or GENESIS
+        if head["checkpoints"] != n_cps or head["checkpoint"] != last_cp:
+            cseq = _int(head["checkpoint_seq"])
+            what = ("the latest signed checkpoint was removed or replaced" if head["checkpoint"] != last_cp
+                    else "a signed checkpoint was removed or added")
+            out.append(Problem(f"{what}: the signed head counts {head['checkpoints']} checkpoints, the latest at seq "
+                               f"{cseq}; checkpoints.jsonl holds {n_cps}", seq=cseq if head["checkpoint"] != last_cp
+                               else None, file="checkpoints.jsonl"))
+        return out
 
     # -- retention --------------------------------------------------------------------------------
     def purge(self, *, actor: str = "system:purge", role: str = "system",
@@ -516,9 +719,10 @@ class AuditLog:
         """
         cutoff = (now or self.clock()) - timedelta(days=retention_days)
         with self._locked():
-            report = self.verify()
-            if not report.ok:
-                raise AuditError(f"the audit log does not verify ({report.error}); nothing purged")
+            report = self._verify()
+            found = [p for p in report.problems if not p.recorded]   # recorded anomalies stay in the chain
+            if found:
+                raise AuditError(f"the audit log does not verify ({found[0]}); nothing purged")
             old = [e["seq"] for e in self.entries() if _parse_at(e["at"]) < cutoff]
             anchors = [s for s in self._valid_checkpoint_seqs() if old and s <= max(old)]
             anchor = max(anchors, default=0)
@@ -534,6 +738,8 @@ class AuditLog:
                 anchor = report.anchor_seq
             if anchor:
                 self._drop_through(anchor)
+                seq, hash_, _ = self._tail()
+                self._write_head(seq, hash_, self._head_at(seq), self._cps_from_file())
             return removed
 
     def _valid_checkpoint_seqs(self) -> list[int]:
@@ -541,8 +747,7 @@ class AuditLog:
         out = []
         for cp, _ in self._read_checkpoints():
             try:
-                body = {k: cp[k] for k in ("seq", "hash", "at", "key_id")}  # type: ignore[index]
-                keys[str(cp["key_id"])].verify(bytes.fromhex(str(cp["sig"])), canonical(body))  # type: ignore[index]
+                keys[str(cp["key_id"])].verify(bytes.fromhex(str(cp["sig"])), canonical(_cp_body(cp)))  # type: ignore[index]
                 out.append(int(cp["seq"]))  # type: ignore[index]
             except (TypeError, KeyError, ValueError, InvalidSignature):
                 continue
@@ -568,6 +773,31 @@ class AuditLog:
 
 
 # -- helpers ------------------------------------------------------------------------------------------
+_HEAD_FIELDS = frozenset({"seq", "hash", "at", "checkpoints", "checkpoint_seq", "checkpoint", "key_id", "sig"})
+_NOTES = {"missing": "missing", "unreadable": "unreadable", "unknown key": "signed by an unknown key",
+          "bad signature": "with a signature that does not verify", "ahead": "ahead of the log (tail cut)",
+          "behind": "behind the log (older head or unsigned entries)", "mismatch": "not matching the last entry"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Cps:
+    """The checkpoint list as a head states it: how many, the last one's seq and line hash."""
+
+    count: int
+    seq: int
+    hash: str
+
+
+def _cp_body(cp: Mapping[str, Any]) -> dict[str, Any]:
+    """What a checkpoint's signature covers: everything but ``sig`` (older lines: seq, hash, at, key_id)."""
+    return {k: v for k, v in cp.items() if k != "sig"}
+
+
+def _cp_hash(cp: Mapping[str, Any]) -> str:
+    """SHA-256 (hex) of a checkpoint line's canonical JSON, signature included."""
+    return hashlib.sha256(canonical(cp)).hexdigest()
+
+
 def _int(v: object) -> int | None:
     return v if isinstance(v, int) and not isinstance(v, bool) else None
 
@@ -612,14 +842,20 @@ def _ends_with_newline(path: Path) -> bool:
         return fh.read(1) == b"\n"
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def _atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as fh:
         fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+        if durable:
+            fh.flush()
+            os.fsync(fh.fileno())
     os.replace(tmp, path)
-    fd = os.open(path.parent, os.O_RDONLY)
+    if durable:
+        _fsync_dir(path.parent)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
