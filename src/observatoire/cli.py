@@ -284,6 +284,19 @@ def audit_checkpoint(audit: AuditOpt = None) -> None:
     console.print(f"signed checkpoint at seq {cp['seq']} with key {cp['key_id']}")
 
 
+@audit_app.command("head")
+def audit_head(audit: AuditOpt = None) -> None:
+    """Print the signed head of the audit log (last seq, hash, checkpoints, signature) as JSON: publish it
+    outside this machine (with the public key) so that even a cut back to an older head can be found."""
+    settings = Settings.from_env(audit_dir=audit)
+    head = settings.audit_log().head()
+    if head is None:
+        from observatoire.errors import InputError
+
+        raise InputError(f"the audit log in {settings.audit_dir} has no head yet (no entry written)")
+    print(json.dumps(head, ensure_ascii=False, indent=1))
+
+
 @audit_app.command("show")
 def audit_show(
     last: Annotated[int, typer.Option("--last", help="How many of the latest entries to print.")] = 20,

@@ -296,6 +296,8 @@ def test_cli_verify_exits_0_when_intact_and_2_with_one_error_line_naming_the_pla
     assert shown.returncode == 0 and [json.loads(x)["seq"] for x in shown.stdout.splitlines()] == [15, 16]
     cp = _cli("checkpoint", audit=tmp_path)
     assert cp.returncode == 0 and json.loads(cp.stdout)["seq"] == 17
+    head = _cli("head", audit=tmp_path)                  # the signed head, to publish elsewhere
+    assert head.returncode == 0 and json.loads(head.stdout)["seq"] == 17 and json.loads(head.stdout)["sig"]
     first = log.segments()[0]                     # the CLI's entries went to the current month's segment
     ls = first.read_text().splitlines()
     ls[2] = ls[2].replace('"rows":2', '"rows":3')
