@@ -119,6 +119,8 @@ def streets(info: TextInfo, lex: Lexicon) -> list[Street]:
     text = info.text
     keys = info.keys
     last = -1
+    if _TRIGGERS.isdisjoint(keys):
+        return out
     for i in [i for i, k in enumerate(keys) if k in _TRIGGERS]:
         if i <= last:
             continue

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Final, Literal
 
 Entity = Literal["PERSON", "PHONE", "PLATE", "NIR", "IBAN", "EMAIL", "ADDRESS", "BIRTH_DATE"]
@@ -40,8 +41,11 @@ class Finding:
     reason: str
 
 
-def _priority(f: Finding) -> tuple[int, float, int, str, str]:
-    return (-(f.end - f.start), -f.score, f.start, f.entity, f.detector)
+_START = attrgetter("start")
+
+
+def _priority(f: Finding) -> tuple[int, float, int, str, str, str]:
+    return (-(f.end - f.start), -f.score, f.start, f.entity, f.detector, f.reason)
 
 
 def resolve_overlaps(findings: Iterable[Finding], text: str | None = None) -> list[Finding]:
@@ -53,8 +57,16 @@ def resolve_overlaps(findings: Iterable[Finding], text: str | None = None) -> li
     type, so that no part of a detected value is left in the text (with
     ``text``, a left-over of only spaces or punctuation is dropped).
     """
+    ordered = sorted(findings, key=_START)
+    last = -1
+    for f in ordered:
+        if f.start < last or f.end <= f.start:
+            break
+        last = f.end
+    else:
+        return ordered   # nothing overlaps, nor repeats (the usual case): every finding is kept as it is
     chosen: list[Finding] = []
-    for f in sorted(set(findings), key=_priority):
+    for f in sorted(set(ordered), key=_priority):
         pieces = [(f.start, f.end)]
         for c in chosen:
             pieces = [p for s, e in pieces for p in _minus(s, e, c.start, c.end)]

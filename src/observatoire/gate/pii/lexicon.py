@@ -10,10 +10,10 @@ not "Marie").
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache, lru_cache
 from importlib import resources
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 # Particles inside names ("Da Silva", "Ben Youssef", "Le Van", "Aït Ali", "de Lesseps").
 PARTICLES = frozenset({"de", "du", "des", "da", "di", "del", "della", "van", "von", "der", "den", "el", "al", "ben",
@@ -77,16 +77,32 @@ class WordInfo(NamedTuple):
     surname: bool
     ambiguous: bool    # also a common word, a month, a place or a brand
     never: bool        # never a name on its own ("Rixe", "RTM", "Janvier")
+    name: bool         # first or surname
 
-    @property
-    def name(self) -> bool:
-        return self.first or self.surname
+
+class Memo(dict):  # type: ignore[type-arg]
+    """A dict that computes a missing value with ``fn`` (``memo[word]`` and ``map(memo.__getitem__, words)``
+    run at C speed once a word is known); it forgets everything past ``limit`` entries."""
+
+    __slots__ = ("fn", "limit")
+
+    def __init__(self, fn: Callable[[Any], Any], limit: int = 200_000) -> None:
+        super().__init__()
+        self.fn, self.limit = fn, limit
+
+    def __missing__(self, word: Any) -> Any:
+        value = self.fn(word)
+        if len(self) >= self.limit:
+            self.clear()
+        self[word] = value
+        return value
 
 
 class Lexicon:
     """The word lists, with a per-word cache of what a word is."""
 
-    __slots__ = ("first_names", "surnames", "ambiguous", "never", "places", "maybe_name", "place_starts", "_cache")
+    __slots__ = ("first_names", "surnames", "ambiguous", "never", "places", "maybe_name", "place_starts", "infos",
+                 "is_place_start", "place_index")
 
     def __init__(self, first_names: WordSet, surnames: WordSet, ambiguous: WordSet, never: WordSet,
                  places: tuple[tuple[str, ...], ...]) -> None:
@@ -95,32 +111,39 @@ class Lexicon:
         # keys that may be (part of) a name, accented or folded: a cheap filter before ``info``
         self.maybe_name = first_names.exact | first_names.folded | surnames.exact | surnames.folded
         self.place_starts = frozenset(p[0] for p in places)
-        self._cache: dict[str, WordInfo] = {}
+        self.place_index: dict[str, list[tuple[str, ...]]] = {}   # places by their first word
+        for place in places:
+            self.place_index.setdefault(place[0], []).append(place)
+        # what a word is, by its text: ``lex.infos[word]`` (computed once per word)
+        self.infos: Memo = Memo(self._info)
+        # whether a word's key (``key``) may start a place: exactly, or once folded
+        self.is_place_start: Memo = Memo(self._place_start)
+
+    def _info(self, word: str) -> WordInfo:
+        first = word in self.first_names
+        if not first and "-" in word:
+            parts = [p for p in word.split("-") if p]
+            first = len(parts) > 1 and all(p in self.first_names for p in parts)
+        surname = word in self.surnames
+        return WordInfo(first, surname, word in self.ambiguous, word in self.never, first or surname)
+
+    def _place_start(self, k: str) -> bool:
+        return k in self.place_starts or (not k.isascii() and fold(k) in self.place_starts)
 
     def info(self, word: str) -> WordInfo:
-        found = self._cache.get(word)
-        if found is None:
-            first = word in self.first_names
-            if not first and "-" in word:
-                parts = [p for p in word.split("-") if p]
-                first = len(parts) > 1 and all(p in self.first_names for p in parts)
-            found = WordInfo(first, word in self.surnames, word in self.ambiguous, word in self.never)
-            if len(self._cache) < 200_000:
-                self._cache[word] = found
-        return found
+        return self.infos[word]
 
     def is_first(self, word: str) -> bool:
-        return self.info(word).first
+        return self.infos[word].first
 
     def is_name_word(self, word: str) -> bool:
-        i = self.info(word)
-        return i.first or i.surname
+        return self.infos[word].name
 
     def is_ambiguous(self, word: str) -> bool:
-        return self.info(word).ambiguous
+        return self.infos[word].ambiguous
 
     def is_never(self, word: str) -> bool:
-        return self.info(word).never
+        return self.infos[word].never
 
 
 def build_lexicon(extra_places: Iterable[str] = ()) -> Lexicon:

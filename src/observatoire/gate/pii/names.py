@@ -20,11 +20,12 @@ NER model, and only its ``PER`` entities that contain a candidate are kept.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from itertools import compress
 
 from observatoire.gate.pii.finding import Finding
-from observatoire.gate.pii.lexicon import PARTICLES, Lexicon, fold, key
+from observatoire.gate.pii.lexicon import PARTICLES, Lexicon, Memo, fold
 from observatoire.gate.pii.text import TextInfo, Token, adjacent
 
 # precompiled (the module-level re functions look their pattern up in a cache at each call)
@@ -83,14 +84,17 @@ PLACE_PREPOSITIONS = frozenset({"à", "a", "au", "aux", "vers", "depuis", "quart
 _VERB_ENDINGS = ("ment", "ait", "aient", "ais", "ant", "ants", "ante", "é", "ée", "és", "ées", "er", "ir", "ons",
                  "ez", "ions", "iez", "eux", "euse", "ique", "able", "tion", "sion")
 _MAX_RUN = 6
+_CAPITALISED = frozenset({"CAP", "UPPER"})
 _STRONG_PARTICLES = frozenset({"da", "di", "van", "von", "el", "ben", "ait", "aït", "ould", "dos", "abou", "bou"})
 
 
-@dataclass(frozen=True, slots=True)
 class _Ctx:
-    info: TextInfo
-    lex: Lexicon
-    blocked: frozenset[int]      # token indices inside street references, places, placeholders
+    """A text as the rules walk it, and the token indices inside street references, places, placeholders."""
+
+    __slots__ = ("info", "toks", "keys", "mode", "blocked")
+
+    def __init__(self, info: TextInfo, blocked: frozenset[int]) -> None:
+        self.info, self.toks, self.keys, self.mode, self.blocked = info, info.tokens, info.keys, info.mode, blocked
 
 
 def place_spans(info: TextInfo, lex: Lexicon) -> list[Span]:
@@ -99,14 +103,14 @@ def place_spans(info: TextInfo, lex: Lexicon) -> list[Span]:
     A one-word place that is also a first name or a surname ("Valentine", "Paris")
     is not protected: it is treated as an ambiguous name instead.
     """
-    toks = info.tokens
-    starts = lex.place_starts
-    hits = [i for i, k in enumerate(info.keys) if k in starts or (not k.isascii() and fold(k) in starts)]
+    hits = list(compress(range(len(info.keys)), map(lex.is_place_start.__getitem__, info.keys)))
     if not hits:
         return []
-    keys = [fold(k) for k in info.keys]
+    toks = info.tokens
+    keys = list(map(_FOLDED.__getitem__, info.keys))
     out: list[Span] = []
-    by_first: dict[str, list[tuple[str, ...]]] = _place_index(lex)
+    by_first = lex.place_index
+    infos = lex.infos
     last = -1
     for i in hits:
         if i <= last:
@@ -118,7 +122,7 @@ def place_spans(info: TextInfo, lex: Lexicon) -> list[Span]:
                 continue
             if all(adjacent(toks[j - 1], toks[j]) or toks[j - 1].text.endswith(("'", "’"))
                    for j in range(i + 1, i + n)):
-                if n == 1 and lex.is_name_word(toks[i].text) and not (i and info.keys[i - 1] in _ARTICLES):
+                if n == 1 and infos[toks[i].text].name and not (i and info.keys[i - 1] in _ARTICLES):
                     continue   # "Valentine DUPONT" is a person, "la Valentine" a quartier
                 if info.mode == "cased" and toks[i].shape == "LOWER" and n == 1 and keys[i] not in ("l'",):
                     continue   # "la plaine" in a sentence is a plain; "Plaine" is the quartier
@@ -130,36 +134,22 @@ def place_spans(info: TextInfo, lex: Lexicon) -> list[Span]:
 
 
 _ARTICLES = frozenset({"la", "le", "les", "l'"})
-_INDEX_CACHE: dict[int, dict[str, list[tuple[str, ...]]]] = {}
-
-
-def _place_index(lex: Lexicon) -> dict[str, list[tuple[str, ...]]]:
-    idx = _INDEX_CACHE.get(id(lex))
-    if idx is None:
-        idx = {}
-        for place in lex.places:
-            idx.setdefault(place[0], []).append(place)
-        _INDEX_CACHE.clear()
-        _INDEX_CACHE[id(lex)] = idx
-    return idx
+_FOLDED = Memo(fold, 1 << 16)   # fold(key), once per distinct key
 
 
 def blocked_tokens(info: TextInfo, spans: Iterable[Span]) -> frozenset[int]:
     """Indices of the tokens that overlap any of ``spans``."""
-    ordered = sorted(spans)
-    if not ordered:
-        return frozenset()
-    out, k, toks = [], 0, info.tokens
-    for i, t in enumerate(toks):
-        while k < len(ordered) and ordered[k][1] <= t.start:
-            k += 1
-        m = k
-        while m < len(ordered) and ordered[m][0] < t.end:
-            if ordered[m][1] > t.start:
-                out.append(i)
-                break
-            m += 1
+    out: set[int] = set()
+    starts, ends = info.starts, info.ends
+    for s, e in spans:
+        # the tokens that end after the span starts and start before it ends (tokens are in order)
+        out.update(range(bisect_right(ends, s), bisect_left(starts, e)))
     return frozenset(out)
+
+
+def where(keys: Sequence[str], words: frozenset[str] | dict) -> list[int]:  # type: ignore[type-arg]
+    """Indices of the keys that are in ``words`` (at C speed)."""
+    return list(compress(range(len(keys)), map(words.__contains__, keys)))
 
 
 class NameRules:
@@ -167,88 +157,102 @@ class NameRules:
 
     def __init__(self, lexicon: Lexicon) -> None:
         self.lex = lexicon
+        self._infos = lexicon.infos
 
     # -- token tests -------------------------------------------------------------------------
     def _never(self, t: Token) -> bool:
         """A never-name ("Rixe", "Vol", "RTM", "Janvier"), unless it is also a known name ("Renault", "Avril")."""
-        return self.lex.is_never(t.text) and not self.lex.is_name_word(t.text)
+        info = self._infos[t.text]
+        return info.never and not info.name
 
     def _acronym(self, t: Token) -> bool:
-        return t.shape == "UPPER" and len(t.text) <= 3 and not self.lex.is_name_word(t.text)
+        return t.shape == "UPPER" and len(t.text) <= 3 and not self._infos[t.text].name
 
     def _cased_name_word(self, c: _Ctx, i: int) -> bool:
-        t = c.info.tokens[i]
-        if t.glued:
+        t = c.toks[i]
+        if t.glued or i in c.blocked:
             return False
-        if i in c.blocked or t.shape not in ("CAP", "UPPER", "INITIAL") or key(t.text) in TITLES:
+        sh = t.shape
+        if sh == "INITIAL":
+            if c.keys[i] in TITLES:
+                return False
+            nxt = c.toks[i + 1] if i + 1 < len(c.toks) else None
+            return nxt is not None and nxt.gap.startswith(".") and nxt.shape in _CAPITALISED
+        if (sh != "CAP" and sh != "UPPER") or c.keys[i] in TITLES:
             return False
-        if t.shape == "INITIAL":
-            nxt = c.info.tokens[i + 1] if i + 1 < len(c.info.tokens) else None
-            return nxt is not None and nxt.gap.startswith(".") and nxt.shape in ("CAP", "UPPER")
-        if self._acronym(t):
-            return False
-        return not self._never(t)
+        info = self._infos[t.text]
+        if info.name:
+            return True
+        return not (sh == "UPPER" and len(t.text) <= 3) and not info.never
 
     def _lower_name_word(self, c: _Ctx, i: int, unknown_ok: bool) -> bool:
-        t = c.info.tokens[i]
+        t = c.toks[i]
         if i in c.blocked or len(t.text) < 2 or not t.text[0].isalpha() or t.glued:
             return False
-        k = key(t.text)
-        if k in TITLES or self.lex.is_never(t.text):
+        k = c.keys[i]
+        info = self._infos[t.text]
+        if k in TITLES or info.never:
             return False
-        if k in PARTICLES or self.lex.is_name_word(t.text):
-            return self.lex.is_name_word(t.text)
+        if info.name:
             return True
+        if k in PARTICLES:
+            return False
         return unknown_ok and not k.endswith(_VERB_ENDINGS) and len(k) >= 3
 
     def _word_ok(self, c: _Ctx, i: int, lower_budget: int) -> tuple[bool, bool]:
         """(is a name word, used the lower-case budget)."""
-        t = c.info.tokens[i]
-        if c.info.mode == "cased" and t.shape != "LOWER":
+        t = c.toks[i]
+        if c.mode == "cased" and t.shape != "LOWER":
             return self._cased_name_word(c, i), False
-        if c.info.mode == "upper":
+        if c.mode == "upper":
             unknown = lower_budget > 0
             ok = (t.shape in ("UPPER", "CAP") and not self._acronym(t)
                   and self._lower_name_word(c, i, unknown))
-            return ok, ok and not self.lex.is_name_word(t.text)
+            return ok, ok and not self._infos[t.text].name
         ok = self._lower_name_word(c, i, lower_budget > 0)
-        return ok, ok and not self.lex.is_name_word(t.text)
+        return ok, ok and not self._infos[t.text].name
 
     def _bridge(self, c: _Ctx, j: int) -> bool:
         """A name that is also a common word ("mai", "Avril") followed by a known name ("mai amrani",
         "mai da silva")."""
-        toks = c.info.tokens
-        if j + 1 >= len(toks) or j in c.blocked or not self.lex.is_name_word(toks[j].text):
+        toks = c.toks
+        if j + 1 >= len(toks) or j in c.blocked or not self._infos[toks[j].text].name:
             return False
         n = j + 1
-        while n + 1 < len(toks) and c.info.keys[n] in PARTICLES and adjacent(toks[n - 1], toks[n]):
+        while n + 1 < len(toks) and c.keys[n] in PARTICLES and adjacent(toks[n - 1], toks[n]):
             n += 1
         nxt = toks[n]
-        return (adjacent(toks[n - 1], nxt) and n not in c.blocked and self.lex.is_name_word(nxt.text)
-                and not self.lex.is_never(nxt.text))
+        if not adjacent(toks[n - 1], nxt) or n in c.blocked:
+            return False
+        info = self._infos[nxt.text]
+        return info.name and not info.never
 
-    def _linked(self, c: _Ctx, a: int, b: int) -> bool:
-        toks = c.info.tokens
-        ta, tb = toks[a], toks[b]
-        if adjacent(ta, tb):
+    @staticmethod
+    def _linked(c: _Ctx, a: int, b: int) -> bool:
+        tb = c.toks[b]
+        gap = tb.gap
+        if gap == " " or gap == "":
             return True
-        return ta.shape == "INITIAL" and _INITIAL_GAP(tb.gap) is not None
+        if gap.isspace() and "\n" not in gap:
+            return True
+        return c.toks[a].shape == "INITIAL" and _INITIAL_GAP(gap) is not None
 
     # -- runs --------------------------------------------------------------------------------
     def _run_right(self, c: _Ctx, i: int, lower_budget: int) -> int:
         """Index after the last name word of the run starting at token ``i`` (``i`` when none)."""
-        toks = c.info.tokens
+        toks = c.toks
+        size = len(toks)
         j, end, n = i, i, 0
-        if c.info.mode == "cased" and i < len(toks) and toks[i].shape != "LOWER":
+        if c.mode == "cased" and i < size and toks[i].shape != "LOWER":
             lower_budget = 0   # "M. Dupont habite": a capitalised name does not go on in lower case
-        while j < len(toks) and n < _MAX_RUN:
+        while j < size and n < _MAX_RUN:
             if j > i and not self._linked(c, j - 1, j):
                 break
-            k = c.info.keys[j]
-            if (k in PARTICLES and j + 1 < len(toks) and j not in c.blocked and self._linked(c, j, j + 1)
-                    and (n > 0 or toks[j].shape != "LOWER" or c.info.mode != "cased")):
+            k = c.keys[j]
+            if (k in PARTICLES and j + 1 < size and j not in c.blocked and self._linked(c, j, j + 1)
+                    and (n > 0 or toks[j].shape != "LOWER" or c.mode != "cased")):
                 ok, _ = self._word_ok(c, j + 1, lower_budget)
-                if ok and (toks[j + 1].shape != "LOWER" or self.lex.is_name_word(toks[j + 1].text)
+                if ok and (toks[j + 1].shape != "LOWER" or self._infos[toks[j + 1].text].name
                            or k in _STRONG_PARTICLES):
                     j += 1
                     continue
@@ -264,11 +268,12 @@ class NameRules:
 
     def _run_left(self, c: _Ctx, i: int, lower_budget: int = 0) -> int:
         """Index of the first name word of the run ending at token ``i`` (``i`` when none before)."""
-        toks = c.info.tokens
+        toks = c.toks
+        infos = self._infos
         j = i
         while j > 0 and i - j < 3 and self._linked(c, j - 1, j):
             t = toks[j - 1]
-            k = key(t.text)
+            k = c.keys[j - 1]
             if j - 1 in c.blocked:
                 break
             if k in PARTICLES and (t.shape == "UPPER" or (t.shape == "CAP" and not t.sentence_start)):
@@ -277,54 +282,57 @@ class NameRules:
             if k in _STRONG_PARTICLES and t.shape == "LOWER":
                 j -= 1
                 continue
-            if t.shape == "LOWER" or c.info.mode != "cased":
-                known = self.lex.is_name_word(t.text) and self._lower_name_word(c, j - 1, False)
+            if t.shape == "LOWER" or c.mode != "cased":
+                known = infos[t.text].name and self._lower_name_word(c, j - 1, False)
                 if not known and not (lower_budget > 0 and self._lower_name_word(c, j - 1, True)):
                     break
                 lower_budget -= not known
             elif not self._cased_name_word(c, j - 1):
                 break
-            elif t.shape == "CAP" and t.sentence_start and not self.lex.is_name_word(t.text) \
-                    and toks[i].shape != "UPPER" and not (self.lex.info(toks[i].text).surname and j == i):
+            elif t.shape == "CAP" and t.sentence_start and not infos[t.text].name \
+                    and toks[i].shape != "UPPER" and not (infos[toks[i].text].surname and j == i):
                 break   # "Hier Karim": a first word is not a name, unless a known surname follows it
             j -= 1
-        while j < i and c.info.keys[j] in PARTICLES and toks[j].shape == "LOWER" and c.info.mode == "cased":
+        while j < i and c.keys[j] in PARTICLES and toks[j].shape == "LOWER" and c.mode == "cased":
             j += 1
         return j
 
     # -- rules -------------------------------------------------------------------------------
     def find(self, info: TextInfo, protected: Sequence[Span]) -> list[Finding]:
-        c = _Ctx(info, self.lex, blocked_tokens(info, protected))
+        c = _Ctx(info, blocked_tokens(info, protected))
         out: list[Finding] = []
-        out += self._titles(c)
-        out += self._roles(c)
+        keys = info.keys
+        if not TITLES.isdisjoint(keys):
+            out += self._titles(c)
+        if not _CUES_BY_FIRST.keys().isdisjoint(keys):
+            out += self._roles(c)
         out += self._gazetteer(c)
-        if info.mode == "cased" and any(t.shape == "UPPER" for t in info.tokens):
+        if info.mode == "cased" and "UPPER" in info.shapes:
             out += self._shapes(c)
         return out
 
-    def _finding(self, c: _Ctx, i: int, j: int, score: float, detector: str, reason: str) -> Finding:
-        toks = c.info.tokens
-        return Finding("PERSON", toks[i].start, toks[j - 1].end, score, detector, reason)
+    @staticmethod
+    def _finding(c: _Ctx, i: int, j: int, score: float, detector: str, reason: str) -> Finding:
+        return Finding("PERSON", c.toks[i].start, c.toks[j - 1].end, score, detector, reason)
 
     def _is_title(self, c: _Ctx, i: int) -> bool:
-        toks = c.info.tokens
+        toks = c.toks
         t = toks[i]
-        k = c.info.keys[i]
+        k = c.keys[i]
         if k not in TITLES or i in c.blocked or i + 1 >= len(toks):
             return False
         nxt = toks[i + 1]
         dotted = nxt.gap.startswith(".")
         if k in _WEAK_TITLES:
-            if t.shape == "LOWER" and not (dotted and c.info.mode != "cased"):
+            if t.shape == "LOWER" and not (dotted and c.mode != "cased"):
                 return False
             if t.shape != "LOWER" and not dotted and not (adjacent(t, nxt) and nxt.shape in ("CAP", "UPPER")):
                 return False
         return _TITLE_GAP(nxt.gap) is not None
 
     def _titles(self, c: _Ctx) -> Iterable[Finding]:
-        toks = c.info.tokens
-        for i in [i for i, k in enumerate(c.info.keys[:-1]) if k in TITLES]:
+        toks = c.toks
+        for i in where(c.keys[:-1], TITLES):
             if not self._is_title(c, i):
                 continue
             j = self._run_right(c, i + 1, 2)
@@ -333,12 +341,12 @@ class NameRules:
                                     f"title '{toks[i].text}' + {j - i - 1} name word(s)")
 
     def _roles(self, c: _Ctx) -> Iterable[Finding]:
-        toks = c.info.tokens
-        keys = c.info.keys
-        for i in [i for i, k in enumerate(keys) if k in _CUES_BY_FIRST]:
+        toks = c.toks
+        keys = c.keys
+        for i in where(keys, _CUES_BY_FIRST):
             for cue in _CUES_BY_FIRST[keys[i]]:
                 n = len(cue)
-                if tuple(keys[i:i + n]) != cue:
+                if n > 1 and keys[i:i + n] != cue:
                     continue
                 strength = ROLE_CUES[cue]
                 j = i + n
@@ -354,9 +362,9 @@ class NameRules:
                     break
                 lower_ok = strength == "name" or (strength == "colon" and colon)
                 first = toks[j]
-                if c.info.mode == "cased" and first.shape == "LOWER" and not lower_ok:
+                if c.mode == "cased" and first.shape == "LOWER" and not lower_ok:
                     break
-                if c.info.mode != "cased" and not lower_ok and not self.lex.is_name_word(first.text):
+                if c.mode != "cased" and not lower_ok and not self._infos[first.text].name:
                     break
                 end = self._run_right(c, j, 2 if lower_ok else 0)
                 if end > j:
@@ -366,32 +374,36 @@ class NameRules:
 
     def _gazetteer(self, c: _Ctx) -> Iterable[Finding]:
         """Runs of name words around a known first name, or around a known surname with a neighbour."""
-        toks = c.info.tokens
-        lex = self.lex
-        maybe = lex.maybe_name
+        toks = c.toks
+        keys = c.keys
+        infos = self._infos
+        hits = where(keys, self.lex.maybe_name)
+        if "-" in c.info.text:
+            hits = sorted({*hits, *(i for i, k in enumerate(keys) if "-" in k)})
         i = 0
-        for i0 in [i for i, k in enumerate(c.info.keys) if k in maybe or "-" in k]:
+        for i0 in hits:
             if i0 < i:
                 continue
             i = i0
             t = toks[i]
-            info = lex.info(t.text)
-            if i in c.blocked or not (info.first or info.surname) or self._acronym(t):
+            info = infos[t.text]
+            if i in c.blocked or not info.name or self._acronym(t):
                 continue
-            lowered = c.info.mode != "cased" or t.shape == "LOWER"
+            lowered = c.mode != "cased" or t.shape == "LOWER"
             if lowered and (info.never or len(t.text) < 3):
                 continue
             budget = 1 if lowered and info.first else 0   # a lower-case surname needs a known first name
             end = self._run_right(c, i, budget)
-            used_right = sum(1 for k in range(i, end) if not lex.is_name_word(toks[k].text)
-                             and c.info.keys[k] not in PARTICLES)
+            used_right = sum(1 for k in range(i, end) if not infos[toks[k].text].name and keys[k] not in PARTICLES)
             start = self._run_left(c, i, budget - used_right)
             if end <= i:
                 continue
-            size = sum(1 for k in range(start, end) if c.info.keys[k] not in PARTICLES)
-            names = [toks[k].text for k in range(start, end)]
-            solid = sum(1 for w in names if lex.is_name_word(w) and not lex.is_ambiguous(w))
-            after_place_word = start > 0 and c.info.keys[start - 1] in PLACE_PREPOSITIONS
+            size = sum(1 for k in range(start, end) if keys[k] not in PARTICLES)
+            solid = 0
+            for k in range(start, end):
+                w = infos[toks[k].text]
+                solid += w.name and not w.ambiguous
+            after_place_word = start > 0 and keys[start - 1] in PLACE_PREPOSITIONS
             if size < 2:
                 # alone: a first name that is not also a word (in lower case, not after a place word),
                 # or a surname in capitals ("le nommé HADDAD"), whatever the casing of the text
@@ -410,26 +422,26 @@ class NameRules:
             i = end
 
     def _shapes(self, c: _Ctx) -> Iterable[Finding]:
-        toks = c.info.tokens
-        lex = self.lex
+        toks = c.toks
+        infos = self._infos
         i = 0
-        while i < len(toks):
+        for u in [n for n, sh in enumerate(c.info.shapes) if sh == "UPPER"]:
+            if u < i:
+                continue
+            i = u
             t = toks[i]
-            if (t.shape != "UPPER" or not self._cased_name_word(c, i)
-                    or (len(t.text) < 3 and not lex.is_name_word(t.text))):
-                i += 1
+            if not self._cased_name_word(c, i) or (len(t.text) < 3 and not infos[t.text].name):
                 continue
             start = self._run_left(c, i)
             end = self._run_right(c, i, 0)
-            shapes = {toks[k].shape for k in range(start, end)}
-            words = [toks[k].text for k in range(start, end)]
+            shapes = c.info.shapes[start:end]
             if "CAP" in shapes and "UPPER" in shapes:
-                if toks[start].sentence_start and toks[start].shape == "CAP" and not lex.is_name_word(words[0]) \
-                        and start + 1 < end and toks[start + 1].shape == "CAP":
+                if toks[start].sentence_start and toks[start].shape == "CAP" \
+                        and not infos[toks[start].text].name and start + 1 < end and toks[start + 1].shape == "CAP":
                     start += 1
                 yield self._finding(c, start, end, 0.75, "rule:name_shape",
                                     "upper-case surname next to a capitalised word (NOM Prénom / Prénom NOM)")
-            elif any(lex.is_name_word(w) and not lex.is_ambiguous(w) for w in words):
+            elif any(infos[toks[k].text].name and not infos[toks[k].text].ambiguous for k in range(start, end)):
                 yield self._finding(c, start, end, 0.6 if end - start == 1 else 0.75, "gazetteer:surnames",
                                     "upper-case surname in gazetteer"
                                     + (" with its neighbours" if end - start > 1 else ""))
@@ -438,37 +450,38 @@ class NameRules:
     # -- what is left for the model -------------------------------------------------------------
     def candidates(self, info: TextInfo, protected: Sequence[Span], found: Sequence[Finding]) -> list[int]:
         """Indices of words that may be names and that no rule explained."""
-        c = _Ctx(info, self.lex, blocked_tokens(info, [*protected, *((f.start, f.end) for f in found)]))
+        blocked = blocked_tokens(info, [*protected, *((f.start, f.end) for f in found)])
         toks = info.tokens
+        infos = self._infos
         out = []
         if info.mode == "cased":
-            pool = [i for i, t in enumerate(toks) if t.shape == "CAP" or t.shape == "UPPER"]
+            pool = where(info.shapes, _CAPITALISED)
         else:
-            pool = [i for i, k in enumerate(info.keys) if k in self.lex.maybe_name]
+            pool = where(info.keys, self.lex.maybe_name)
         for i in pool:
             t = toks[i]
-            if i in c.blocked or info.keys[i] in TITLES or t.glued:
+            if i in blocked or info.keys[i] in TITLES or t.glued:
                 continue
+            w = infos[t.text]
             if info.mode == "cased":
-                if t.shape not in ("CAP", "UPPER") or self._acronym(t) or self._never(t):
+                if self._acronym(t) or (w.never and not w.name):
                     continue
                 if t.sentence_start:
                     nxt = toks[i + 1] if i + 1 < len(toks) else None
-                    if not (nxt and adjacent(t, nxt) and nxt.shape in ("CAP", "UPPER") and not self._never(nxt)
-                            and i + 1 not in c.blocked) and not self.lex.is_name_word(t.text):
+                    if not (nxt and adjacent(t, nxt) and nxt.shape in _CAPITALISED and not self._never(nxt)
+                            and i + 1 not in blocked) and not w.name:
                         continue
-                if t.shape == "UPPER" and len(t.text) < 4 and not self.lex.is_name_word(t.text):
+                if t.shape == "UPPER" and len(t.text) < 4 and not w.name:
                     continue
                 out.append(i)
-            elif (self.lex.is_name_word(t.text) and not self.lex.is_never(t.text) and len(t.text) >= 3
-                  and not self.lex.is_ambiguous(t.text)):
+            elif w.name and not w.never and len(t.text) >= 3 and not w.ambiguous:
                 out.append(i)
         return out
 
     def from_entities(self, info: TextInfo, entities: Iterable[tuple[int, int, str]], candidates: Sequence[int],
                       protected: Sequence[Span], model: str) -> list[Finding]:
         """``PER`` entities of the model that contain a candidate word, trimmed of titles and never-names."""
-        c = _Ctx(info, self.lex, blocked_tokens(info, protected))
+        c = _Ctx(info, blocked_tokens(info, protected))
         toks = info.tokens
         cand = set(candidates)
         out = []

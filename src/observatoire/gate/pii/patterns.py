@@ -10,7 +10,7 @@ the benchmark can build Presidio recognizers from the very same expressions.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -19,6 +19,8 @@ from observatoire.gate.pii.finding import Entity, Finding
 from observatoire.gate.pii.validators import (department_ok, iban_prefix, nir_reason, phone_reason,
                                               plate_words_ok)
 
+_DIGITS = re.compile(r"\d").findall
+_NUMERIC = re.compile(r"[+\d]").search
 # A validator gets the match and returns (end offset in the text, reason), or None to reject.
 Validator = Callable[[re.Match[str]], "tuple[int, str] | None"]
 
@@ -64,6 +66,7 @@ ANCHORS: dict[str, str] = {
 # offsets, a later anchor never gives a start left of a match found from an earlier one (a plate's separator
 # holds no digit), so the first match found is the leftmost one, as with ``pattern.search``.
 ANCHOR_OFFSETS: dict[str, tuple[int, ...]] = {"iban": (2,), "plate_siv": (5, 4, 3, 2)}
+_LEAD = max(max(o) for o in ANCHOR_OFFSETS.values())
 # Something every match holds, found from a digit (a fast scan): a text without it is not searched at all.
 GATES: dict[str, str] = {}
 
@@ -142,34 +145,70 @@ class PatternDetector:
             at += 1
         return None
 
+    def first(self, text: str, pos: int = 0) -> re.Match[str] | None:
+        """The first candidate match in ``text`` that starts at ``pos`` or after (``None``: the detector has
+        nothing to do there)."""
+        if self.needs and self.needs not in text:
+            return None
+        if self.gate is not None and self.gate.search(text) is None:
+            return None
+        return self._search(text, pos)
+
+    def validated(self, text: str, m: re.Match[str] | None) -> list[Finding]:
+        """The validated matches in ``text``, from its first candidate match ``m`` on."""
+        out = []
+        while m is not None:
+            verdict = self.validate(m)
+            if verdict is None:
+                m = self._search(text, m.start() + 1)   # a rejected candidate may hide a valid one inside it
+                continue
+            end, reason = verdict
+            score = self.score
+            if self.context:
+                hit = (self.context_rx or _context_rx(self.context)).search(text, max(0, m.start() - self.window),
+                                                                             m.start())
+                if hit is not None:
+                    score, reason = self.context_score, f"{reason}; context '{hit.group().lower()}'"
+            out.append(Finding(self.entity, m.start(), end, score, self.detector, reason))
+            m = self._search(text, end)                  # a validator may narrow the span: search again after it
+        return out
+
     def find(self, text: str, digits: int | Callable[[], int] | None = None) -> Iterator[Finding]:
         """The validated matches in ``text``; ``digits`` (the count of digits, or a function that counts them,
         called only once a candidate is met) skips texts that have too few digits for this identifier."""
-        if self.needs and self.needs not in text:
+        m = self.first(text)
+        if m is None:
             return
-        if digits is not None and not callable(digits) and digits < self.min_digits:
+        if digits is not None and (digits() if callable(digits) else digits) < self.min_digits:
             return
-        if self.gate is not None and self.gate.search(text) is None:
-            return
-        pos = 0
-        first = True
-        while (m := self._search(text, pos)) is not None:
-            if first:
-                first = False
-                if callable(digits) and digits() < self.min_digits:
-                    return
-            verdict = self.validate(m)
-            if verdict is None:
-                pos = m.start() + 1     # a rejected candidate may hide a valid one that starts inside it
+        yield from self.validated(text, m)
+
+
+def find_structured(detectors: Sequence[PatternDetector], text: str) -> list[Finding]:
+    """What ``detector.find(text)`` gives for each detector, in order, with the digits of the text counted
+    once, and only when a detector meets a candidate (most texts give none to most detectors)."""
+    out: list[Finding] = []
+    digits = -1
+    # Every match of an anchored detector holds a digit or a "+" (its anchor), at most ``_LEAD`` characters
+    # after the match's start: the characters before ``lead`` cannot start one.
+    first = _NUMERIC(text)
+    lead = -1 if first is None else max(0, first.start() - _LEAD)
+    for d in detectors:
+        if d.anchor is not None:
+            if lead < 0:
                 continue
-            end, reason = verdict
-            pos = end                   # a validator may narrow the span: search again right after it
-            score = self.score
-            if self.context:
-                hit = (self.context_rx or _context_rx(self.context)).search(text, max(0, m.start() - self.window), m.start())
-                if hit is not None:
-                    score, reason = self.context_score, f"{reason}; context '{hit.group().lower()}'"
-            yield Finding(self.entity, m.start(), end, score, self.detector, reason)
+            m = d.first(text, lead)
+        else:
+            m = d.first(text)
+        if m is None:
+            continue
+        if d.min_digits:
+            if digits < 0:
+                digits = len(_DIGITS(text))
+            if digits < d.min_digits:
+                continue
+        out += d.validated(text, m)
+    return out
 
 
 @lru_cache(maxsize=64)

@@ -8,7 +8,6 @@ explained (see ``names.py``).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,12 +19,11 @@ from observatoire.gate.pii.errors import MissingModelError
 from observatoire.gate.pii.finding import PLACEHOLDERS, Finding, resolve_overlaps
 from observatoire.gate.pii.lexicon import build_lexicon
 from observatoire.gate.pii.names import RULE_DETECTORS, NameRules, Span, place_spans
-from observatoire.gate.pii.patterns import PatternDetector, structured_detectors
+from observatoire.gate.pii.patterns import PatternDetector, find_structured, structured_detectors
 from observatoire.gate.pii.text import TextInfo, analyse
 
 DEFAULT_MODEL = "fr_core_news_sm"
 _NER_ROUNDS = 3
-_DIGITS = re.compile(r"\d")
 # Components the NER does not need (a model's own tok2vec is kept only if the NER listens to it).
 _NOT_NEEDED = ("morphologizer", "parser", "attribute_ruler", "lemmatizer", "tagger", "senter", "sentencizer",
                "trainable_lemmatizer", "entity_linker", "textcat", "textcat_multilabel", "spancat")
@@ -160,16 +158,7 @@ class Scrubber:
 
     # -- internals -----------------------------------------------------------------------------
     def _rules(self, text: str) -> _Pending:
-        findings: list[Finding] = []
-        counted: list[int] = []
-
-        def digits() -> int:   # counted once, and only when a detector meets a candidate
-            if not counted:
-                counted.append(len(_DIGITS.findall(text)))
-            return counted[0]
-
-        for detector in self._structured:
-            findings.extend(detector.find(text, digits))
+        findings = find_structured(self._structured, text)
         findings.extend(find_birth_dates(text))
         # the words of identifiers found ("BD" of a plate "AA-001-BD") are not words of the text
         info = analyse(text, [(f.start, f.end) for f in findings])

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
+from itertools import accumulate, compress, repeat
+from operator import or_
 from typing import Literal, NamedTuple
 
 from observatoire.gate.pii.finding import PLACEHOLDERS
-from observatoire.gate.pii.lexicon import key
+from observatoire.gate.pii.lexicon import Memo, key
 
 Shape = Literal["UPPER", "CAP", "LOWER", "INITIAL", "OTHER"]
 Mode = Literal["cased", "lower", "upper"]
@@ -25,27 +28,6 @@ _ELISION = re.compile(r"(?![NOD]['’][A-ZÀ-ÖØ-Þ])(?:[lLdDjJnNsScCmMtT]|[qQ]
 
 
 _WORD_SPLIT = re.compile("(" + _WORD.pattern + ")")
-
-
-def _words(text: str) -> list[tuple[str, int, int]]:
-    # One ``split`` (words at odd indices, the text between them at even ones) instead of a match object a word.
-    out = []
-    append = out.append
-    parts = _WORD_SPLIT.split(text)
-    pos = len(parts[0])
-    for n in range(1, len(parts), 2):
-        word = parts[n]
-        start = pos
-        end = pos = start + len(word)
-        pos += len(parts[n + 1])
-        if "'" in word or "’" in word:
-            el = _ELISION.match(word)
-            if el:
-                cut = el.end()
-                append((word[:cut], start, start + cut))
-                word, start = word[cut:], start + cut
-        append((word, start, end))
-    return out
 
 
 PLACEHOLDER_RE = re.compile("|".join(re.escape(p) for p in sorted(set(PLACEHOLDERS.values()))))
@@ -70,20 +52,12 @@ class TextInfo(NamedTuple):
     mode: Mode
     placeholders: tuple[tuple[int, int], ...]
     keys: tuple[str, ...]     # each token's lookup key (lexicon.key: NFC, lower case, plain apostrophe)
+    starts: tuple[int, ...]   # each token's start, end and shape (as in ``tokens``, for lookups at C speed)
+    ends: tuple[int, ...]
+    shapes: tuple[Shape, ...]
 
     def in_placeholder(self, start: int, end: int) -> bool:
         return any(start < e and s < end for s, e in self.placeholders)
-
-
-def shape(word: str) -> Shape:
-    if len(word) == 1 or (len(word) == 2 and word[1] in "'’"):
-        return "INITIAL" if word[0].isupper() else "LOWER" if word[0].islower() else "OTHER"
-    if word.isupper():
-        return "UPPER"
-    first = word[0]
-    if first.isupper():
-        return "CAP"
-    return "LOWER" if first.islower() else "OTHER"
 
 
 _GLUE_AFTER = frozenset(("@", "_", "<"))
@@ -99,50 +73,36 @@ def analyse(text: str, masked: Sequence[tuple[int, int]] = ()) -> TextInfo:
     before scrubbing and after, when those spans have become placeholders.
     """
     placeholders = tuple((m.start(), m.end()) for m in PLACEHOLDER_RE.finditer(text)) if "<" in text else ()
-    skipped = tuple(sorted((*placeholders, *masked)))
-    merged = _merged(skipped)
-    n_merged, k = len(merged), 0
-    tokens: list[Token] = []
-    append = tokens.append
-    make = tuple.__new__
-    sentence_end = _SENTENCE_END.search
-    glue_after, glue_before = _GLUE_AFTER, _GLUE_BEFORE
-    prev_end, prev_word = 0, ""
-    capitalised = 0
-    for word, start, end in _words(text):
-        if k < n_merged:
-            # the masked spans, merged and in order, are walked along with the words (also in order)
-            while k < n_merged and merged[k][1] <= start:
-                k += 1
-            if k < n_merged and merged[k][0] < end:
-                continue
-        gap = text[prev_end:start]
-        if not tokens:
-            sentence_start = True
-        elif gap == " ":
-            sentence_start = False
-        else:
-            rest = gap[1:] if gap[:1] == "." and prev_word.lower() in ABBREVIATIONS else gap
-            sentence_start = sentence_end(rest) is not None or "\n" in gap
-        c0 = word[0]
-        if c0.islower():
-            sh: Shape = "LOWER"
-        elif len(word) == 1 or (len(word) == 2 and word[1] in "'’"):
-            sh = "INITIAL" if c0.isupper() else "OTHER"
-        elif word.isupper():
-            sh = "UPPER"
-        elif c0.isupper():
-            sh = "CAP"
-            capitalised += 1
-        else:
-            sh = "OTHER"
-        after = text[end:end + 1]
-        before = text[start - 1:start] if start else ""
-        append(make(Token, (word, start, end, sh, sentence_start, gap,
-                            after in glue_after or before in glue_before or after.isdigit() or before.isdigit())))
-        prev_end, prev_word = end, word
+    skipped = tuple(sorted((*placeholders, *masked))) if placeholders or masked else ()
+    # Each step below is one pass at C speed (``map`` over cached functions), not a Python loop over words.
+    parts = _WORD_SPLIT.split(text)            # gap, word, gap, word, ..., gap
+    if "'" in text or "’" in text:
+        parts = _split_elisions(parts)
+    words = parts[1::2]
+    n = len(words)
+    bounds = list(accumulate(map(len, parts), initial=0))
+    starts, ends = bounds[1:-1:2], bounds[2::2]
+    gaps = parts[0:-1:2]
+    glued = list(map(or_, map(_GLUED_BEFORE.__getitem__, gaps), map(_GLUED_AFTER.__getitem__, parts[2::2])))
+    if skipped and n:
+        keep = _outside(skipped, starts, ends)
+        if keep is not None:
+            words, starts, ends, glued = ([xs[i] for i in keep] for xs in (words, starts, ends, glued))
+            n = len(words)
+            # a gap runs from the previous word kept
+            gaps = [text[(ends[j - 1] if j else 0):starts[j]] for j in range(n)]
+    shapes = list(map(_SHAPES.__getitem__, words))
+    breaks = list(map(_BREAKS.__getitem__, gaps))
+    if n:
+        breaks[0] = True
+        for j in compress(range(n), breaks):
+            # a period after an abbreviation ("M. Karim") ends no sentence
+            gap = gaps[j]
+            if j and gap[:1] == "." and words[j - 1].lower() in ABBREVIATIONS:
+                breaks[j] = _SENTENCE_END.search(gap[1:]) is not None or "\n" in gap
+    tokens = tuple(map(tuple.__new__, repeat(Token, n), zip(words, starts, ends, shapes, breaks, gaps, glued)))
     mode: Mode = "cased"
-    if capitalised == 0 and tokens:
+    if n and "CAP" not in shapes:
         # No capitalised word: a text typed all in lower case (acronyms aside) or all in capitals, where
         # casing tells nothing about names. Placeholders are left out of the count (they are capitals).
         bare = "".join(text[a:b] for a, b in _complement(skipped, len(text))) if skipped else text
@@ -153,23 +113,71 @@ def analyse(text: str, masked: Sequence[tuple[int, int]] = ()) -> TextInfo:
         elif letters and lower * 20 <= letters:
             mode = "upper"
     if unicodedata.is_normalized("NFC", text):
-        keys = tuple(t.text.lower().replace("’", "'") if "’" in t.text else t.text.lower() for t in tokens)
+        keys = tuple(map(_LOWER_KEYS.__getitem__, words))
     else:
-        keys = tuple(key(t.text) for t in tokens)
-    return TextInfo(text, tuple(tokens), mode, placeholders, keys)
+        keys = tuple(map(key, words))
+    return TextInfo(text, tokens, mode, placeholders, keys, tuple(starts), tuple(ends), tuple(shapes))
 
 
-def _merged(spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Sorted spans with the overlapping ones merged: a word overlaps one of them if and only if it overlaps
-    one of ``spans``."""
-    out: list[tuple[int, int]] = []
+def _split_elisions(parts: list[str]) -> list[str]:
+    """``parts`` of a split with each French elision made a word of its own ("l'", "", "Estaque")."""
+    out: list[str] = []
+    last = 0
+    for n in range(1, len(parts), 2):
+        word = parts[n]
+        if "'" in word or "’" in word:
+            el = _ELISION.match(word)
+            if el:
+                cut = el.end()
+                out += parts[last:n]
+                out += (word[:cut], "", word[cut:])
+                last = n + 1
+    return out + parts[last:] if out else parts
+
+
+def _outside(spans: Sequence[tuple[int, int]], starts: Sequence[int], ends: Sequence[int]) -> list[int] | None:
+    """Indices of the words that overlap none of ``spans``; ``None`` when that is all of them."""
+    inside: set[int] = set()
     for s, e in spans:
-        if out and s < out[-1][1]:
-            if e > out[-1][1]:
-                out[-1] = (out[-1][0], e)
-        else:
-            out.append((s, e))
-    return out
+        # the words that end after the span starts and start before it ends (words are in order)
+        inside.update(range(bisect_right(ends, s), bisect_left(starts, e)))
+    if not inside:
+        return None
+    return [j for j in range(len(starts)) if j not in inside]
+
+
+def shape(word: str) -> Shape:
+    """UPPER ("BENALI"), CAP ("Karim"), LOWER ("karim", "l'"), INITIAL ("K", "L'") or OTHER."""
+    c0 = word[0]
+    if c0.islower():
+        return "LOWER"
+    if len(word) == 1 or (len(word) == 2 and word[1] in "'’"):
+        return "INITIAL" if c0.isupper() else "OTHER"
+    if word.isupper():
+        return "UPPER"
+    return "CAP" if c0.isupper() else "OTHER"
+
+
+def _lower_key(word: str) -> str:
+    """``lexicon.key`` of a word of an NFC text."""
+    return word.lower().replace("’", "'")
+
+
+def _starts_sentence(gap: str) -> bool:
+    """Whether the text between two words ends a sentence (a period after an abbreviation aside)."""
+    return _SENTENCE_END.search(gap) is not None or "\n" in gap
+
+
+def _glued_before(gap: str) -> bool:
+    """Whether a word after this gap is stuck to a digit, "@", "_" or a placeholder's ">"."""
+    c = gap[-1:]
+    return c in _GLUE_BEFORE or c.isdigit()
+
+
+def _glued_after(gap: str) -> bool:
+    """Whether a word before this gap is stuck to a digit, "@", "_" or a placeholder's "<"."""
+    c = gap[:1]
+    return c in _GLUE_AFTER or c.isdigit()
 
 
 def _complement(spans: Sequence[tuple[int, int]], n: int) -> list[tuple[int, int]]:
@@ -186,3 +194,12 @@ def _complement(spans: Sequence[tuple[int, int]], n: int) -> list[tuple[int, int
 def adjacent(a: Token, b: Token) -> bool:
     """``b`` follows ``a`` with only spaces between (no punctuation, no digit)."""
     return b.start >= a.end and (b.gap == "" or b.gap.isspace()) and "\n" not in b.gap
+
+
+# What each word or gap gives, computed once per distinct word or gap (``memo[x]``, and ``map`` over
+# ``memo.__getitem__``, run at C speed for those seen before).
+_SHAPES = Memo(shape, 1 << 16)
+_LOWER_KEYS = Memo(_lower_key, 1 << 16)
+_BREAKS = Memo(_starts_sentence, 1 << 14)
+_GLUED_BEFORE = Memo(_glued_before, 1 << 14)
+_GLUED_AFTER = Memo(_glued_after, 1 << 14)

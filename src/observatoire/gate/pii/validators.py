@@ -6,6 +6,7 @@ Each returns a short reason when the value passes, ``None`` when it does not.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 # precompiled (the module-level re functions look their pattern up in a cache at each call)
@@ -55,30 +56,42 @@ def iban_prefix(raw: str) -> tuple[int, str] | None:
     national checks such as bank registries are left out: an unknown bank must
     not let an IBAN through).
     """
-    from stdnum import iban  # python-stdnum
+    from stdnum.iso7064 import mod_97_10  # python-stdnum
 
     chars = [(i, c) for i, c in enumerate(raw) if c.isalnum()]
     compact = "".join(c for _, c in chars).upper()
-    length = _iban_length(compact[:2])
-    if length is None or len(compact) < length:
+    country = _iban_country(compact[:2])
+    if country is None or len(compact) < country[0]:
         return None
+    length, bban = country
+    # what stdnum.iban.validate(..., check_country=False) checks, with the country's registry entry looked
+    # up once per country instead of once per number
+    number = compact[:length]
     try:
-        iban.validate(compact[:length], check_country=False)
-    except ValueError:
+        if not mod_97_10.is_valid(number[4:] + number[:4]) or not bban(number[4:]):
+            return None
+    except ValueError:   # a character python-stdnum cannot read as a base-36 digit
         return None
     return chars[length - 1][0] + 1, f"IBAN mod 97 and {compact[:2]} BBAN format (python-stdnum)"
 
 
 @lru_cache(maxsize=256)
-def _iban_length(country: str) -> int | None:
-    """The length of an IBAN of ``country`` (``FR`` -> 27), from python-stdnum's registry."""
+def _iban_country(country: str) -> tuple[int, Callable[[str], object]] | None:
+    """The length of an IBAN of ``country`` (``FR`` -> 27) and the check of its BBAN's structure (as
+    python-stdnum's ``iban.validate`` builds it), from python-stdnum's registry; ``None`` for a country
+    without IBAN."""
     from stdnum import numdb
 
     info = numdb.get("iban").info(country + "00")
     bban = info[0][1].get("bban") if info and info[0][0] == country else None
     if not bban:
         return None
-    return 4 + sum(int(n) for n in re.findall(r"(\d+)!?[nac]", bban))
+    classes = {"n": "[0-9]", "a": "[A-Z]", "c": "[A-Za-z0-9]"}
+    structure = re.compile("^" + _BBAN_PART.sub(lambda m: f"{classes[m[2]]}{{{m[1]}}}", bban) + "$")
+    return 4 + sum(int(n) for n in re.findall(r"(\d+)!?[nac]", bban)), structure.match
+
+
+_BBAN_PART = re.compile(r"([1-9][0-9]*)!([nac])")
 
 
 def department_ok(dept: str) -> bool:
