@@ -18,6 +18,18 @@ from observatoire.store.parquet import ParquetStore
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def isolated_state(tmp_path_factory: pytest.TempPathFactory):
+    """No test writes governance state (audit log, accounts, holds...) into the working tree's var/: every
+    ``Settings.from_env`` of this process and of the commands it starts defaults under a temporary home;
+    a test that names a path still gets it."""
+    home = tmp_path_factory.mktemp("observatoire-home")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("OBSERVATOIRE_HOME", str(home))
+    yield home
+    mp.undo()
+
+
 @pytest.fixture(scope="session")
 def city() -> CityProfile:
     return load_city()

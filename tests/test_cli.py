@@ -98,3 +98,18 @@ def test_keys_init_then_rotate_from_the_command_line(tmp_path: Path) -> None:
     key_file = (tmp_path / "keys" / "k.key").read_text()
     for out in (first, rotated):  # the command says which key, never the key itself
         assert not any(len(tok) >= 32 and tok in key_file for tok in out.stderr.split())
+
+
+def test_a_home_directory_holds_every_state_path_and_a_named_path_still_wins(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from observatoire.settings import Settings
+
+    monkeypatch.delenv("OBSERVATOIRE_HOME", raising=False)
+    monkeypatch.delenv("OBSERVATOIRE_STORE", raising=False)
+    s = Settings.from_env(home=tmp_path)
+    assert (s.store_dir, s.key_path, s.audit_dir, s.auth_dir, s.registry_dir, s.evaluations_dir, s.holds_path) == (
+        tmp_path / "store", tmp_path / "keys" / "pseudonym.key", tmp_path / "audit", tmp_path / "auth",
+        tmp_path / "registry", tmp_path / "evaluations", tmp_path / "holds.json")
+    monkeypatch.setenv("OBSERVATOIRE_HOME", str(tmp_path / "env"))
+    assert Settings.from_env().auth_dir == tmp_path / "env" / "auth"
+    assert Settings.from_env(store_dir=tmp_path / "elsewhere").store_dir == tmp_path / "elsewhere"

@@ -150,9 +150,12 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     purge_every: Annotated[float, typer.Option("--purge-every", help="Hours between scheduled purges "
                                                "(the first runs at start-up; 0: never).")] = 24.0,
+    home: Annotated[Optional[Path], typer.Option(
+        "--home", help="Directory holding store/, keys/, audit/, auth/, registry/, evaluations/ and holds.json "
+                       "(as `demo --out` lays them out; default: $OBSERVATOIRE_HOME, else var/...).")] = None,
 ) -> None:
     """Serve the API and the map page over the store; purge expired records on a schedule."""
-    _serve(Settings.from_env(store_dir=store, city_path=city), host, port, purge_every)
+    _serve(Settings.from_env(home=home, store_dir=store, city_path=city), host, port, purge_every)
 
 
 @app.command()
@@ -166,12 +169,11 @@ def demo(
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Stop after ingest.")] = False,
 ) -> None:
     """Simulate three years of Marseille ending yesterday, ingest the exports like real ones, and serve the map."""
-    settings = Settings.from_env(store_dir=out / "store", key_path=out / "keys" / "pseudonym.key",
-                                 audit_dir=out / "audit", auth_dir=out / "auth", registry_dir=out / "registry",
-                                 evaluations_dir=out / "evaluations", holds_path=out / "holds.json")
+    settings = Settings.from_env(**Settings.layout(out))
     exports = _simulate(out, seed, years, None, scale, settings)
     _ingest([exports], None, settings)
     _demo_accounts(settings)
+    console.print(f"serve this demo again with: observatoire serve --home {out}")
     if not no_serve:
         _serve(settings, host, port)
 
@@ -269,8 +271,8 @@ def audit_verify(audit: AuditOpt = None) -> None:
                          + (f" (and {more} more problem{'s' * (more > 1)})" if more else ""))
     span = f"seq {report.first_seq}..{report.last_seq}" if report.entries else "empty"
     console.print(f"audit log {log.dir} intact: {report.entries:,} entries ({span}), "
-                  f"{report.checkpoints} signed checkpoints" + (f", purged up to seq {report.anchor_seq}"
-                                                                 if report.anchor_seq else ""))
+                  f"{report.checkpoints} signed checkpoint{'s' * (report.checkpoints != 1)}"
+                  + (f", purged up to seq {report.anchor_seq}" if report.anchor_seq else ""))
 
 
 @audit_app.command("checkpoint")

@@ -69,9 +69,17 @@ class Settings:
             object.__setattr__(self, "retention_days", load_retention_days(self.retention_path))
 
     @classmethod
-    def from_env(cls, **overrides: object) -> "Settings":
-        """Settings from ``OBSERVATOIRE_*`` variables, then explicit overrides."""
+    def from_env(cls, home: Path | None = None, **overrides: object) -> "Settings":
+        """Settings from ``OBSERVATOIRE_*`` variables, then explicit overrides.
+
+        ``home`` (or ``OBSERVATOIRE_HOME``) puts every state path under one directory, as the demo
+        lays it out: ``store/``, ``keys/pseudonym.key``, ``audit/``, ``auth/``, ``registry/``,
+        ``evaluations/``, ``holds.json``; a specific variable or override still wins.
+        """
         env: dict[str, object] = {}
+        root = home or (Path(v) if (v := os.environ.get("OBSERVATOIRE_HOME")) else None)
+        if root is not None:
+            env.update(cls.layout(Path(root)))
         if v := os.environ.get("OBSERVATOIRE_STORE"):
             env["store_dir"] = Path(v)
         if v := os.environ.get("OBSERVATOIRE_CITY"):
@@ -106,6 +114,13 @@ class Settings:
             env["test_write_delay_s"] = float(v)
         env.update({k: val for k, val in overrides.items() if val is not None})
         return cls(**env)  # type: ignore[arg-type]
+
+    @staticmethod
+    def layout(home: Path) -> dict[str, Path]:
+        """Every state path of a deployment kept under one directory ``home``."""
+        return {"store_dir": home / "store", "key_path": home / "keys" / "pseudonym.key",
+                "audit_dir": home / "audit", "auth_dir": home / "auth", "registry_dir": home / "registry",
+                "evaluations_dir": home / "evaluations", "holds_path": home / "holds.json"}
 
     def city(self) -> CityProfile:
         return load_city(self.city_path)

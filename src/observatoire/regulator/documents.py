@@ -114,7 +114,7 @@ def algorithm_register(snap: Snapshot) -> dict[str, Any]:
     controller = p.get("controller", {})
     sections = [
         _section("identification", "Identification", {"fields": [
-            ["Nom", "Observatoire de la sécurité publique"], ["Administration", _or_dpo(controller.get("name"))],
+            ["Nom", "Observatoire de la tranquillité publique"], ["Administration", _or_dpo(controller.get("name"))],
             ["Service", _or_dpo(controller.get("service"))], ["Version du logiciel", snap.version],
             ["Statut", "en service"], ["Généré le", snap.generated_at]]}, basis="Amsterdam/Helsinki : name, status"),
         _section("purpose", "Finalité", _or_dpo(p.get("purpose")), basis="Amsterdam/Helsinki : purpose"),
