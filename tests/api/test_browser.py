@@ -90,14 +90,18 @@ def test_when_page_opened_then_map_and_table_match_the_api(base_url: str, browse
     requests: list[str] = []
     page = browser.new_page(viewport={"width": 1200, "height": 1400}, locale="fr-FR")
     page.on("request", lambda r: requests.append(r.url))
+    failed: list[str] = []
+    page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(f"{base_url}/")
     query = _wait_ready(page)
 
-    # Default period: the last full year in the store, from /api/v1/meta.
-    assert (page.input_value("#start"), page.input_value("#end")) == ("2024-01", "2024-12")
-    assert query == "start=2024-01-01&end=2025-01-01"
+    # Default period: the last 12 months ending at the last month with data (/api/v1/meta: 2023-11 to 2025-02).
+    assert (page.input_value("#start"), page.input_value("#end")) == ("2024-03", "2025-02")
+    assert query == "start=2024-03-01&end=2025-03-01"
+    # Anonymous: the header offers to log in; no favicon request fails.
+    assert page.locator("#login-link").is_visible() and not page.locator("#logout").is_visible()
 
     paths = page.locator(".leaflet-overlay-pane svg path[data-zone-id]")
     assert paths.count() == 16
@@ -138,8 +142,34 @@ def test_when_page_opened_then_map_and_table_match_the_api(base_url: str, browse
     page.close()
 
     assert not errors, errors
+    assert not failed, failed                       # e.g. no /favicon.ico 404
     assert requests and all(u.startswith(base_url) or u.startswith("data:") for u in requests), \
         [u for u in requests if not u.startswith(base_url)]
+
+
+def test_when_logged_in_then_header_names_the_user_and_logout_returns_to_anonymous(
+    base_url: str, browser: Any, browser_login: Any,
+) -> None:
+    errors: list[str] = []
+    context = browser.new_context(locale="fr-FR")
+    page = context.new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    browser_login(page, base_url, role="analyst")
+    page.goto(f"{base_url}/")
+    _wait_ready(page)
+    page.wait_for_selector("#session-user:not([hidden])", timeout=10000)
+    assert page.inner_text("#session-who") == "Connecté : analyst (analyste)"
+    assert not page.locator("#login-link").is_visible()
+
+    with page.expect_navigation():
+        page.click("#logout")
+    _wait_ready(page)
+    page.wait_for_function("document.querySelector('#session').dataset.role === 'public'", timeout=10000)
+    assert page.locator("#login-link").is_visible() and not page.locator("#logout").is_visible()
+    me = page.evaluate("fetch('api/v1/me').then(r => r.json())")
+    assert me["login"] is None                              # the session is closed on the server too
+    context.close()
+    assert not errors, errors
 
 
 def test_when_leaflet_fails_to_load_then_page_says_make_web(base_url: str, browser: Any) -> None:

@@ -53,7 +53,7 @@ def test_when_layers_toggled_then_cells_drawn_and_evaluation_matches_api(
 
     page.check("#layer-hotspots")
     hot_query = _layer_ready(page, "layer-hotspots")
-    assert hot_query == "start=2024-01-01&end=2025-01-01"
+    assert hot_query == "start=2024-03-01&end=2025-03-01"
     hot = client.get(f"/api/v1/hotspots?{hot_query}").json()
     expected_hot = sorted(f["properties"]["cell"] for f in hot["features"] if f["properties"]["hot"])
     drawn_hot = page.eval_on_selector_all("path[data-layer='hotspots']", "ps => ps.map(p => +p.dataset.cell)")
@@ -101,8 +101,15 @@ def test_indicator_and_alert_layers_show_the_figures_of_the_api(
 
     page.check("#layer-indicators")
     query = _layer_ready(page, "layer-indicators")
-    assert query.startswith("baseline_years=")          # as many baseline years as the store holds
     body = client.get(f"/api/v1/indicators?{query}").json()
+    # The caption gives the number of baseline years the route says it used.
+    assert page.eval_on_selector("#indicators-info", "s => s.dataset.baselineYears") == str(body["baseline_years"])
+    years = body["baseline_years"]
+    assert f"{years} année{'s' if years > 1 else ''} de référence" in page.inner_text("#indicators-caption")
+    # Its own legend (criticality levels, exception outline); the count legend stays for the choropleth.
+    assert page.locator("#indicators-legend [data-criticality]").count() == 4
+    assert "exception" in page.inner_text("#indicators-legend")
+    assert page.locator("#legend .swatch").count() >= 3
     expected = {r["zone_id"]: r for r in body["rows"] if r["window"] == "28d"}
     drawn = page.eval_on_selector_all(
         "path[data-layer='indicators']",
@@ -127,8 +134,15 @@ def test_indicator_and_alert_layers_show_the_figures_of_the_api(
     page.wait_for_function("document.querySelectorAll(\"path[data-layer='indicators']\").length === 0")
 
     page.check("#layer-alerts")
-    _layer_ready(page, "layer-alerts")
-    alerts = client.get("/api/v1/alerts").json()["alerts"]
+    alert_query = _layer_ready(page, "layer-alerts")
+    # The last day with data (the store ends in February 2025), 24 h of the shortest rule window (3 h).
+    assert alert_query == "at=2025-02-28&watch_windows=8"
+    answer = client.get(f"/api/v1/alerts?{alert_query}").json()
+    alerts = answer["alerts"]
+    caption = page.inner_text("#alerts-caption")
+    assert "28/02/2025" in caption and "8 fenêtres de 3 h" in caption
+    skipped = page.eval_on_selector_all("#alerts-skipped li", "ls => ls.map(l => l.dataset.rule)")
+    assert skipped == [s["id"] for s in answer["skipped"]]
     by_zone: dict[str, list[str]] = {}
     for a in alerts:
         by_zone.setdefault(a["zone_id"], []).append(f"{a['rule_id']}@{a['rule_version']}")
@@ -159,3 +173,52 @@ def test_an_anonymous_visitor_is_asked_to_log_in_for_the_restricted_layers(
     assert page.locator("#zones-table tbody tr").count() > 0    # the public choropleth still works
     page.close()
     assert not errors, errors
+
+
+def test_an_operator_is_told_that_the_role_does_not_open_the_hotspot_layer(
+    base_url: str, browser: Any, browser_login: Any,  # noqa: F811
+) -> None:
+    errors: list[str] = []
+    page = browser.new_page(viewport={"width": 1200, "height": 900}, locale="fr-FR")
+    browser_login(page, base_url, role="operator")
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{base_url}/")
+    _wait_ready(page)
+    page.check("#layer-hotspots")
+    page.wait_for_function("['forbidden', 'ready'].includes(document.querySelector('#layer-hotspots').dataset.state)",
+                           timeout=60000)
+    assert page.eval_on_selector("#layer-hotspots", "b => b.dataset.state") == "forbidden"   # 403
+    note = page.inner_text("#layer-notes [data-layer='hotspots']")
+    assert "votre rôle (opérateur) ne donne pas accès à cette couche" in note
+    assert "connectez-vous" not in note
+    page.close()
+    assert not errors, errors
+
+
+def test_cell_layers_stay_on_top_of_the_indicators(
+    base_url: str, browser: Any, browser_login: Any,  # noqa: F811
+) -> None:
+    page = browser.new_page(viewport={"width": 1200, "height": 1500}, locale="fr-FR")
+    browser_login(page, base_url)
+    page.goto(f"{base_url}/")
+    _wait_ready(page)
+    page.check("#layer-forecast")
+    _layer_ready(page, "layer-forecast")
+    page.check("#layer-indicators")
+    _layer_ready(page, "layer-indicators")
+    assert page.locator("path[data-layer='indicators']").count() > 0
+    # Inside the map's view, the element at each forecast cell's centre is that cell's path.
+    on_top = page.evaluate("""() => {
+        const map = document.querySelector('#map').getBoundingClientRect();
+        return [...document.querySelectorAll("path[data-layer='forecast']")].map(p => {
+            const b = p.getBoundingClientRect();
+            const x = b.left + b.width / 2, y = b.top + b.height / 2;
+            if (x < map.left || x > map.right || y < map.top || y > map.bottom) return null;
+            return document.elementFromPoint(x, y) === p;
+        }).filter(v => v !== null);
+    }""")
+    assert on_top and all(on_top), on_top
+    # Hatched, not an opaque fill: the indicators paint patterns, the choropleth still shows through.
+    fills = set(page.eval_on_selector_all("path[data-layer='indicators']", "ps => ps.map(p => p.getAttribute('fill'))"))
+    assert fills and all(f.startswith("url(#hatch-") for f in fills)
+    page.close()

@@ -27,12 +27,18 @@ const MEASURES = {
 };
 
 const $ = (id) => document.getElementById(id);
-const state = { map: null, layer: null, legend: null, data: null, seq: 0, fitted: false,
+const state = { map: null, layer: null, legend: null, data: null, seq: 0, fitted: false, meta: null, me: null,
+  indicatorLegend: null,
   cells: { hotspots: null, forecast: null, indicators: null, alerts: null },
   cellSeq: { hotspots: 0, forecast: 0, indicators: 0, alerts: 0 } };
 const LAYER_LABELS = { hotspots: "points chauds", forecast: "prévision", indicators: "indicateurs", alerts: "alertes" };
-// Criticality levels of the indicators (analytics/indicators.py), lowest first, and their colours.
-const CRITICALITY = { "faible": "#ffffcc", "modérée": "#fed976", "élevée": "#fd8d3c", "critique": "#bd0026" };
+// Criticality levels of the indicators (analytics/indicators.py), lowest first: each is drawn as a hatching
+// (SVG patterns #hatch-0..3 in index.html) so the choropleth below and the cells above stay readable.
+const CRITICALITY = ["faible", "modérée", "élevée", "critique"];
+const HATCH_STROKES = ["#d9c74a", "#fe9929", "#e6550d", "#a50f15"];
+// Roles as the page names them (auth/roles.py).
+const ROLE_LABELS = { public: "public", analyst: "analyste", operator: "opérateur", supervisor: "superviseur",
+  dpo: "délégué à la protection des données", auditor: "auditeur", admin: "administrateur" };
 const WINDOW_LABELS = { "7d": "7 jours", "28d": "28 jours", ytd: "depuis le 1er janvier" };
 const FORECAST_K = 0.05;
 const METHOD_LABELS = { grid_etas: "ETAS sur grille", naive: "Référence naïve (semaine précédente)" };
@@ -62,7 +68,14 @@ function setStatus(message) {
 }
 
 async function getJson(url) {
-  const response = await fetch(url, { headers: { Accept: "application/json" } });
+  let response;
+  try {
+    response = await fetch(url, { headers: { Accept: "application/json" } });
+  } catch {
+    const err = new Error("serveur injoignable"); // server unreachable
+    err.status = 0;
+    throw err;
+  }
   const body = await response.json().catch(() => ({}));
   if (!response.ok) {
     const detail = typeof body.detail === "string" ? body.detail : `HTTP ${response.status}`;
@@ -359,14 +372,54 @@ function layerUrl(kind) {
   if (kind === "forecast") return `${API}/forecasts?${cellQuery(kind)}`;
   const params = new URLSearchParams();
   if (kind === "indicators") for (const id of ["source", "category"]) if ($(id).value) params.append(id, $(id).value);
+  if (kind === "alerts") {
+    const watch = alertWatch();
+    if (watch.day) params.set("at", watch.day);
+    params.set("watch_windows", String(watch.windows));
+  }
   return `${API}/${kind}${params.toString() ? `?${params}` : ""}`;
 }
 
-// Indicators compare with the same days of the previous years (3 by default): a store that holds fewer
-// years is shown with as many as it has, and the caption says how many.
-const INDICATOR_YEARS = 3;
+// The last UTC day with data: meta's own field when it gives one, else the last day of its last month.
+function lastDataDay(meta) {
+  const given = meta && (meta.last_day || (meta.days && meta.days.last));
+  if (given) return String(given).slice(0, 10);
+  const month = meta && meta.months && meta.months.last;
+  if (!month) return null;
+  const last = new Date(`${dayAfterMonth(month)}T00:00:00Z`);
+  last.setUTCDate(last.getUTCDate() - 1);
+  return last.toISOString().slice(0, 10);
+}
+
+// Alerts are watched on the last day with data (a demo store, or a feed that stopped, ends before today),
+// with enough windows of the shortest active rule to cover that day's 24 hours.
+function alertWatch() {
+  const hours = state.shortestRuleHours || 24;
+  return { day: lastDataDay(state.meta), hours, windows: Math.min(168, Math.max(1, Math.ceil(24 / hours))) };
+}
+
+async function loadRuleWindows() {
+  if (state.shortestRuleHours) return;
+  try {
+    const body = await getJson(`${API}/rules`);
+    const hours = body.rules.filter((r) => r.applied !== false && Number.isInteger(r.window_hours))
+      .map((r) => r.window_hours);
+    if (hours.length) state.shortestRuleHours = Math.min(...hours);
+  } catch {
+    // without the registry, one window per day (24 h) is watched
+  }
+}
+
+// Indicators compare with the same days of the previous years: the route chooses how many years the store
+// allows and says so in `baseline_years`. An older server that insists on its default and answers 422
+// "window longer than data" is asked again with fewer years.
 async function fetchIndicators(base) {
-  for (let years = INDICATOR_YEARS; ; years -= 1) {
+  try {
+    return [base, await getJson(base)];
+  } catch (err) {
+    if (!(err.status === 422 && err.message.startsWith("window longer than data"))) throw err;
+  }
+  for (let years = 2; ; years -= 1) {
     const url = `${base}${base.includes("?") ? "&" : "?"}baseline_years=${years}`;
     try {
       return [url, await getJson(url)];
@@ -376,11 +429,39 @@ async function fetchIndicators(base) {
   }
 }
 
+// A layer's failure, in French (the API's own detail, in English, follows in parentheses).
+function layerError(kind, err) {
+  const label = `Couche « ${LAYER_LABELS[kind]} »`;
+  if (err.status === 401) {
+    return `${label} : <a href="login">connectez-vous</a> pour voir cette couche.`; // log in to see this layer
+  }
+  if (err.status === 403) {
+    if (state.me && state.me.login) {
+      const role = ROLE_LABELS[state.me.role] || state.me.role;
+      return `${label} : votre rôle (${escapeHtml(role)}) ne donne pas accès à cette couche.`;
+    }
+    return `${label} : <a href="login">connectez-vous</a> pour voir cette couche.`;
+  }
+  let why = "erreur du serveur"; // server error
+  if (err.status === 0) why = "serveur injoignable";
+  else if (err.status === 422) why = "données insuffisantes ou paramètres refusés"; // not enough data / bad input
+  else if (err.status === 404) why = "service introuvable";
+  else if (err.status === 429) why = "trop de requêtes, réessayez dans un instant";
+  else if (err.status === 503) why = "service momentanément indisponible";
+  const detail = err.message && err.status ? ` <span lang="en">(${escapeHtml(err.message)})</span>` : "";
+  return `${label} indisponible : ${why}.${detail}`;
+}
+
 function hideLayer(kind) {
   if (state.cells[kind]) state.cells[kind].remove();
   state.cells[kind] = null;
   if (kind === "forecast") $("evaluation").hidden = true;
-  if (kind === "indicators") $("indicators-info").hidden = true;
+  if (kind === "indicators") {
+    $("indicators-info").hidden = true;
+    if (state.indicatorLegend) state.indicatorLegend.remove();
+    state.indicatorLegend = null;
+  }
+  if (kind === "alerts") $("alerts-info").hidden = true;
 }
 
 async function refreshCells(kind) {
@@ -393,6 +474,7 @@ async function refreshCells(kind) {
     return;
   }
   box.dataset.state = "loading";
+  if (kind === "alerts") await loadRuleWindows();
   let url = layerUrl(kind);
   try {
     let body;
@@ -412,17 +494,11 @@ async function refreshCells(kind) {
     box.dataset.query = url.split("?")[1] || "";
     box.dataset.state = "ready";
   } catch (err) {
+    if (err.status === 403) await state.session; // the message names the role
     if (seq !== state.cellSeq[kind]) return;
     hideLayer(kind);
-    if (err.status === 401 || err.status === 403) {
-      // log in (or with a role that may read it) to see this layer
-      layerNote(kind, `Couche « ${LAYER_LABELS[kind]} » : <a href="login">connectez-vous</a> pour voir cette `
-        + `couche${err.status === 403 ? " (votre rôle n'y donne pas accès)" : ""}.`);
-      box.dataset.state = "forbidden";
-    } else {
-      layerNote(kind, `Couche « ${LAYER_LABELS[kind]} » indisponible : ${escapeHtml(err.message)}`);
-      box.dataset.state = "error";
-    }
+    layerNote(kind, layerError(kind, err));
+    box.dataset.state = err.status === 401 || err.status === 403 ? "forbidden" : "error";
   }
 }
 
@@ -458,11 +534,13 @@ function drawIndicators(body) {
   }
   const features = zoneFeatures().filter((f) => byZone.has(f.properties.zone_id));
   state.cells.indicators = L.geoJSON({ type: "FeatureCollection", features }, {
-    pane: "cells",
+    pane: "zone-overlays",
     style: (f) => {
       const r = byZone.get(f.properties.zone_id)["28d"];
-      return { pane: "cells", fillColor: CRITICALITY[r.criticality] || NO_DATA, fillOpacity: 0.75,
-        color: r.exception ? "#1d2733" : "#ffffff", weight: r.exception ? 3 : 1, dashArray: r.exception ? null : "3" };
+      const level = CRITICALITY.indexOf(r.criticality);
+      return { pane: "zone-overlays", fillColor: level < 0 ? NO_DATA : `url(#hatch-${level})`, fillOpacity: 1,
+        color: r.exception ? "#1d2733" : (HATCH_STROKES[level] || NO_DATA), weight: r.exception ? 4 : 1.5,
+        dashArray: r.exception ? null : "4 3" };
     },
     onEachFeature: (f, layer) => {
       const rows = byZone.get(f.properties.zone_id);
@@ -484,11 +562,33 @@ function drawIndicators(body) {
     el.setAttribute("data-baseline-mean", String(r.baseline_mean));
   });
   const flagged = [...byZone.values()].filter((w) => w["28d"] && w["28d"].exception).length;
+  const years = Number.isInteger(body.baseline_years) ? body.baseline_years : null;
+  const yearsText = years === null ? "années de référence précédentes"
+    : `${years} année${years > 1 ? "s" : ""} de référence`;
   $("indicators-caption").textContent = `Au ${new Date(`${body.reference}T00:00:00Z`).toLocaleDateString("fr-FR",
-    { timeZone: "UTC" })}, ${body.baseline_years} années de référence : ${flagged} arrondissement`
+    { timeZone: "UTC" })}, ${yearsText} : ${flagged} arrondissement`
     + `${flagged > 1 ? "s" : ""} en exception sur 28 jours.`;
+  $("indicators-info").dataset.baselineYears = years === null ? "" : String(years);
+  renderIndicatorLegend();
   $("indicators-info").dataset.reference = body.reference;
   $("indicators-info").hidden = false;
+}
+
+// The indicators' own legend (criticality hatching, exception outline), beside the choropleth's.
+function renderIndicatorLegend() {
+  if (state.indicatorLegend) state.indicatorLegend.remove();
+  const legend = L.control({ position: "bottomleft" });
+  legend.onAdd = () => {
+    const div = L.DomUtil.create("div", "legend");
+    div.id = "indicators-legend";
+    const rows = CRITICALITY.map((level, i) => `<div data-criticality="${level}"><svg class="hatch" viewBox="0 0 14 12">`
+      + `<rect width="14" height="12" fill="url(#hatch-${i})" stroke="${HATCH_STROKES[i]}"/></svg>${level}</div>`);
+    div.innerHTML = `<h2>Criticité sur 28 jours</h2>${rows.join("")}`
+      + "<div><span class=\"swatch exception-swatch\"></span>exception signalée</div>";
+    return div;
+  };
+  legend.addTo(state.map);
+  state.indicatorLegend = legend;
 }
 
 function alertPopup(zoneId, alerts) {
@@ -510,8 +610,8 @@ function drawAlerts(body) {
   }
   const features = zoneFeatures().filter((f) => byZone.has(f.properties.zone_id));
   state.cells.alerts = L.geoJSON({ type: "FeatureCollection", features }, {
-    pane: "cells",
-    style: () => ({ pane: "cells", color: "#67000d", weight: 3, fillColor: "#ef3b2c", fillOpacity: 0.3 }),
+    pane: "zone-overlays",
+    style: () => ({ pane: "zone-overlays", color: "#67000d", weight: 3, fillColor: "#ef3b2c", fillOpacity: 0.2 }),
     onEachFeature: (f, layer) => {
       const list = byZone.get(f.properties.zone_id);
       layer.bindPopup(alertPopup(f.properties.zone_id, list), { maxWidth: 480 });
@@ -530,7 +630,34 @@ function drawAlerts(body) {
   });
   const box = layerBox("alerts");
   box.dataset.alerts = String(body.alerts.length);
-  if (!body.alerts.length) layerNote("alerts", `Aucune alerte active au ${escapeHtml(body.as_of.slice(0, 10))}.`);
+  renderAlertsInfo(body);
+}
+
+function frDay(day) {
+  return new Date(`${day}T00:00:00Z`).toLocaleDateString("fr-FR", { timeZone: "UTC" });
+}
+
+// What was watched (day, windows) and which rules could not be applied, with the API's reason.
+function renderAlertsInfo(body) {
+  const watch = alertWatch();
+  const day = watch.day || body.as_of.slice(0, 10);
+  const n = body.alerts.length;
+  const windows = `${watch.windows} fenêtre${watch.windows > 1 ? "s" : ""} de ${watch.hours} h`;
+  const caption = $("alerts-caption");
+  caption.textContent = `Journée surveillée : ${frDay(day)} (dernier jour de données), ${windows} `
+    + `de la règle la plus courte : ${n} alerte${n > 1 ? "s" : ""} `
+    + `sur ${body.rules.length} règle${body.rules.length > 1 ? "s" : ""} appliquée${body.rules.length > 1 ? "s" : ""}.`;
+  caption.dataset.day = day;
+  caption.dataset.windows = String(watch.windows);
+  const list = $("alerts-skipped");
+  list.replaceChildren(...body.skipped.map((s) => {
+    const li = document.createElement("li");
+    li.dataset.rule = s.id;
+    li.innerHTML = `Règle <code>${escapeHtml(s.id)}</code> v${escapeHtml(s.version)} non appliquée : `
+      + `<span lang="en">${escapeHtml(s.reason)}</span>`;
+    return li;
+  }));
+  $("alerts-info").hidden = false;
 }
 
 function refreshAll() {
@@ -560,9 +687,53 @@ function fillPickers(meta) {
     if (meta.months.first) $(id).min = meta.months.first;
     if (meta.months.last) $(id).max = meta.months.last;
   }
-  if (meta.default_period) {
-    $("start").value = meta.default_period.start;
-    $("end").value = meta.default_period.end;
+  const period = defaultPeriod(meta.months);
+  if (period) {
+    $("start").value = period.start;
+    $("end").value = period.end;
+  }
+}
+
+// The first view: the last 12 months ending at the last month with data (fewer from the first month held).
+function defaultPeriod(months) {
+  if (!months || !months.last) return null;
+  const [y, m] = months.last.split("-").map(Number);
+  const index = y * 12 + (m - 1) - 11;
+  let start = `${Math.floor(index / 12)}-${String((index % 12) + 1).padStart(2, "0")}`;
+  if (months.first && start < months.first) start = months.first;
+  return { start, end: months.last };
+}
+
+// ---- Session: who is logged in, and logging out.
+
+async function loadSession() {
+  try {
+    state.me = await getJson(`${API}/me`);
+  } catch {
+    state.me = null;
+  }
+  const me = state.me;
+  const logged = Boolean(me && me.login);
+  $("session-anonymous").hidden = logged;
+  $("session-user").hidden = !logged;
+  $("session").dataset.role = logged ? me.role : "public";
+  if (logged) {
+    $("session-who").textContent = `Connecté : ${me.login} (${ROLE_LABELS[me.role] || me.role})`;
+    // a token (not a session) has no CSRF value and nothing to log out of
+    $("logout").hidden = !me.csrf_token;
+  }
+}
+
+async function logout() {
+  const button = $("logout");
+  button.disabled = true;
+  try {
+    const response = await fetch("logout", { method: "POST", headers: { "X-CSRF-Token": state.me.csrf_token } });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    window.location.reload();
+  } catch {
+    button.disabled = false;
+    showNotice("La déconnexion a échoué : rechargez la page puis réessayez."); // logout failed
   }
 }
 
@@ -580,10 +751,16 @@ async function main() {
   }
   state.map = L.map("map", { zoomSnap: 0.25, scrollWheelZoom: false });
   state.map.attributionControl.setPrefix("Leaflet");
-  state.map.createPane("cells").style.zIndex = 450; // grid cells above the zones' choropleth
+  // Zone-level layers (indicators, alerts) above the choropleth (overlay pane: 400), grid cells above them.
+  state.map.createPane("zone-overlays").style.zIndex = 420;
+  state.map.createPane("cells").style.zIndex = 450;
   $("forecast-k").textContent = frNumber(FORECAST_K * 100);
+  $("logout").addEventListener("click", logout);
+  state.session = loadSession();
+  const session = state.session;
   try {
-    fillPickers(await getJson(`${API}/meta`));
+    state.meta = await getJson(`${API}/meta`);
+    fillPickers(state.meta);
   } catch (err) {
     setStatus(`Impossible de lire les métadonnées : ${err.message}`); // cannot read metadata
     document.body.dataset.state = "error";
@@ -595,6 +772,7 @@ async function main() {
   }
   $("measure").addEventListener("change", render);
   state.ready = refresh();
+  await session;
   await state.ready;
 }
 
