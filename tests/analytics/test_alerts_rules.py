@@ -250,3 +250,17 @@ def test_when_an_alert_id_is_computed_then_it_is_stable_and_names_rule_version_z
     assert len({a.id, dataclasses.replace(a, rule_version=2).id, dataclasses.replace(a, zone_id="z05").id,
                 dataclasses.replace(a, window_start=STARTS[9]).id,
                 dataclasses.replace(a, planned_event_id="planned_events:" + "a" * 24).id}) == 5
+
+
+def test_when_the_stream_stopped_before_the_watched_windows_then_it_says_so_instead_of_no_alert():
+    rule = Rule(id="violence-daily", version=1, title="t", stream=STREAM, window_hours=24, method="poisson",
+                target_false_alarm=0.01, parameters={"training_windows": 30})
+    # The last logbook event is on 30 June; evaluated on 5 July the watched window (4 July) has no data.
+    with pytest.raises(InputError, match="^flux interrompu : dernière donnée le 2024-06-30$"):
+        alerts_from_events(_store_events(), [rule], zones=["13201", "13202"],
+                           now=datetime(2024, 7, 5, 0, 30, tzinfo=UTC))
+    # Watching back to 30 June reaches the data again: evaluated as before (the 40-event surge).
+    found = alerts_from_events(_store_events(), [rule], zones=["13201", "13202"],
+                               now=datetime(2024, 7, 5, 0, 30, tzinfo=UTC), watch_windows=5, with_clashes=False)
+    assert [(a.zone_id, a.observed, a.window_start) for a in found] == [
+        ("13202", 40.0, datetime(2024, 6, 30, tzinfo=UTC))]

@@ -74,3 +74,34 @@ def test_when_built_from_events_then_every_zone_has_a_row_and_infinities_are_nul
         dark_figure_from_events(_events(), zone_ids=[])
     with pytest.raises(InputError, match="empty"):
         dark_figure_from_events(_events(), zone_ids=["13201"], start=date(2024, 2, 1), end=date(2024, 1, 1))
+
+
+def _years_events() -> ibis.Table:
+    """Hospital: 2024 only (kept one year); logbook: 2022 to 2024, zone 13201."""
+    rows = ([("hospital", "assault_injury", datetime(2024, 1, 1, 9, tzinfo=UTC))] * 3
+            + [("hospital", "assault_injury", datetime(2024, 12, 31, 9, tzinfo=UTC))] * 3
+            + [("mains_courantes", "violence", datetime(y, 6, 1, tzinfo=UTC)) for y in (2022, 2022, 2023, 2023)]
+            + [("mains_courantes", "violence", datetime(2024, 6, 1, tzinfo=UTC))] * 2
+            + [("mains_courantes", "violence", datetime(2024, 12, 31, 20, tzinfo=UTC))]
+            + [("mains_courantes", "theft", datetime(2021, 3, 1, tzinfo=UTC))])
+    source, category, at = zip(*rows)
+    return ibis.memtable(pa.table({
+        "source": source, "category": category, "zone_id": ["13201"] * len(rows),
+        "occurred_at": pa.array(at, pa.timestamp("us", tz="UTC")),
+    }))
+
+
+def test_when_hospital_holds_one_year_and_police_three_then_only_the_common_year_is_compared():
+    table = dark_figure_from_events(_years_events(), zone_ids=["13201"])
+    row = table.to_pylist()[0]
+    # 6 hospital records against the 3 logbook entries of 2024 (not the 7 of 2022-2024): ratio 2.
+    assert (row["hospital"], row["police"], row["ratio"]) == (6, 3, 2.0)
+    lo = beta.ppf(0.025, 6, 4)
+    assert_allclose(row["ci_low"], lo / (1 - lo))
+    assert table.schema.metadata == {b"start": b"2024-01-01", b"end": b"2025-01-01"}
+    within = dark_figure_from_events(_years_events(), zone_ids=["13201"], start=date(2023, 1, 1),
+                                     end=date(2024, 7, 1))
+    assert within.schema.metadata == {b"start": b"2024-01-01", b"end": b"2024-07-01"}
+    assert (within["hospital"][0].as_py(), within["police"][0].as_py()) == (3, 2)
+    with pytest.raises(InputError, match="^pas de période commune"):
+        dark_figure_from_events(_years_events(), zone_ids=["13201"], start=date(2022, 1, 1), end=date(2023, 1, 1))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from datetime import UTC, date, datetime
 
@@ -14,6 +15,8 @@ from scipy.stats import poisson
 
 from observatoire.analytics.indicators import (
     Thresholds,
+    comparable,
+    daily_counts,
     daily_matrix,
     indicators,
     indicators_from_events,
@@ -199,3 +202,53 @@ def test_when_built_from_events_with_bad_zone_or_short_data_then_input_error():
         indicators_from_events(_events(), reference=REFERENCE, city=city, baseline_years=4)
     with pytest.raises(InputError, match="window longer than data"):
         indicators_from_events(_events(), reference=date(2024, 6, 1), city=city)
+
+
+def _mixed_events(cctv: int = 50) -> ibis.Table:
+    """The logbook events of :func:`_events` plus ``cctv`` CCTV detections in zone 13201 on 8 March 2024."""
+    base = _events().to_pyarrow()
+    extra = pa.table({
+        "zone_id": ["13201"] * cctv, "source": ["cctv_events"] * cctv, "category": ["violence"] * cctv,
+        "occurred_at": pa.array([datetime(2024, 3, 8, 12, tzinfo=UTC)] * cctv, pa.timestamp("us", tz="UTC")),
+    })
+    return ibis.memtable(pa.concat_tables([base, extra]))
+
+
+def test_when_a_source_is_kept_30_days_then_it_is_left_out_and_said_so():
+    import json
+
+    city = load_city()
+    table = indicators_from_events(_mixed_events(), reference=REFERENCE, city=city, zone_ids=["13201"],
+                                   categories=["violence"], baseline_years=None,
+                                   retention_days={"cctv_events": 30, "mains_courantes": 1825})
+    row = _row(table, "13201", "7d")
+    # Only the logbook counts (as without CCTV): 1 event in the 7 days against 1/3 a year, not 51.
+    assert (row["current"], row["baseline_mean"], row["baseline_years"]) == (1, 1 / 3, 3)
+    excluded = json.loads(table.schema.metadata[b"excluded_sources"])
+    assert excluded == [{"source": "cctv_events", "first": "2024-03-08", "last": "2024-03-08",
+                         "reason": "données conservées 30 jours : pas de référence pluriannuelle"}]
+    assert table.schema.metadata[b"baseline_years"] == b"3"
+    with pytest.raises(InputError, match="window longer than data.*cctv_events"):    # asked alone: 422
+        indicators_from_events(_mixed_events(), reference=REFERENCE, city=city, sources=["cctv_events"])
+
+
+def test_when_the_baseline_is_not_given_then_the_largest_the_data_support_is_chosen():
+    city = load_city()
+    daily = daily_counts(_mixed_events(), city=city, categories=["violence"])
+    assert sorted(daily.parts) == ["cctv_events", "mains_courantes"]
+    assert int(daily.matrix.sum()) == 4 + 50 and daily.first == date(2021, 1, 1)
+    # The year to date at 10 March 2024 needs 1 January 2021 for K = 3: held. Cut the logbook's first
+    # day and only K = 2 (1 January 2022) remains.
+    assert comparable(daily, reference=REFERENCE).baseline_years == 3
+    late = daily_counts(_mixed_events(), city=city, categories=["violence"])
+    late_parts = {"mains_courantes": dataclasses.replace(
+        late.parts["mains_courantes"], matrix=late.parts["mains_courantes"].matrix[:, 1:],
+        dates=late.parts["mains_courantes"].dates[1:], first=date(2021, 1, 2))}
+    shorter = dataclasses.replace(late, parts=late_parts)
+    chosen = comparable(shorter, reference=REFERENCE)             # 2 January 2021: two full years before 2024
+    assert (chosen.baseline_years, chosen.included, chosen.excluded) == (2, ("mains_courantes",), ())
+    with pytest.raises(InputError, match="window longer than data"):
+        comparable(shorter, reference=REFERENCE, baseline_years=3)   # explicit: as before
+    with pytest.raises(InputError, match="données depuis le 2024-03-08"):
+        comparable(dataclasses.replace(daily, parts={"cctv_events": daily.parts["cctv_events"]}),
+                   reference=REFERENCE)

@@ -26,14 +26,26 @@ def test_alerts_name_the_rule_version_that_raised_them(client: TestClient) -> No
     assert all(len(a["id"]) == 24 for a in body["alerts"])
 
 
-def test_the_dark_figure_counts_equal_a_direct_query(client: TestClient, store) -> None:
-    body = client.get("/api/v1/dark-figure", params={"start": "2024-01-01", "end": "2025-01-01"}).json()
+def test_the_dark_figure_without_hospital_data_says_there_is_no_common_period(client: TestClient, store) -> None:
+    # This store holds logbooks but no hospital record: comparing them with nothing would read as
+    # "no assault reaches the hospital". The counts over a common period are checked by hand in
+    # tests/analytics/test_dark_figure_ratio.py.
     files = [str(p) for p in store.event_files()]
-    where = "occurred_at >= TIMESTAMPTZ '2024-01-01 00:00:00+00' AND occurred_at < TIMESTAMPTZ '2025-01-01 00:00:00+00'"
-    direct = dict(duckdb.sql(
-        f"SELECT zone_id, count(*) FROM read_parquet({files}) WHERE source = 'hospital' "
-        f"AND category = 'assault_injury' AND {where} GROUP BY 1").fetchall())
-    assert {r["zone_id"]: r["hospital"] for r in body["rows"] if r["hospital"]} == direct
+    assert duckdb.sql(f"SELECT count(*) FROM read_parquet({files}) WHERE source = 'hospital'").fetchone() == (0,)
+    response = client.get("/api/v1/dark-figure", params={"start": "2024-01-01", "end": "2025-01-01"})
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("pas de période commune")
+
+
+def test_indicators_choose_the_baseline_the_data_support_and_report_it(client: TestClient) -> None:
+    # The store runs from 2023-11 to 2025-02: at 2025-02-28 the year to date needs 1 January 2024 for
+    # one baseline year (held) and 1 January 2023 for two (not held): K = 1 is chosen and reported.
+    body = client.get("/api/v1/indicators", params={"reference": "2025-02-28"}).json()
+    assert body["baseline_years"] == 1 and {r["baseline_years"] for r in body["rows"]} == {1}
+    assert body["excluded_sources"] == [] and set(body["sources"]) == {"mains_courantes", "verbalisations",
+                                                                        "municipal_reports"}
+    explicit = client.get("/api/v1/indicators", params={"reference": "2025-02-28", "baseline_years": 2})
+    assert explicit.status_code == 422 and "window longer than data" in explicit.json()["detail"]
 
 
 def test_bad_parameters_get_a_422_with_one_line(client: TestClient) -> None:

@@ -518,8 +518,9 @@ def alerts_from_events(
     Raises
     ------
     InputError
-        ``now`` without a time zone, ``watch_windows < 1``, or data that do not cover
-        the training and watched windows of a rule.
+        ``now`` without a time zone, ``watch_windows < 1``, data that do not cover
+        the training windows of a rule, or a stream with no event in or after its watched
+        windows (``flux interrompu : dernière donnée le <day>``, UTC day).
     """
     from observatoire.analytics.aggregate import counts as aggregate_counts
 
@@ -540,10 +541,13 @@ def alerts_from_events(
         step = timedelta(hours=rule.window_hours)
         first = end - n * step
         scope = events.filter(events.source == rule.stream.source)
-        lo = scope.aggregate(lo=scope.occurred_at.min()).to_pyarrow()["lo"][0].as_py()
+        bounds = scope.aggregate(lo=scope.occurred_at.min(), hi=scope.occurred_at.max()).to_pyarrow()
+        lo, hi = bounds["lo"][0].as_py(), bounds["hi"][0].as_py()
         if lo is None or lo > first:
             raise InputError(f"window longer than data: rule {rule.id} needs events of {rule.stream.source} "
                              f"from {first.isoformat()}, the data start at {lo.isoformat() if lo else 'never'}")
+        if hi < end - watch_windows * step:     # a stopped feed: silence would read as calm
+            raise InputError(f"flux interrompu : dernière donnée le {hi.astimezone(UTC).date().isoformat()}")
         hourly = aggregate_counts(events, by="zone", period="hour", sources=[rule.stream.source],
                                   categories=sorted(rule.stream.categories),
                                   start=first.date(), end=end.date() + timedelta(days=1))

@@ -48,7 +48,7 @@ import pyarrow as pa
 
 from observatoire.errors import InputError
 
-__all__ = ["DARK_FIGURE_SCHEMA", "HOSPITAL", "POLICE", "dark_figure", "dark_figure_from_events"]
+__all__ = ["DARK_FIGURE_SCHEMA", "HOSPITAL", "POLICE", "common_period", "dark_figure", "dark_figure_from_events"]
 
 HOSPITAL = ("hospital", "assault_injury")
 POLICE = ("mains_courantes", "violence")
@@ -118,7 +118,9 @@ def dark_figure_from_events(
     end: date | None = None,
     level: float = 0.95,
 ) -> pa.Table:
-    """:func:`dark_figure` per zone from the store's events over ``[start, end)`` (UTC days).
+    """:func:`dark_figure` per zone from the store's events over the days of ``[start, end)`` (UTC days)
+    that both streams hold (:func:`common_period`), stated in the schema metadata ``start``/``end``
+    (first day included, first day excluded).
 
     Parameters
     ----------
@@ -135,7 +137,7 @@ def dark_figure_from_events(
     Raises
     ------
     InputError
-        No zones, an empty period, or a bad level.
+        No zones, an empty period, no day held by both streams, or a bad level.
     """
     from observatoire.analytics.counts import zone_counts
 
@@ -144,6 +146,7 @@ def dark_figure_from_events(
         raise InputError("no zones")
     if len(set(zones)) != len(zones):
         raise InputError("zones are repeated")
+    start, end = common_period(events, start=start, end=end)
 
     def per_zone(source: str, category: str) -> np.ndarray:
         table = zone_counts(events, start=start, end=end, sources=[source], categories=[category])
@@ -156,4 +159,38 @@ def dark_figure_from_events(
         "zone_id": zones, "hospital": h, "police": p,
         "ratio": [_null(x) for x in ratio], "ci_low": low.astype(float), "ci_high": [_null(x) for x in high],
         "level": [float(level)] * len(zones),
-    }, schema=DARK_FIGURE_SCHEMA)
+    }, schema=DARK_FIGURE_SCHEMA.with_metadata({"start": start.isoformat(), "end": end.isoformat()}))
+
+
+def common_period(events: Any, *, start: date | None = None, end: date | None = None) -> tuple[date, date]:
+    """The UTC days ``[first, stop)`` within ``[start, end)`` that both streams hold.
+
+    A stream holds the days from its source's first to its last event (any category):
+    hospital records kept one year are compared with the same year of the logbooks,
+    never with three years of them.
+
+    Raises
+    ------
+    InputError
+        An empty requested period, or no day held by both (``pas de période commune``).
+    """
+    from datetime import UTC, timedelta
+
+    if start is not None and end is not None and end <= start:
+        raise InputError("end must be after start: the period is empty")
+    scope = events.filter(events.source.isin([HOSPITAL[0], POLICE[0]]))
+    rows = (scope.group_by("source").aggregate(lo=scope.occurred_at.min(), hi=scope.occurred_at.max())
+            .to_pyarrow().to_pylist())
+    spans = {r["source"]: (r["lo"].astimezone(UTC).date(), r["hi"].astimezone(UTC).date() + timedelta(days=1))
+             for r in rows}
+    held = {s: f"{a.isoformat()} to {b.isoformat()}" for s, (a, b) in sorted(spans.items())}
+    if len(spans) < 2:
+        raise InputError(f"pas de période commune : hospital and mains_courantes must both have events "
+                         f"(held: {held or 'none'})")
+    firsts = [a for a, _ in spans.values()] + ([start] if start else [])
+    stops = [b for _, b in spans.values()] + ([end] if end else [])
+    first, stop = max(firsts), min(stops)
+    if stop <= first:
+        raise InputError(f"pas de période commune : the streams hold {held}, "
+                         f"asked {start or 'any'} to {end or 'any'}")
+    return first, stop

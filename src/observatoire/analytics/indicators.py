@@ -59,7 +59,7 @@ Van Nostrand (control bands mean ± k·sd).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Literal
 
@@ -75,7 +75,9 @@ __all__ = [
     "Thresholds",
     "daily_matrix",
     "indicators",
+    "Comparable",
     "DailyCounts",
+    "comparable",
     "daily_counts",
     "indicators_from_daily",
     "indicators_from_events",
@@ -372,6 +374,21 @@ class DailyCounts:
     dates: np.ndarray
     first: date
     last: date
+    parts: Mapping[str, DailyCounts] = field(default_factory=dict)   # per source (empty: not known)
+
+
+def _combine(parts: Mapping[str, DailyCounts], zones: tuple[str, ...]) -> DailyCounts:
+    """The sum of per-source :class:`DailyCounts` over the union of their days (``parts`` kept)."""
+    if not parts:
+        raise InputError("no events for these sources")
+    lo = min(p.first for p in parts.values())
+    hi = max(p.last for p in parts.values())
+    dates = np.arange(np.datetime64(lo, "D"), np.datetime64(hi, "D") + 1)
+    matrix = np.zeros((len(zones), len(dates)), np.int64)
+    for part in parts.values():
+        i = (part.first - lo).days
+        matrix[:, i:i + part.matrix.shape[1]] += part.matrix
+    return DailyCounts(zones, matrix, dates, lo, hi, dict(parts))
 
 
 def daily_counts(
@@ -403,20 +420,34 @@ def daily_counts(
 
     zones = tuple(z.zone_id for z in city.zones)
     scope = filter_events(events, sources=sources, categories=categories)  # checks the categories
-    rolled = (store.daily_counts(tz=city.timezone, sources=sources, categories=categories)
-              if hasattr(store, "daily_counts") else None)
-    if rolled is not None:
-        return _daily_from_rollup(rolled, zones)
+    if hasattr(store, "daily_counts"):
+        from observatoire.event.schema import ATTRIBUTES
+
+        parts: dict[str, DailyCounts] = {}
+        for source in sorted(set(sources) if sources else ATTRIBUTES):   # one rollup query per source
+            rolled = store.daily_counts(tz=city.timezone, sources=[source], categories=categories)
+            if rolled is None:
+                break
+            if rolled.num_rows:
+                parts[source] = _daily_from_rollup(rolled, zones)
+        else:
+            return _combine(parts, zones)
     scope = filter_events(events, sources=sources)
-    bounds = scope.aggregate(lo=scope.occurred_at.min(), hi=scope.occurred_at.max()).to_pyarrow().to_pylist()[0]
-    if bounds["lo"] is None:
+    bounds = (scope.group_by("source").aggregate(lo=scope.occurred_at.min(), hi=scope.occurred_at.max())
+              .to_pyarrow().to_pylist())
+    if not bounds:
         raise InputError("no events for these sources")
-    lo = bounds["lo"].astimezone(ZoneInfo(city.timezone)).date()
-    hi = bounds["hi"].astimezone(ZoneInfo(city.timezone)).date()
+    local = ZoneInfo(city.timezone)
+    spans = {b["source"]: (b["lo"].astimezone(local).date(), b["hi"].astimezone(local).date()) for b in bounds}
+    lo, hi = min(a for a, _ in spans.values()), max(b for _, b in spans.values())
     table = aggregate_counts(events, by="zone", period="day", sources=sources, categories=categories,
                              start=lo, end=hi + timedelta(days=1), tz=city.timezone)
-    matrix, dates = daily_matrix(table, zones, lo, hi, tz=city.timezone)
-    return DailyCounts(zones, matrix, dates, lo, hi)
+    parts = {}
+    for source, (first, last) in sorted(spans.items()):
+        mine = table.filter(pc.equal(table["source"], source))
+        matrix, dates = daily_matrix(mine, zones, first, last, tz=city.timezone)
+        parts[source] = DailyCounts(zones, matrix, dates, first, last)
+    return _combine(parts, zones)
 
 
 def _daily_from_rollup(table: pa.Table, zones: tuple[str, ...]) -> DailyCounts:
@@ -432,6 +463,82 @@ def _daily_from_rollup(table: pa.Table, zones: tuple[str, ...]) -> DailyCounts:
     keep = rows >= 0
     np.add.at(matrix, (rows[keep], (day - lo).astype(int)[keep]), np.asarray(table["n"].to_numpy(), np.int64)[keep])
     return DailyCounts(zones, matrix, dates, lo.item(), hi.item())
+
+
+@dataclass(frozen=True, eq=False)
+class Comparable:
+    """The sources whose data cover every window and baseline at a reference day (see :func:`comparable`).
+
+    ``daily`` sums the included sources; ``excluded`` lists the others as
+    ``{"source", "first", "last", "reason"}`` (ISO days); ``baseline_years`` is the ``K`` used.
+    """
+
+    daily: DailyCounts
+    included: tuple[str, ...]
+    excluded: tuple[dict[str, str], ...]
+    baseline_years: int
+
+
+def _exclusion(part: DailyCounts, source: str, first: date, reference: date,
+               retention_days: Mapping[str, int]) -> str | None:
+    """Why ``source`` cannot be compared over ``first`` to ``reference`` (None: it can)."""
+    if part.first > first:
+        days = retention_days.get(source)
+        if days is not None and days < (reference - first).days + 1:
+            return f"données conservées {days} jours : pas de référence pluriannuelle"
+        return f"données depuis le {part.first.isoformat()} : pas de référence pluriannuelle"
+    return None
+
+
+def comparable(
+    daily: DailyCounts,
+    *,
+    reference: date,
+    baseline_years: int | None = None,
+    max_years: int = 3,
+    retention_days: Mapping[str, int] | None = None,
+) -> Comparable:
+    """Keep only the sources whose data cover every window and its baseline: like is compared with like.
+
+    A source is included when its first day is on or before :func:`required_start`
+    (the theme's last day must still reach ``reference``: :func:`indicators_from_daily`); a source kept only briefly (CCTV,
+    social posts: 30 days) exists only in the current windows and would inflate them
+    against a baseline made of the long-kept sources alone. With ``baseline_years=None``
+    the largest ``K`` in ``1..max_years`` that leaves at least one source is chosen
+    (the year to date needs ``K`` full years before 1 January).
+
+    Parameters
+    ----------
+    daily
+        A theme's counts with their per-source ``parts`` (without parts, the whole is one source).
+    retention_days
+        Days each source is kept (``Retention.days``), to word the reason of an exclusion.
+
+    Raises
+    ------
+    InputError
+        No source covers the windows (``window longer than data``), with each source's reason.
+    """
+    parts = dict(daily.parts) or {"": daily}
+    keep = retention_days or {}
+    if baseline_years is not None and baseline_years < 1:
+        raise InputError("baseline_years must be at least 1")
+    tries = [baseline_years] if baseline_years is not None else list(range(max_years, 0, -1))
+    for years in tries:
+        first = required_start(reference, years)
+        reasons = {s: _exclusion(p, s, first, reference, keep) for s, p in sorted(parts.items())}
+        included = {s: p for s, p in parts.items() if reasons[s] is None}
+        if included:
+            excluded = tuple({"source": s, "first": parts[s].first.isoformat(), "last": parts[s].last.isoformat(),
+                              "reason": r} for s, r in reasons.items() if r is not None)
+            total = daily if len(included) == len(parts) else _combine(included, daily.zones)
+            return Comparable(total, tuple(sorted(included)), excluded, years)
+    years = tries[-1]
+    first = required_start(reference, years)
+    why = "; ".join(f"{s}: {r}" if s else r for s, r in reasons.items() if r)
+    raise InputError(f"window longer than data: indicators at {reference.isoformat()} with {years} baseline "
+                     f"year(s) need {first.isoformat()} to {reference.isoformat()}, the data cover "
+                     f"{daily.first.isoformat()} to {daily.last.isoformat()}; no source covers it ({why})")
 
 
 def indicators_from_daily(
@@ -474,16 +581,19 @@ def indicators_from_events(
     zone_ids: Sequence[str] | None = None,
     sources: Sequence[str] | None = None,
     categories: Sequence[str] | None = None,
-    baseline_years: int = 3,
+    baseline_years: int | None = 3,
     thresholds: Thresholds = Thresholds(),
     store: Any | None = None,
+    retention_days: Mapping[str, int] | None = None,
 ) -> pa.Table:
     """:func:`indicators` for one theme (sources × categories) straight from the store's events.
 
-    Days are local days of ``city.timezone`` (Europe/Paris for Marseille). The
-    data must cover the windows: the first event of the chosen sources must be
-    on or before :func:`required_start`, and the last on or after ``reference``.
-    Same as ``indicators_from_daily(daily_counts(events, ...), ...)``.
+    Days are local days of ``city.timezone`` (Europe/Paris for Marseille). Only the
+    sources whose data cover the baselines are counted (:func:`comparable`: first event
+    on or before :func:`required_start`); the last event must reach ``reference``. The table's
+    schema metadata ``excluded_sources`` (JSON) lists the others with the reason, and
+    ``baseline_years`` the ``K`` used (``baseline_years=None``: the largest of 1..3
+    the data support).
 
     Parameters
     ----------
@@ -504,6 +614,11 @@ def indicators_from_events(
     zones = None if zone_ids is None else list(zone_ids)
     for zone in zones or ():
         city.zone(zone)   # unknown zones fail before any query
+    import json
+
     daily = daily_counts(events, city=city, sources=sources, categories=categories, store=store)
-    return indicators_from_daily(daily, reference=reference, city=city, zone_ids=zones,
-                                 baseline_years=baseline_years, thresholds=thresholds)
+    chosen = comparable(daily, reference=reference, baseline_years=baseline_years, retention_days=retention_days)
+    table = indicators_from_daily(chosen.daily, reference=reference, city=city, zone_ids=zones,
+                                  baseline_years=chosen.baseline_years, thresholds=thresholds)
+    return table.replace_schema_metadata({"excluded_sources": json.dumps(list(chosen.excluded)),
+                                          "baseline_years": str(chosen.baseline_years)})

@@ -37,7 +37,8 @@ def alerts(
 ) -> dict[str, Any]:
     """Alerts of the registry's active rules on the last ``watch_windows`` windows before ``at``; each
     carries a stable ``id`` and the id and version of the rule that raised it. A rule without enough
-    data, or past its review date, is listed under ``skipped`` with the reason."""
+    data, whose stream has stopped before its watched windows (``flux interrompu : dernière donnée
+    le <day>``), or past its review date, is listed under ``skipped`` with the reason."""
     day = parse_date("at", at)
     now = (request.app.state.settings.clock().astimezone(UTC) if day is None
            else datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1))
@@ -122,10 +123,14 @@ def dark_figure(
     level: Annotated[float, Query(gt=0.5, lt=1.0, description="Confidence level")] = 0.95,
 ) -> dict[str, Any]:
     """Per zone, hospital-recorded assault injuries against police-recorded violence (logbook),
-    the ratio and its exact confidence interval (null bound: unbounded)."""
+    the ratio and its exact confidence interval (null bound: unbounded), over the days of the
+    asked period that both streams hold (``period``: first day included, first day excluded;
+    ``asked``: the request). 422 when they hold none in common."""
     first, stop = parse_date("start", start), parse_date("end", end)
     if first and stop and stop <= first:
         raise InputError("end must be after start: the period is empty")
     table = store.query(lambda events: dark_figure_from_events(
         events, zone_ids=[z.zone_id for z in city.zones], start=first, end=stop, level=level))
-    return {"period": {"start": start, "end": end}, "level": level, "rows": table.to_pylist()}
+    meta = table.schema.metadata
+    return {"period": {"start": meta[b"start"].decode(), "end": meta[b"end"].decode()},
+            "asked": {"start": start, "end": end}, "level": level, "rows": table.to_pylist()}

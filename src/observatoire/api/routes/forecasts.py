@@ -224,7 +224,7 @@ def forecasts(
                               pai=finite(r["pai"]), pei=finite(r["pei"]), area_share=r["area_share"],
                               n_events=int(r["n_events"])) for i, r in enumerate(bt.rows)]
     summaries = []
-    for name in (method, BASELINE):
+    for name in (method,) if method == BASELINE else (method, BASELINE):   # the baseline itself: listed once
         mine = per_origin[(0 if name == method else 1)::2]
         summaries.append(MethodSummary(method=name, **{m: _summary([getattr(s, m) for s in mine], rng_boot)
                                                         for m in ("hit_rate", "pai", "pei")}))

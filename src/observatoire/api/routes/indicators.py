@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from observatoire.analytics.indicators import Thresholds, daily_counts, indicators_from_daily
+from observatoire.analytics.indicators import Thresholds, comparable, daily_counts, indicators_from_daily
 from observatoire.api.deps import CityDep, StoreDep
 from observatoire.api.params import CountFilters, count_filters, parse_date
 from observatoire.api.routes.cells import check_filter_sources
@@ -26,13 +26,18 @@ def indicators(
     filters: FiltersDep,
     reference: Annotated[str | None, Query(description="Reference day (local), YYYY-MM-DD: windows end on it "
                                                        "(default: the last day of the theme's data).")] = None,
-    baseline_years: Annotated[int, Query(ge=1, le=10, description="Years of the same period averaged")] = 3,
+    baseline_years: Annotated[int | None, Query(ge=1, le=10, description="Years of the same period averaged "
+                                                "(default: the largest of 1 to 3 the data support)")] = None,
     method: Annotated[str, Query(description="Exception test: poisson or band (mean ± z·sd)")] = "poisson",
 ) -> dict[str, Any]:
     """Per zone: 7-day, 28-day and year-to-date counts against the previous period and the
     ``baseline_years`` average and standard deviation, with an exception flag (exact
     Poisson test or control band, never a bare percentage change), trend and criticality
-    levels (thresholds in ``docs/indicators-and-alerts.md``). ``start``/``end`` are not used."""
+    levels (thresholds in ``docs/indicators-and-alerts.md``). ``start``/``end`` are not used.
+
+    Like is compared with like: only the sources whose data cover every window and its
+    baseline are counted; the others are listed under ``excluded_sources`` with the reason
+    (e.g. CCTV events kept 30 days). ``baseline_years`` in the answer is the one used."""
     if not set(filters.sources) <= set(ATTRIBUTES):     # registered sources need no scan of the store
         check_filter_sources(store, filters)
     day = parse_date("reference", reference)
@@ -42,8 +47,12 @@ def indicators(
     daily = store.query(lambda events: daily_counts(events, city=city, sources=filters.sources or None,
                                                     categories=filters.categories or None, store=backend))
     day = day or daily.last
-    table = indicators_from_daily(daily, reference=day, city=city, baseline_years=baseline_years,
+    retention = getattr(backend, "retention", None)
+    chosen = comparable(daily, reference=day, baseline_years=baseline_years,
+                        retention_days=getattr(retention, "days", None))
+    table = indicators_from_daily(chosen.daily, reference=day, city=city, baseline_years=chosen.baseline_years,
                                   thresholds=Thresholds(method=method))
-    return {"reference": day.isoformat(), "baseline_years": baseline_years, "method": method,
+    return {"reference": day.isoformat(), "baseline_years": chosen.baseline_years, "method": method,
             "filters": {"sources": list(filters.sources) or None, "categories": list(filters.categories) or None},
+            "sources": list(chosen.included), "excluded_sources": list(chosen.excluded),
             "rows": table.to_pylist()}
