@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+
 import shutil
 from pathlib import Path
 
@@ -24,8 +25,11 @@ def test_when_asked_then_meta_lists_sources_with_counts(client: TestClient, stor
     files = ", ".join(f"'{f}'" for f in store.event_files())
     rows = duckdb.sql(f"SELECT source, count(*) FROM read_parquet([{files}], hive_partitioning = false) "
                       "GROUP BY source ORDER BY source").fetchall()
+    last = duckdb.sql(f"SELECT strftime(max(occurred_at) AT TIME ZONE 'UTC', '%Y-%m-%d') "
+                      f"FROM read_parquet([{files}], hive_partitioning = false)").fetchone()
     meta = client.get("/api/v1/meta").json()
     assert [(s["source"], s["events"]) for s in meta["sources"]] == rows
+    assert meta["last_day"] == last[0]               # the day the page watches alerts on
     assert all(s["label_fr"] for s in meta["sources"])
 
 
@@ -69,4 +73,5 @@ def test_when_store_is_empty_then_meta_has_no_months(tmp_path: Path) -> None:
         meta = c.get("/api/v1/meta").json()
         zones = c.get("/api/v1/zones").json()
     assert meta["months"] == {"first": None, "last": None, "available": []} and meta["default_period"] is None
+    assert meta["last_day"] is None
     assert zones["total"] == 0 and len(zones["features"]) == 16

@@ -97,6 +97,7 @@ class Meta(BaseModel):
     categories: list[CategoryInfo]
     months: MonthRange
     default_period: MonthPeriod | None = Field(description="The last full calendar year present, inclusive months")
+    last_day: str | None = Field(None, description="UTC day of the latest event still held, YYYY-MM-DD")
 
 
 # --------------------------------------------------------------------------- grid cells (hotspots, forecasts)

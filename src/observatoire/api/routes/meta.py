@@ -31,10 +31,13 @@ class _Holdings(NamedTuple):
     sources: pa.Table
     categories: pa.Table
     months: list[str]
+    last_day: str | None
 
 
 def _holdings(events: ir.Table) -> _Holdings:
-    return _Holdings(source_counts(events), category_counts(events), available_months(events))
+    last = events.occurred_at.max().to_pyarrow().as_py()
+    return _Holdings(source_counts(events), category_counts(events), available_months(events),
+                     last.date().isoformat() if last is not None else None)
 
 
 @router.get("/meta", response_model=Meta)
@@ -53,4 +56,5 @@ def meta(city: CityDep, store: StoreDep) -> Meta:
         months=MonthRange(first=held.months[0] if held.months else None,
                           last=held.months[-1] if held.months else None, available=held.months),
         default_period=MonthPeriod(start=period[0], end=period[1]) if period else None,
+        last_day=held.last_day,
     )
