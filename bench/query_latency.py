@@ -10,9 +10,11 @@ process, what the routes call and one plain DuckDB SQL query doing the same coun
   then the CompStat table); beside one DuckDB SQL query counting the same events per zone and local day over
   the days the windows and the 3-year baseline need;
 * **hotspots**: ``query_cell_counts(..., store=store)`` + ``masked_gi_star`` for one year on the 250 m grid,
-  as ``GET /api/v1/hotspots`` runs them; beside one DuckDB SQL query counting the same events per grid cell;
+  as ``GET /api/v1/hotspots`` runs them (whole UTC months: answered by the monthly 250 m cell rollup; and a
+  year that starts and ends mid-month: the days around the whole months come from the raw events); beside
+  one DuckDB SQL query counting the same events per grid cell;
 * the same functions without the store (the raw-event path, what a store without rollups gets), and the
-  whole route functions (with the JSON-ready response: features, polygons).
+  whole route functions (with their response: the hotspot route's is the JSON body itself).
 
 Each is run ``--repeat`` times after one warm-up; p50 and p95 in milliseconds. The rollup counts are checked
 equal to the raw path's.
@@ -32,6 +34,7 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 from rich.console import Console
@@ -50,7 +53,7 @@ from observatoire.city.profile import CityProfile, load_city  # noqa: E402
 from observatoire.event.schema import EVENT_SCHEMA  # noqa: E402
 from observatoire.store.manifest import Manifest, write_manifest  # noqa: E402
 from observatoire.store.parquet import ParquetStore  # noqa: E402
-from observatoire.store.rollup import RollupSpec  # noqa: E402
+from observatoire.store.rollup import DEFAULT_CELL_M, RollupSpec  # noqa: E402
 
 SOURCES = {  # share of the events, categories drawn uniformly
     "verbalisations": (0.55, ("parking_offence", "traffic_offence", "municipal_offence")),
@@ -155,10 +158,10 @@ def main() -> None:
     ap.add_argument("--raw-repeat", type=int, default=None, help="runs of the raw-event paths (default: --repeat)")
     ap.add_argument("--store", type=Path, help="reuse or write the synthetic store here (default: a temp dir)")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--cell-rollup", type=float, default=None,
-                    help="also keep the fine-cell rollup with cells of this many metres (e.g. 50)")
+    ap.add_argument("--cell-rollup", type=float, default=DEFAULT_CELL_M,
+                    help="base cell of the cell rollup, metres (default 250; 0: no cell rollup)")
     args = ap.parse_args()
-    console = Console()
+    console = Console(width=200)
     city = load_city()
     last_day = dt.date(2026, 6, 30)
     reference = last_day
@@ -170,7 +173,7 @@ def main() -> None:
             console.print(f"wrote {n:,} events in {time.perf_counter() - t:.1f} s under {root}")
         store = ParquetStore(root)
         t = time.perf_counter()
-        done = store.build_rollups(RollupSpec.for_city(city, cell_m=args.cell_rollup))
+        done = store.build_rollups(RollupSpec.for_city(city, cell_m=args.cell_rollup or None))
         if done:
             console.print(f"built the rollups of {done} batches in {time.perf_counter() - t:.1f} s")
         kinds = ("rollup_daily", "rollup_months") + (("rollup_cells",) if args.cell_rollup else ())
@@ -205,58 +208,66 @@ def main() -> None:
                 [TZ, dt.datetime.combine(first, dt.time(), dt.UTC) - dt.timedelta(hours=2),
                  dt.datetime.combine(reference + dt.timedelta(days=1), dt.time(), dt.UTC)]).to_arrow_table()
 
-        def api_hotspots(use_rollups: bool = True):
+        def api_hotspots(use_rollups: bool = True, period=(year0, year1)):
             counts, _ = reader.query(lambda events: query_cell_counts(
-                events, cgrid, start=year0, end=year1, sources=theme, store=store if use_rollups else None))
+                events, cgrid, start=period[0], end=period[1], sources=theme, store=store if use_rollups else None))
             return counts, masked_gi_star(counts, g, alpha=0.05)
 
-        def sql_hotspots():
+        def sql_hotspots(period=(year0, year1)):
             return con.execute(
                 "SELECT cy * ? + cx AS cell, n FROM (SELECT CAST(floor(((lon - ?) * ? - ?) / ?) AS BIGINT) AS cx, "
                 "CAST(floor(((lat - ?) * ? - ?) / ?) AS BIGINT) AS cy, count(*) AS n FROM events "
                 "WHERE source IN ('mains_courantes') AND occurred_at >= ? AND occurred_at < ? AND lon IS NOT NULL "
                 "GROUP BY ALL) WHERE cx >= 0 AND cx < ? AND cy >= 0 AND cy < ?",
                 [g.nx, cgrid.lon0, kx, g.x0, g.cell_size, cgrid.lat0, EARTH_M_PER_DEG_LAT, g.y0, g.cell_size,
-                 dt.datetime.combine(year0, dt.time(), dt.UTC), dt.datetime.combine(year1, dt.time(), dt.UTC),
+                 dt.datetime.combine(period[0], dt.time(), dt.UTC), dt.datetime.combine(period[1], dt.time(), dt.UTC),
                  g.nx, g.ny]).to_arrow_table()
 
         def route_indicators():
             return indicators_route(city, reader, CountFilters(None, None, tuple(theme), ()),
                                     reference=reference.isoformat(), baseline_years=3, method="poisson")
 
-        def route_hotspots():
-            return hotspots_route(city, reader, grids, CountFilters(year0, year1, tuple(theme), ()),
+        def route_hotspots(period=(year0, year1)):
+            return hotspots_route(city, reader, grids, CountFilters(period[0], period[1], tuple(theme), ()),
                                   method="gi_star", cell_m=250.0, alpha=0.05, bandwidth_m=500.0, seed=0)
 
+        mid = (dt.date(2025, 7, 15), dt.date(2026, 6, 16))      # a year from mid-month to mid-month
         raw_repeat = args.raw_repeat or args.repeat
         results = []
         for name, api, raw, sql, route in (
                 ("indicators (7d/28d/ytd, 3-year baseline)", api_indicators, lambda: api_indicators(False),
                  sql_indicators, route_indicators),
-                ("hotspots (Gi* on 250 m cells, one year)", api_hotspots, lambda: api_hotspots(False),
-                 sql_hotspots, route_hotspots)):
+                ("hotspots (Gi* on 250 m cells, one year of whole months)", api_hotspots,
+                 lambda: api_hotspots(False), sql_hotspots, route_hotspots),
+                ("hotspots (Gi* on 250 m cells, one year from mid-month)", lambda: api_hotspots(period=mid),
+                 lambda: api_hotspots(False, mid), lambda: sql_hotspots(mid), lambda: route_hotspots(mid))):
             a_ms, a_out = timed(api, args.repeat)
             r_ms, r_out = timed(raw, raw_repeat)
             s_ms, s_out = timed(sql, raw_repeat)
-            w_ms, _ = timed(route, args.repeat)
+            w_ms, w_out = timed(route, args.repeat)
             results.append((name, a_ms, r_ms, s_ms, w_ms))
-            if name.startswith("hotspots"):  # same counts all three ways
+            if name.startswith("hotspots"):  # same counts all three ways (four with the route's body)
                 ref = np.zeros(g.n_cells, np.int64)
                 cells = s_out["cell"].to_numpy()
                 keep = g.mask[cells] if g.mask is not None else np.ones(len(cells), bool)
                 np.add.at(ref, cells[keep], s_out["n"].to_numpy()[keep])
                 assert np.array_equal(ref, a_out[0]) and np.array_equal(ref, r_out[0]), "hotspot counts differ"
+                body = orjson.loads(w_out.body)
+                got = np.zeros(g.n_cells, np.int64)
+                got[[f["id"] for f in body["features"]]] = [f["properties"]["count"] for f in body["features"]]
+                assert np.array_equal(ref, got), "the route's counts differ"
             else:
                 assert a_out.equals(r_out), "indicators differ between the rollups and the raw events"
         table = Table(title=f"Query latency on {n:,} stored events (ms; {args.repeat} runs each, "
                             f"{raw_repeat} for the raw paths)")
         for col in ("query", "API path p50", "p95", "raw path p50", "p95", "plain DuckDB p50", "p95",
-                    "API / DuckDB p95", "whole route p50", "p95"):
+                    "API / DuckDB p95", "whole route p50", "p95", "route / DuckDB p95"):
             table.add_column(col, justify="right" if col != "query" else "left")
         for name, a, r, s_, w in results:
             p = lambda x, q: f"{np.percentile(x, q):,.0f}"  # noqa: E731
             table.add_row(name, p(a, 50), p(a, 95), p(r, 50), p(r, 95), p(s_, 50), p(s_, 95),
-                          f"{np.percentile(a, 95) / np.percentile(s_, 95):.2f}×", p(w, 50), p(w, 95))
+                          f"{np.percentile(a, 95) / np.percentile(s_, 95):.2f}×", p(w, 50), p(w, 95),
+                          f"{np.percentile(w, 95) / np.percentile(s_, 95):.2f}×")
         console.print(table)
 
 

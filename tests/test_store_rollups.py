@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from observatoire.analytics.indicators import daily_counts
@@ -105,7 +106,7 @@ def commit_all(store: ParquetStore, city: CityProfile, seed: int = 7, n: int = 9
 @pytest.fixture(scope="module")
 def master(tmp_path_factory: pytest.TempPathFactory, city: CityProfile) -> Path:
     root = tmp_path_factory.mktemp("rollups") / "store"
-    commit_all(ParquetStore(root, zone_ids=city.zone_ids, rollup=RollupSpec.for_city(city, cell_m=50.0)), city)
+    commit_all(ParquetStore(root, zone_ids=city.zone_ids, rollup=RollupSpec.for_city(city)), city)
     return root
 
 
@@ -156,21 +157,25 @@ def test_rollups_equal_the_raw_events_for_themes_periods_and_cell_sizes(master: 
     assert_same(store, city, themes=THEMES[:1], periods=PERIODS[1:2], cells=(75.0,))
 
 
-def test_a_point_on_a_grid_line_sends_the_query_to_the_raw_events(root: Path, city: CityProfile) -> None:
+def test_a_point_on_a_grid_line_is_placed_from_its_exact_position(root: Path, city: CityProfile) -> None:
     store = ParquetStore(root, zone_ids=city.zone_ids)
-    spec = RollupSpec.for_city(city, cell_m=50.0)
+    spec = RollupSpec.for_city(city)
     cgrid = city_grid(city, 250.0)
     cos = float(np.cos(np.radians(spec.lat0)))
-    # x exactly on the line between two 250 m columns: lon = lon0 + (x0 + 250 k) / (111132 cos).
-    lon = spec.lon0 + (spec.x0 + 250.0 * 40) / (111_132.0 * cos)
+    # x on the line between two columns of 250, 500 and 1000 m (k = 40), or a hair either side of it:
+    # lon = lon0 + (x0 + 250 k) / (111132 cos).
     events = make_events(city, np.random.default_rng(3), 0, "mains_courantes", "edge")
-    events = events.set_column(events.schema.get_field_index("lon"), "lon", pa.array([lon] * events.num_rows))
-    zones = assign_zones(city, np.full(events.num_rows, lon), events["lat"].to_numpy())
+    offsets = np.resize([0.0, 1e-9, -1e-9, 2e-5], events.num_rows)
+    lon = spec.lon0 + (spec.x0 + 250.0 * 40 + offsets) / (111_132.0 * cos)
+    events = events.set_column(events.schema.get_field_index("lon"), "lon", pa.array(lon))
+    zones = assign_zones(city, lon, events["lat"].to_numpy())
     events = events.set_column(events.schema.get_field_index("zone_id"), "zone_id", pa.array(zones, pa.string()))
     store.commit(Batch("edge", "mains_courantes", "e.csv", "1" * 64, events.num_rows, events=events))
     got = store.cell_counts(origin=(cgrid.lon0, cgrid.lat0, cgrid.grid.x0, cgrid.grid.y0), cell_m=250.0)
-    assert got is not None and got.edge_events == events.num_rows
-    assert_same(store, city, themes=THEMES[:1], periods=PERIODS[1:2])
+    assert got is not None and got.edge_events == events.num_rows            # each kept with its position
+    edge = got.cells.filter(got.cells["edge"])
+    assert sorted(edge["lon"].to_pylist()) == sorted(lon.tolist())
+    assert_same(store, city, themes=THEMES[:1], periods=PERIODS[1:2], cells=(250.0, 500.0, 1000.0))
 
 
 @pytest.mark.parametrize("now", [datetime(2025, 2, 20, 13, 37, 12, tzinfo=UTC),      # cut-off inside a day
@@ -183,6 +188,14 @@ def test_a_retention_cut_off_inside_a_day_is_counted_exactly(master: Path, city:
     raw = ParquetStore(master, zone_ids=city.zone_ids)
     assert store.events().count().to_pyarrow().as_py() < raw.events().count().to_pyarrow().as_py()
     assert_same(store, city, periods=PERIODS[:3])
+    # The cut-off's month of each source comes from the raw events, the other months from the cell rollup.
+    cgrid = city_grid(city, 250.0)
+    whole_months = dict(start=date(2023, 2, 1), end=date(2025, 3, 1))
+    rolled = store.cell_counts(origin=(cgrid.lon0, cgrid.lat0, cgrid.grid.x0, cgrid.grid.y0), cell_m=250.0,
+                               **whole_months)
+    assert rolled is not None and 0 < rolled.edge_events < rolled.extent["n"]
+    got, want = _grid_counts(store, cgrid, **whole_months), query_cell_counts(store.events(), cgrid, **whole_months)
+    assert got[1] == want[1] and np.array_equal(got[0], want[0])
 
 
 def test_records_under_a_legal_hold_stay_counted(master: Path, city: CityProfile, tmp_path: Path) -> None:
@@ -192,6 +205,11 @@ def test_records_under_a_legal_hold_stay_counted(master: Path, city: CityProfile
     retention = Retention({"mains_courantes": 400, "verbalisations": 800}, holds)
     store = ParquetStore(master, zone_ids=city.zone_ids, clock=Clock(now), retention=retention)
     assert_same(store, city, themes=THEMES[:2], periods=PERIODS[:3])
+    # The held source's expired months are many: its hotspot counts are the raw path's altogether.
+    cgrid = city_grid(city, 250.0)
+    origin = (cgrid.lon0, cgrid.lat0, cgrid.grid.x0, cgrid.grid.y0)
+    assert store.cell_counts(origin=origin, cell_m=250.0, sources=["mains_courantes"]) is None
+    assert store.cell_counts(origin=origin, cell_m=250.0, sources=["verbalisations"]) is not None
     # A hold without a source touches every source.
     holds.add(reason="r", reference="y", actor="user:dpo", now=now, start=date(2023, 1, 1), end=date(2023, 2, 1))
     assert_same(store, city, themes=THEMES[:1], periods=PERIODS[1:2])
@@ -275,3 +293,130 @@ def test_the_events_table_is_kept_per_manifest_generation(root: Path, city: City
     events = make_events(city, np.random.default_rng(4), 10, "verbalisations", "more")
     store.commit(Batch("more", "verbalisations", "m.csv", "4" * 64, events.num_rows, events=events))
     assert store._table("events") is not first
+
+
+# -- the monthly cell rollup (250 m base) and the hotspot route ---------------------------------------------
+def _grid_counts(store: ParquetStore, cgrid, **scope) -> tuple[np.ndarray, int]:
+    return query_cell_counts(store.events(), cgrid, store=store, **scope)
+
+
+def _answered(store: ParquetStore, cgrid, **scope) -> bool:
+    origin = (cgrid.lon0, cgrid.lat0, cgrid.grid.x0, cgrid.grid.y0)
+    return store.cell_counts(origin=origin, cell_m=cgrid.grid.cell_size, **scope) is not None
+
+
+def test_whole_months_come_from_the_cell_rollup_and_partial_months_from_the_raw_events(
+        master: Path, city: CityProfile) -> None:
+    store = ParquetStore(master, zone_ids=city.zone_ids)
+    assert RollupSpec.from_json(store.manifest().rollup).cell_m == 250.0        # the default base cell
+    cgrid = city_grid(city, 500.0)
+    periods = [(date(2023, 2, 1), date(2024, 8, 1)),      # whole months only
+               (date(2023, 2, 14), date(2024, 8, 1)),     # a partial month at the start
+               (date(2023, 2, 1), date(2024, 7, 31)),     # ... at the end
+               (date(2024, 7, 3), date(2024, 7, 29)),     # inside one month: all raw
+               (date(2024, 6, 30), date(2024, 8, 2))]     # one whole month and a day either side
+    origin = (cgrid.lon0, cgrid.lat0, cgrid.grid.x0, cgrid.grid.y0)
+    for start, end in periods:
+        got = _grid_counts(store, cgrid, start=start, end=end, sources=["mains_courantes"])
+        want = query_cell_counts(store.events(), cgrid, start=start, end=end, sources=["mains_courantes"])
+        assert got[1] == want[1] and np.array_equal(got[0], want[0]), (start, end)
+        rolled = store.cell_counts(origin=origin, cell_m=500.0, start=start, end=end, sources=["mains_courantes"])
+        assert got[0].sum() > 0 and rolled is not None and rolled.factor == 2
+        raw = rolled.cells.filter(pc.is_null(rolled.cells["cx"]))            # rows taken from the raw events
+        assert (raw.num_rows > 0) == (start.day != 1 or end.day != 1), (start, end)
+    assert not _answered(store, city_grid(city, 300.0))                         # not a multiple of 250 m
+
+
+def test_a_batch_without_the_cell_rollup_sends_its_source_to_the_raw_events(root: Path, city: CityProfile) -> None:
+    import json
+
+    doc = json.loads((root / "manifest.json").read_text())
+    lacking = next(b for b, v in doc["batches"].items() if v["source"] == "verbalisations")
+    doc["batches"][lacking].pop("rollup")
+    for kind in ("rollup_daily", "rollup_cells", "rollup_months"):
+        doc["batches"][lacking]["files"][kind] = []
+    (root / "manifest.json").write_text(json.dumps(doc))
+    store = ParquetStore(root, zone_ids=city.zone_ids)
+    cgrid = city_grid(city, 250.0)
+    assert not _answered(store, cgrid, sources=["verbalisations"])
+    assert not _answered(store, cgrid)                                          # every source: one lacks it
+    assert _answered(store, cgrid, sources=["mains_courantes"])
+    for theme in THEMES[:2] + THEMES[3:]:
+        got = _grid_counts(store, cgrid, start=date(2023, 2, 1), end=date(2024, 8, 1), **theme)
+        want = query_cell_counts(store.events(), cgrid, start=date(2023, 2, 1), end=date(2024, 8, 1), **theme)
+        assert got[1] == want[1] and np.array_equal(got[0], want[0]), theme
+
+
+def test_a_store_of_the_previous_rollup_version_is_rebuilt_with_the_cell_rollup(tmp_path: Path,
+                                                                             city: CityProfile) -> None:
+    import json
+
+    root = tmp_path / "store"
+    commit_all(ParquetStore(root, zone_ids=city.zone_ids, rollup=RollupSpec.for_city(city, cell_m=None)), city,
+               seed=13, n=150)
+    doc = json.loads((root / "manifest.json").read_text())          # as version 2 wrote it: no cell rollup
+    doc["rollup"]["version"] = 2
+    for b in doc["batches"].values():
+        b["rollup"] = 2
+    (root / "manifest.json").write_text(json.dumps(doc))
+    cgrid = city_grid(city, 250.0)
+    old = ParquetStore(root, zone_ids=city.zone_ids)
+    assert not _answered(old, cgrid)                                            # raw until rebuilt
+    store = ParquetStore(root, zone_ids=city.zone_ids, rollup=RollupSpec.for_city(city))
+    events = make_events(city, np.random.default_rng(6), 20, "verbalisations", "next")
+    store.commit(Batch("next", "verbalisations", "n.csv", "5" * 64, events.num_rows, events=events))
+    manifest = store.manifest()
+    assert manifest.rollup["cell_m"] == 250.0 and manifest.rollup["version"] == ROLLUP_VERSION
+    assert all(b["rollup"] == ROLLUP_VERSION and b["files"]["rollup_cells"] for b in manifest.batches.values())
+    assert _answered(store, cgrid)
+    got = _grid_counts(store, cgrid, start=date(2023, 1, 1), end=date(2025, 1, 1))
+    want = query_cell_counts(store.events(), cgrid, start=date(2023, 1, 1), end=date(2025, 1, 1))
+    assert got[1] == want[1] and np.array_equal(got[0], want[0])
+
+
+@pytest.mark.parametrize("method", ["gi_star", "kde"])
+def test_the_hotspot_route_writes_the_body_its_response_model_would(master: Path, city: CityProfile,
+                                                                     method: str) -> None:
+    import orjson
+
+    from observatoire.analytics.places import cell_counts, kde_cells, masked_gi_star, query_placed
+    from observatoire.api.deps import GridCache, StoreReader
+    from observatoire.api.models import (HotspotFeature, HotspotParameters, HotspotProperties, Hotspots,
+                                         Period)
+    from observatoire.api.routes.cells import filters_echo, finite, grid_info, polygons
+    from observatoire.api.routes.hotspots import hotspots
+
+    store = ParquetStore(master, zone_ids=city.zone_ids)
+    filters = CountFilters(date(2023, 2, 1), date(2024, 8, 1), ("mains_courantes",), ())
+    grids = GridCache(city)
+    body = orjson.loads(hotspots(city, StoreReader(store), grids, filters, method=method, cell_m=500.0,
+                                 alpha=0.05, bandwidth_m=800.0, seed=0).body)
+    assert grids.cells(500.0) is grids.cells(500.0)                             # the polygons are built once
+    # The same response the way the route built it before: one model per cell, validated.
+    cgrid = city_grid(city, 500.0)
+    active = cgrid.active_cells
+    scope = dict(start=filters.start, end=filters.end, sources=["mains_courantes"], categories=None)
+    if method == "gi_star":
+        counts, outside = query_cell_counts(store.events(), cgrid, **scope)
+        gi = masked_gi_star(counts, cgrid.grid, alpha=0.05)
+        props = [HotspotProperties(cell=int(c), count=int(counts[c]), z=finite(gi.z[c]),
+                                   p_adjusted=finite(gi.p_adjusted[c]), hot=bool(gi.hot[c]), cold=bool(gi.cold[c]))
+                 for c in active]
+        hot, kde_points = int(gi.hot.sum()), None
+    else:
+        placed = query_placed(store.events(), cgrid, **scope)
+        counts, outside = cell_counts(placed.events, cgrid.grid), placed.outside
+        density, kde_points = kde_cells(placed.events, cgrid.grid, 800.0, np.random.default_rng(0))
+        props = [HotspotProperties(cell=int(c), count=int(counts[c]), density=round(float(density[c]), 4))
+                 for c in active]
+        hot = 0
+    want = Hotspots(
+        features=[HotspotFeature(id=p.cell, properties=p, geometry=g) for p, g in zip(props, polygons(cgrid, active))],
+        period=Period(start="2023-02-01", end="2024-08-01"), filters=filters_echo(filters),
+        parameters=HotspotParameters(method=method, cell_m=500.0, alpha=0.05, bandwidth_m=800.0, seed=0),
+        grid=grid_info(cgrid), located=int(counts.sum()) + outside, outside=outside, hot_cells=hot,
+        kde_points=kde_points, attribution=city.attribution)
+    assert counts.sum() > 0
+    assert body == orjson.loads(want.model_dump_json())
+    assert list(body) == list(Hotspots.model_fields)
+    assert list(body["features"][0]["properties"]) == list(HotspotProperties.model_fields)

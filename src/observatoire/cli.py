@@ -397,7 +397,7 @@ app.add_typer(store_app, name="store")
 
 @store_app.command("rollup")
 def store_rollup(store: StoreOpt = None, city: CityOpt = None) -> None:
-    """Build the daily rollups (counts by source, category, zone, local day) of batches written without them;
+    """Build the rollups (daily counts by zone, monthly counts by 250 m cell, time extents) of batches without them;
     later commits keep them up to date. Queries give the same answers with or without them, faster with."""
     settings = Settings.from_env(store_dir=store, city_path=city)
     built = settings.store().build_rollups()

@@ -72,8 +72,8 @@ class CityGrid:
         xs = np.stack([x0, x0 + g.cell_size, x0 + g.cell_size, x0, x0], axis=1)
         ys = np.stack([y0, y0, y0 + g.cell_size, y0 + g.cell_size, y0], axis=1)
         lon, lat = from_local_metres(xs, ys, self.lon0, self.lat0)
-        return [[[round(float(a), 6), round(float(b), 6)] for a, b in zip(lo, la, strict=True)]
-                for lo, la in zip(lon, lat, strict=True)]
+        return [[[round(a, 6), round(b, 6)] for a, b in zip(lo, la, strict=True)]
+                for lo, la in zip(lon.tolist(), lat.tolist(), strict=True)]
 
 
 def city_grid(city: CityProfile, cell_m: float = DEFAULT_CELL_M) -> CityGrid:
@@ -212,8 +212,9 @@ def query_cell_counts(
     while only one row per occupied cell leaves the engine.
 
     With a ``store`` that keeps rollups (``store.cell_counts``) and a grid whose cell
-    is a whole multiple of theirs, the counts come from the rollups (equal, see
-    :mod:`observatoire.store.rollup`); otherwise from ``events``.
+    is a whole multiple of theirs, the counts come from the monthly cell rollup (whole
+    UTC months) and the raw events (the days around them): equal, see
+    :mod:`observatoire.store.rollup`; otherwise from ``events``.
 
     Returns
     -------
@@ -227,8 +228,8 @@ def query_cell_counts(
         rolled = store.cell_counts(origin=(cgrid.lon0, cgrid.lat0, cgrid.grid.x0, cgrid.grid.y0),
                                    cell_m=cgrid.grid.cell_size, start=start, end=end, sources=sources,
                                    categories=categories)
-        if rolled is not None and rolled.edge_events == 0:
-            return coarse_cell_counts(rolled.cells, rolled.factor, cgrid.grid)
+        if rolled is not None:
+            return coarse_cell_counts(rolled.cells, rolled.factor, cgrid)
     g = cgrid.grid
     cos = float(np.cos(np.radians(cgrid.lat0)))
     fx = ((kept.lon - cgrid.lon0) * EARTH_M_PER_DEG_LAT * cos - g.x0) / g.cell_size
@@ -249,17 +250,29 @@ def query_cell_counts(
     return counts, int(n[~ok].sum())
 
 
-def coarse_cell_counts(fine: pa.Table, factor: int, grid: Grid) -> tuple[np.ndarray, int]:
-    """Counts per cell of ``grid`` from counts per fine cell (``cx``, ``cy``, ``n``), ``factor`` fine cells a side.
+def coarse_cell_counts(fine: pa.Table, factor: int, cgrid: CityGrid) -> tuple[np.ndarray, int]:
+    """Counts per cell of ``cgrid`` from counts per base cell, ``factor`` base cells a side.
 
-    Returns ``(counts (n_cells,), events outside the grid or its mask)``, as :func:`query_cell_counts`.
+    ``fine`` has ``cx``, ``cy``, ``edge``, ``n`` and, for the edge rows (points within a millionth
+    of a base cell of a grid line, where ``cx // factor`` could differ from the asked grid's own
+    division), the exact ``lon``, ``lat``: those are placed on ``cgrid`` as :func:`place_events`
+    places a point. Returns ``(counts (n_cells,), events outside the grid or its mask)``, as
+    :func:`query_cell_counts`.
     """
-    cx = np.asarray(fine["cx"].to_numpy(zero_copy_only=False), np.int64)
-    cy = np.asarray(fine["cy"].to_numpy(zero_copy_only=False), np.int64)
+    grid = cgrid.grid
+    cx = np.asarray(fine["cx"].fill_null(-1).to_numpy(zero_copy_only=False), np.int64)
+    cy = np.asarray(fine["cy"].fill_null(-1).to_numpy(zero_copy_only=False), np.int64)
     n = np.asarray(fine["n"].to_numpy(zero_copy_only=False), np.int64)
+    edge = np.asarray(fine["edge"].to_numpy(zero_copy_only=False), bool)
     ix, iy = cx // factor, cy // factor
     ok = (cx >= 0) & (cy >= 0) & (ix < grid.nx) & (iy < grid.ny)
     cell = np.where(ok, iy * grid.nx + ix, -1)
+    if edge.any():
+        lon = np.asarray(fine["lon"].fill_null(np.nan).to_numpy(zero_copy_only=False), np.float64)[edge]
+        lat = np.asarray(fine["lat"].fill_null(np.nan).to_numpy(zero_copy_only=False), np.float64)[edge]
+        placed = assign_cells(grid, *cgrid.project(lon, lat))
+        cell[edge] = placed
+        ok[edge] = placed >= 0
     if grid.mask is not None:
         ok &= grid.mask[np.maximum(cell, 0)]
     counts = np.bincount(cell[ok], weights=n[ok], minlength=grid.n_cells).astype(np.int64)

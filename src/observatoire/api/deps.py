@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Annotated, TypeVar
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
 
 import ibis.expr.types as ir
+import numpy as np
 from fastapi import Depends, Request
 
 from observatoire.analytics.places import CityGrid, city_grid
@@ -42,25 +44,57 @@ class StoreReader:
             return fn(self._store.events())
 
 
+@dataclass(frozen=True, eq=False)
+class GridCells:
+    """A city grid with what a response needs of its active cells, built once per grid.
+
+    ``geometries[i]`` is the GeoJSON polygon (a dict: ``type``, ``coordinates``) of cell ``active[i]``,
+    as :class:`~observatoire.api.models.CellGeometry` serialises it; shared by every response, never
+    modified.
+    """
+
+    cgrid: CityGrid
+    active: np.ndarray
+    geometries: list[dict[str, Any]]
+
+
 class GridCache:
-    """City grids by cell size, built once each (a few dozen sizes at most are ever asked for)."""
+    """City grids by cell size, built once each (a few dozen sizes at most are ever asked for),
+    with the polygons of their cells (:meth:`cells`), also built once."""
 
     def __init__(self, city: CityProfile, max_sizes: int = 32) -> None:
         self._city = city
         self._grids: dict[float, CityGrid] = {}
+        self._cells: dict[float, GridCells] = {}
         self._lock = threading.Lock()
         self._max = max_sizes
 
     def get(self, cell_m: float) -> CityGrid:
         """The grid of ``cell_m`` squares over the city (InputError for a size out of range)."""
         with self._lock:
-            grid = self._grids.get(cell_m)
-            if grid is None:
-                grid = city_grid(self._city, cell_m)
-                if len(self._grids) >= self._max:
-                    self._grids.pop(next(iter(self._grids)))
-                self._grids[cell_m] = grid
-            return grid
+            return self._grid(cell_m)
+
+    def cells(self, cell_m: float) -> GridCells:
+        """The grid of ``cell_m`` squares with the polygons of its active cells (InputError as :meth:`get`)."""
+        with self._lock:
+            cells = self._cells.get(cell_m)
+            grid = self._grid(cell_m)
+            if cells is None or cells.cgrid is not grid:
+                active = grid.active_cells
+                geometries = [{"type": "Polygon", "coordinates": [ring]} for ring in grid.cell_rings(active)]
+                cells = self._cells[cell_m] = GridCells(grid, active, geometries)
+                for size in [k for k in self._cells if k not in self._grids]:
+                    del self._cells[size]                         # evicted with their grid
+            return cells
+
+    def _grid(self, cell_m: float) -> CityGrid:
+        grid = self._grids.get(cell_m)
+        if grid is None:
+            grid = city_grid(self._city, cell_m)
+            if len(self._grids) >= self._max:
+                self._grids.pop(next(iter(self._grids)))
+            self._grids[cell_m] = grid
+        return grid
 
 
 def get_city(request: Request) -> CityProfile:

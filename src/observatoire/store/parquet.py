@@ -6,7 +6,7 @@ Layout under ``root``::
     events/source=<s>/month=<YYYY-MM>/<batch>.parquet
     quarantine/source=<s>/<batch>.parquet
     reference/<name>/<batch>.parquet                 camera registry, patrol plan, ...
-    rollups/{daily,cells}/source=<s>/<batch>.parquet  pre-aggregates of each batch (store/rollup.py)
+    rollups/{daily,cells,months}/source=<s>/<batch>.parquet  pre-aggregates of each batch (store/rollup.py)
     .staging/<batch>/                               files of a batch being written
     .lock                                           one writer at a time
 
@@ -273,8 +273,11 @@ class ParquetStore:
     # -- rollups ---------------------------------------------------------------------------
     def _spec(self, manifest: Manifest) -> RollupSpec | None:
         """The spec rollups are written with: the manifest's, else the one this object was given."""
-        if manifest.rollup is not None:       # (rollups of an older version are rebuilt with the current one)
-            return replace(RollupSpec.from_json(manifest.rollup), version=rollups.ROLLUP_VERSION)
+        if manifest.rollup is not None:       # (rollups of an older version are rebuilt with the current one,
+            recorded = RollupSpec.from_json(manifest.rollup)          # and the spec this object was given)
+            if recorded.version != rollups.ROLLUP_VERSION and self.rollup_spec is not None:
+                return replace(self.rollup_spec, version=rollups.ROLLUP_VERSION)
+            return replace(recorded, version=rollups.ROLLUP_VERSION)
         return self.rollup_spec
 
     def _read_batch_events(self, b: dict[str, Any], files: list[str] | None = None) -> pa.Table | None:
@@ -457,11 +460,13 @@ class ParquetStore:
                     start: date | None = None, end: date | None = None, sources: Sequence[str] | None = None,
                     categories: Sequence[str] | None = None,
                     extent_only: bool = False) -> rollup_read.CellCounts | None:
-        """Visible located events per fine grid cell within ``[start, end)`` (UTC midnights), from the rollups.
+        """Visible located events per base grid cell within ``[start, end)`` (UTC midnights), from the rollups.
 
         ``origin`` is ``(lon0, lat0, x0, y0)`` of the asked grid: when it is the rollups' and
-        ``cell_m`` a whole multiple ``m`` of their cell, returns the fine counts (an asked cell is
-        ``cx // m``, ``cy // m``), exactly what the raw events give; else None (count the raw events).
+        ``cell_m`` a whole multiple ``m`` of their cell, returns the base counts (an asked cell is
+        ``cx // m``, ``cy // m``), exactly what the raw events give: whole UTC months from the cell
+        rollup, the days around them and the months a retention cut-off or a hold makes mixed from the
+        raw events; else None (count the raw events).
         With ``extent_only``, only the extent of those events (count, first and last instant, sum of
         whole epoch seconds), which forecasts use to key their cache.
         """
@@ -474,10 +479,10 @@ class ParquetStore:
             return None
         vis = rollup_read.Visibility.of(self.retention, self.clock())
         table = self._table("rollup_months" if extent_only else "rollup_cells")
-        cells, extent = rollup_read.cell_counts(self.connection(), table, self.events(), spec,
-                                                vis, start=start, end=end, sources=sources, categories=categories,
-                                                all_sources=all_sources, extent_only=extent_only)
-        return rollup_read.CellCounts(factor, cells, extent)
+        out = rollup_read.cell_counts(self.connection(), table, self.events(), spec, vis, start=start, end=end,
+                                      sources=sources, categories=categories, all_sources=all_sources,
+                                      extent_only=extent_only)
+        return None if out is None else rollup_read.CellCounts(factor, *out)
 
     def reference(self, name: str) -> ir.Table | None:
         con = self.connection()

@@ -1,15 +1,16 @@
 """Rollups: small Parquet pre-aggregates written beside each batch's event files.
 
-Each committed batch gets two rollup files, written in the same atomic commit as its
+Each committed batch gets three rollup files, written in the same atomic commit as its
 events (and rewritten with them by :meth:`ParquetStore.filter_rows`, hence by the purge):
 
 ``rollups/daily/source=<s>/<batch>.parquet``
     events per ``source``, ``category``, ``zone_id``, ``discovery`` and **local day** in the
     city's time zone (``day``), what indicators read;
 ``rollups/cells/source=<s>/<batch>.parquet``
-    located events per ``source``, ``category``, UTC ``month`` and **fine grid cell**
+    located events per ``source``, ``category``, UTC ``month`` and **base grid cell**
     (``cx``, ``cy``: columns and rows of ``cell_m`` squares in the city's local metres, with the
-    origin of :func:`observatoire.analytics.places.city_grid`), what hotspots read;
+    origin of :func:`observatoire.analytics.places.city_grid`; 250 m by default, the map's own
+    cell), what hotspots read;
 ``rollups/months/source=<s>/<batch>.parquet``
     located events per ``source``, ``category`` and UTC ``month`` with their first and last
     instant and the sum of their epoch seconds: the extent and fingerprint forecasts read.
@@ -18,12 +19,17 @@ Every row also carries the smallest and largest ``retention_until`` of its event
 (``ru_min``, ``ru_max``) so that a reader can tell a group wholly visible, wholly expired,
 or mixed (then counted from the raw events: see :mod:`observatoire.store.rollup_read`).
 
-The fine cell is computed by the engine with the very operations of
+Months are UTC months (the events' own ``month`` column) because the API's periods are UTC
+midnights: the map page asks for whole months (``start=YYYY-MM-01``, ``end`` the first day of the
+next month), which are whole rollup months.
+
+The base cell is computed by the engine with the very operations of
 ``places.query_cell_counts`` (same order, IEEE doubles), and ``edge`` marks the events
 whose position is within a millionth of a cell of a grid line, where a coarser grid's
 division could round the other way: a grid of ``m × cell_m`` squares with the same origin
-is then answered exactly by ``cx // m``, and a query that meets an edge event falls back
-to the raw events.
+is then answered exactly by ``cx // m`` for the other events, and the edge events (a few in
+a million) keep their exact position (``lon``, ``lat``, null on the other rows) for the
+reader to place them on the asked grid itself.
 """
 
 from __future__ import annotations
@@ -41,9 +47,10 @@ import pyarrow.compute as pc
 
 from observatoire.city.geo import EARTH_M_PER_DEG_LAT, local_metres
 
-ROLLUP_VERSION = 2
+ROLLUP_VERSION = 3             # 3: cells at 250 m by default, without the extent columns
 KINDS = ("rollup_daily", "rollup_cells", "rollup_months")
-EDGE_TOLERANCE = 1e-6          # in fine cells: a point this close to a grid line is an "edge" event
+DEFAULT_CELL_M = 250.0         # the base cell of the cell rollup (the map's grid; 1.9 M rows at 10 M events)
+EDGE_TOLERANCE = 1e-6          # in base cells: a point this close to a grid line is an "edge" event
 UTC_TS = pa.timestamp("us", tz="UTC")
 
 DAILY_SCHEMA = pa.schema([
@@ -64,6 +71,17 @@ CELLS_SCHEMA = pa.schema([
     pa.field("cx", pa.int64()),                               # null when the position is not finite
     pa.field("cy", pa.int64()),
     pa.field("edge", pa.bool_(), nullable=False),
+    pa.field("lon", pa.float64()),                            # the exact position of edge events only
+    pa.field("lat", pa.float64()),
+    pa.field("n", pa.int64(), nullable=False),
+    pa.field("ru_min", pa.date32(), nullable=False),
+    pa.field("ru_max", pa.date32(), nullable=False),
+])
+
+MONTHS_SCHEMA = pa.schema([
+    pa.field("source", pa.string(), nullable=False),
+    pa.field("category", pa.string(), nullable=False),
+    pa.field("month", pa.string(), nullable=False),
     pa.field("n", pa.int64(), nullable=False),
     pa.field("ru_min", pa.date32(), nullable=False),
     pa.field("ru_max", pa.date32(), nullable=False),
@@ -73,12 +91,9 @@ CELLS_SCHEMA = pa.schema([
 ])
 
 
-MONTHS_SCHEMA = pa.schema([f for f in CELLS_SCHEMA if f.name not in ("cx", "cy", "edge")])
-
-
 @dataclass(frozen=True, slots=True)
 class RollupSpec:
-    """What the rollups of a store are made of: the local time zone and the fine grid.
+    """What the rollups of a store are made of: the local time zone and the base grid.
 
     ``lon0``/``lat0`` is the origin of the local projection and ``(x0, y0)`` the grid's
     south-west corner in metres, both exactly as :func:`places.city_grid` computes them.
@@ -89,14 +104,15 @@ class RollupSpec:
     lat0: float
     x0: float
     y0: float
-    cell_m: float | None = None      # None: no fine-cell rollup (see docs/forecasting.md: it does not pay)
+    cell_m: float | None = DEFAULT_CELL_M      # None: no cell rollup
     version: int = ROLLUP_VERSION
 
     @classmethod
-    def for_city(cls, city: Any, cell_m: float | None = None) -> RollupSpec:
+    def for_city(cls, city: Any, cell_m: float | None = DEFAULT_CELL_M) -> RollupSpec:
         """The spec of a city profile: its time zone and, with boundaries, its grid origin.
 
-        ``cell_m`` (e.g. 50.0) also keeps the fine-cell rollup; None leaves it out.
+        ``cell_m`` is the base cell of the cell rollup (grids of whole multiples of it are answered
+        from it); None leaves the cell rollup out.
         """
         if not getattr(city, "has_boundaries", False):
             return cls(city.timezone, float("nan"), float("nan"), float("nan"), float("nan"), cell_m)
@@ -122,7 +138,7 @@ class RollupSpec:
                    None if cell is None else float(cell), int(doc.get("version", ROLLUP_VERSION)))
 
     def grid_factor(self, lon0: float, lat0: float, x0: float, y0: float, cell_m: float) -> int | None:
-        """``m`` when a grid of ``cell_m`` squares at this origin is ``m × m`` fine cells, else None."""
+        """``m`` when a grid of ``cell_m`` squares at this origin is ``m × m`` base cells, else None."""
         if not self.has_grid or (lon0, lat0, x0, y0) != (self.lon0, self.lat0, self.x0, self.y0):
             return None
         m = cell_m / float(self.cell_m or 1.0)
@@ -174,41 +190,58 @@ def daily_rollup(events: pa.Table, spec: RollupSpec) -> pa.Table:
     return group_daily(events, spec.timezone).sort_by([("day", "ascending"), ("category", "ascending")])
 
 
-# -- fine cells ------------------------------------------------------------------------------
-def fine_cell_columns(t: ir.Table, spec: RollupSpec) -> dict[str, ir.Value]:
-    """``cx``, ``cy``, ``edge`` over the located rows of ``t``, as ``places.query_cell_counts`` computes them."""
+# -- base cells ------------------------------------------------------------------------------
+def with_cell_columns(t: ir.Table, spec: RollupSpec) -> ir.Table:
+    """``t`` with ``cx``, ``cy``, ``edge`` of its located rows, as ``places.query_cell_counts`` computes them,
+    and ``edge_lon``, ``edge_lat``: the position of the edge events (null for the others).
+
+    Built in steps (each projection names its columns) so that the engine computes each
+    division once and the query stays small.
+    """
     cos = float(np.cos(np.radians(spec.lat0)))
-    fx = ((t.lon - spec.lon0) * EARTH_M_PER_DEG_LAT * cos - spec.x0) / float(spec.cell_m or 1.0)
-    fy = ((t.lat - spec.lat0) * EARTH_M_PER_DEG_LAT - spec.y0) / float(spec.cell_m or 1.0)
-    finite = ~fx.isinf() & ~fy.isinf() & ~fx.isnan() & ~fy.isnan() & (fx.abs() < 1e12) & (fy.abs() < 1e12)
-    fx0 = ibis.ifelse(finite, fx, 0.0)
-    fy0 = ibis.ifelse(finite, fy, 0.0)
+    cell = float(spec.cell_m or 1.0)
+    t = t.mutate(_fx=((t.lon - spec.lon0) * EARTH_M_PER_DEG_LAT * cos - spec.x0) / cell,
+                 _fy=((t.lat - spec.lat0) * EARTH_M_PER_DEG_LAT - spec.y0) / cell)
+    finite = (~t._fx.isinf() & ~t._fy.isinf() & ~t._fx.isnan() & ~t._fy.isnan()
+              & (t._fx.abs() < 1e12) & (t._fy.abs() < 1e12))
+    t = t.mutate(_finite=finite, _fx=ibis.ifelse(finite, t._fx, 0.0), _fy=ibis.ifelse(finite, t._fy, 0.0))
 
     def near_line(f: ir.FloatingValue) -> ir.BooleanValue:
         frac = f - f.floor()
         return (frac < EDGE_TOLERANCE) | (frac > 1 - EDGE_TOLERANCE)
 
-    return {
-        "cx": ibis.ifelse(finite, fx0.floor(), ibis.null()).cast("int64"),
-        "cy": ibis.ifelse(finite, fy0.floor(), ibis.null()).cast("int64"),
-        "edge": (~finite) | near_line(fx0) | near_line(fy0),
-    }
+    edge = ~t._finite | near_line(t._fx) | near_line(t._fy)
+    return t.mutate(cx=ibis.ifelse(t._finite, t._fx.floor(), ibis.null()).cast("int64"),
+                    cy=ibis.ifelse(t._finite, t._fy.floor(), ibis.null()).cast("int64"), edge=edge,
+                    edge_lon=ibis.ifelse(edge, t.lon, ibis.null()).cast("float64"),
+                    edge_lat=ibis.ifelse(edge, t.lat, ibis.null()).cast("float64"))
 
 
 def group_cells(t: ir.Table, spec: RollupSpec, *, with_retention: bool = True, with_cells: bool = True) -> ir.Table:
-    """Located rows of ``t`` counted per source, category, UTC month and fine cell (an expression)."""
+    """Located rows of ``t`` counted per source, category, UTC month and base cell (an expression).
+
+    With cells: keys ``cx``, ``cy``, ``edge``, ``lon``, ``lat`` (the position of edge events) and ``n``
+    (and ``ru_min``, ``ru_max`` with ``with_retention``); without: the monthly extents, ``n``, ``ru_min``,
+    ``ru_max``, ``t_min``, ``t_max``, ``t_sum``.
+    """
     kept = t.filter(t.lon.notnull(), t.lat.notnull())
-    cols = fine_cell_columns(kept, spec) if with_cells else {}
+    kept = kept.select("source", "category", "month", "lon", "lat",
+                       *(["retention_until"] if with_retention else []), *([] if with_cells else ["occurred_at"]))
+    cols: dict[str, ir.Value] = {}
+    if with_cells:
+        kept = with_cell_columns(kept, spec)
+        cols = {"cx": kept.cx, "cy": kept.cy, "edge": kept.edge, "lon": kept.edge_lon, "lat": kept.edge_lat}
     aggs: dict[str, ir.Value] = {"n": kept.count()}
     if with_retention:
-        aggs |= {"ru_min": kept.retention_until.min(), "ru_max": kept.retention_until.max(),
-                 "t_min": kept.occurred_at.min(), "t_max": kept.occurred_at.max(),
+        aggs |= {"ru_min": kept.retention_until.min(), "ru_max": kept.retention_until.max()}
+    if not with_cells:
+        aggs |= {"t_min": kept.occurred_at.min(), "t_max": kept.occurred_at.max(),
                  "t_sum": kept.occurred_at.epoch_seconds().cast("int64").sum()}
     return kept.group_by(source=kept.source, category=kept.category, month=kept.month, **cols).aggregate(**aggs)
 
 
 def cells_rollup(events: pa.Table, spec: RollupSpec, con: ibis.BaseBackend, *, with_cells: bool = True) -> pa.Table:
-    """The fine-cell rollup of one batch's events (or, without cells, the monthly extents), computed by
+    """The cell rollup of one batch's events (or, without cells, the monthly extents), computed by
     ``con`` (an Ibis DuckDB connection)."""
     schema = CELLS_SCHEMA if with_cells else MONTHS_SCHEMA
     if events.num_rows == 0 or (with_cells and not spec.has_grid):

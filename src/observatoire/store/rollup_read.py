@@ -15,7 +15,10 @@ Visible rows are summed; expired rows are left out; for every (source, period) w
 row, the whole period of that source is counted from the raw events (``store.events()``,
 which applies the rule itself). The cut-off falls in one period per source, so the raw part
 is a day (or a month) per source. A source with more than :data:`MAX_MIXED` mixed periods
-(a hold over years of expired records) is counted from the raw events altogether.
+(a hold over years of expired records) is counted from the raw events altogether; for cell
+counts, more than :data:`MAX_RAW_MONTHS` mixed months send the whole query to the raw path.
+Cell counts take the raw events as positions (``lon``, ``lat``), which the caller places on
+its grid (:func:`observatoire.analytics.places.coarse_cell_counts`).
 """
 
 from __future__ import annotations
@@ -33,12 +36,16 @@ import pyarrow.compute as pc
 from observatoire.store.rollup import RollupSpec, group_cells, group_daily, local_date, local_midnight
 
 MAX_MIXED = 62
+MAX_RAW_MONTHS = 6      # mixed months (all sources) the cell counts take from the raw events' positions
+CELLS_OUT = pa.schema([("cx", pa.int64()), ("cy", pa.int64()), ("edge", pa.bool_()), ("lon", pa.float64()),
+                       ("lat", pa.float64()), ("n", pa.int64())])
 
 
 @dataclass(frozen=True, slots=True)
 class CellCounts:
-    """Fine-cell counts from the rollups: ``cells`` (``cx``, ``cy``, ``edge``, ``n``), the asked grid's
-    cell in fine cells (``factor``), and the counted events' extent (``n``, ``t_min``, ``t_max``, ``t_sum``)."""
+    """Base-cell counts from the rollups: ``cells`` (``cx``, ``cy``, ``edge``, ``lon``, ``lat``, ``n``;
+    :data:`CELLS_OUT`), the asked grid's cell in base cells (``factor``), and the counted events' extent
+    (``n``; with ``extent_only`` also ``t_min``, ``t_max``, ``t_sum``)."""
 
     factor: int
     cells: pa.Table
@@ -46,7 +53,7 @@ class CellCounts:
 
     @property
     def edge_events(self) -> int:
-        """Events too close to a grid line to be placed without the raw coordinates."""
+        """Events to be placed by their exact position: near a base-grid line, or counted from the raw events."""
         return int(pc.sum(pc.filter(self.cells["n"], self.cells["edge"])).as_py() or 0)
 
 
@@ -145,7 +152,7 @@ def daily_counts(con: ibis.BaseBackend, rollup: ir.Table, events: ir.Table, spec
     cut_day = {s: local_date(c, tz) for s, c in vis.cutoffs.items()}
     preds = _filters(rollup, sources, None)
     visible, mixed = _states(rollup, vis, rollup.day, cut_day, scope)
-    per, whole = _mixed(rollup, "day", mixed, preds, con)
+    per, whole = _mixed(rollup, "day", mixed, preds, con) if vis.today is not None else ({}, set())
     excluded: list[ir.BooleanValue] = []
     raw: list[ir.BooleanValue] = []
     for s in sorted(whole):
@@ -176,81 +183,135 @@ def daily_counts(con: ibis.BaseBackend, rollup: ir.Table, events: ir.Table, spec
 def cell_counts(con: ibis.BaseBackend, rollup: ir.Table, events: ir.Table, spec: RollupSpec, vis: Visibility, *,
                 start: date | None, end: date | None, sources: Sequence[str] | None,
                 categories: Sequence[str] | None, all_sources: Sequence[str],
-                extent_only: bool = False) -> tuple[pa.Table, dict[str, Any]]:
-    """Visible located events per fine cell within ``[start, end)`` (UTC midnights).
+                extent_only: bool = False) -> tuple[pa.Table, dict[str, Any]] | None:
+    """Visible located events per base cell within ``[start, end)`` (UTC midnights).
 
-    Returns ``(cells, extent)``: a table ``cx``, ``cy``, ``edge``, ``n`` (empty with
-    ``extent_only``), and the extent of the counted events (``n``, ``t_min``, ``t_max``,
-    ``t_sum``: count, first and last instant, sum of whole epoch seconds).
+    Whole UTC months of the period are read from ``rollup`` (the cell rollup, or the monthly
+    extents with ``extent_only``); the days before the first whole month and after the last one,
+    and the mixed months (see the module), from ``events``, in the same query.
+
+    Returns ``(cells, extent)``: a table ``cx``, ``cy``, ``edge``, ``lon``, ``lat``, ``n``
+    (:data:`CELLS_OUT`; empty with ``extent_only``) where the ``edge`` rows are to be placed by
+    their exact position (``lon``, ``lat``): events near a base-grid line, and the events counted
+    from the raw events; and the counted events' extent: ``n``, and with ``extent_only`` also
+    ``t_min``, ``t_max``, ``t_sum`` (first and last instant, sum of whole epoch seconds).
+    None (cells only) when more than :data:`MAX_RAW_MONTHS` months are mixed: the caller counts
+    the raw events.
     """
     scope = sorted(set(sources)) if sources else sorted(all_sources)
-    cut_month = {s: _month(c) for s, c in vis.cutoffs.items()}
-    preds = _filters(rollup, sources, categories)
-    first_full = None if start is None else (_month(_day(start)) if start.day == 1
-                                             else _next_month(_month(_day(start))))
-    end_full = None if end is None else _month(_day(end))            # months before this one are full
-    if first_full is not None:
-        preds.append(rollup.month >= first_full)
-    if end_full is not None:
-        preds.append(rollup.month < end_full)
-    raw: list[ir.BooleanValue] = []
     t = events.occurred_at
-    if first_full is not None and start is not None:              # the partial month at the start
-        stop = _month_start(first_full)
-        if end is not None:
-            stop = min(stop, _day(end))
-        if _day(start) < stop:
-            raw.append((t >= ibis.literal(_day(start))) & (t < ibis.literal(stop)))
-    if end_full is not None and end is not None and _day(end) > _month_start(end_full):   # at the end
-        begin = _month_start(end_full)
-        if start is not None:
-            begin = max(begin, _day(start))
-        if begin < _day(end) and not (first_full is not None and _month_start(first_full) > begin):
-            raw.append((t >= ibis.literal(begin)) & (t < ibis.literal(_day(end))))
-    visible, mixed = _states(rollup, vis, rollup.month, cut_month, scope)
-    per, whole = _mixed(rollup, "month", mixed, preds, con)
+    lo, hi = _whole_months(start, end)
+    raw: list[ir.BooleanValue] = []
+    preds = _filters(rollup, sources, categories)
+    if lo is not None and hi is not None and lo >= hi:           # not one whole month: all raw
+        rolled = False
+        raw.append(_within(t, start, end))
+    else:
+        rolled = True
+        if lo is not None:
+            preds.append(rollup.month >= _month(lo))
+            if start is not None and _day(start) < lo:
+                raw.append(_span(t, _day(start), lo))
+        if hi is not None:
+            preds.append(rollup.month < _month(hi))
+            if end is not None and hi < _day(end):
+                raw.append(_span(t, hi, _day(end)))
     excluded: list[ir.BooleanValue] = []
-    for s in sorted(whole):
-        excluded.append(rollup.source == s)
-        raw.append((events.source == s) & _within(t, start, end))
-    for s, months in per.items():
-        excluded.append((rollup.source == s) & rollup.month.isin(months))
-        for m in months:
-            raw.append((events.source == s) & (t >= ibis.literal(_month_start(m)))
-                       & (t < ibis.literal(_month_start(_next_month(m)))))
-    keep = rollup.filter(visible, *preds, *([~_any(excluded)] if excluded else []))
-    keys = [] if extent_only else ["cx", "cy", "edge"]
-    stats = ["n", "t_min", "t_max", "t_sum"]
-
-    def totals(t: ir.Table) -> pa.Table:
-        aggs = dict(n=t.n.sum(), t_min=t.t_min.min(), t_max=t.t_max.max(), t_sum=t.t_sum.sum())
-        out = con.to_pyarrow(t.group_by(keys).aggregate(**aggs) if keys else t.aggregate(**aggs))
-        return out.filter(pc.is_valid(out["n"])) if not keys else out
-
-    parts = [totals(keep)]
-    if raw:
-        kept = events.filter(_any(raw), *_filters(events, sources, categories))
-        parts.append(totals(group_cells(kept, spec, with_cells=not extent_only)))
-    parts = [p.select(keys + stats).cast(parts[0].select(keys + stats).schema) for p in parts]
-    table = pa.concat_tables(parts)
-    extent = {"n": int(pc.sum(table["n"]).as_py() or 0), "t_min": pc.min(table["t_min"]).as_py(),
-              "t_max": pc.max(table["t_max"]).as_py(), "t_sum": int(pc.sum(table["t_sum"]).as_py() or 0)}
+    per: dict[str, list[Any]] = {}
+    whole: set[str] = set()
+    if rolled and vis.today is not None:
+        visible, mixed = _states(rollup, vis, rollup.month, {s: _month(c) for s, c in vis.cutoffs.items()}, scope)
+        preds.append(visible)
+        per, whole = _mixed(rollup, "month", mixed, preds[:-1], con)
+        for s in sorted(whole):
+            excluded.append(rollup.source == s)
+            raw.append((events.source == s) & _within(t, lo, hi))
+        for s, months in per.items():
+            excluded.append((rollup.source == s) & rollup.month.isin(months))
+            runs: list[list[str]] = []
+            for m in months:                                    # consecutive months as one span
+                if runs and _next_month(runs[-1][1]) == m:
+                    runs[-1][1] = m
+                else:
+                    runs.append([m, m])
+            for a, b in runs:
+                raw.append((events.source == s) & _span(t, _month_start(a), _month_start(_next_month(b))))
+    if not extent_only and (whole or sum(len(ms) for ms in per.values()) > MAX_RAW_MONTHS):
+        return None                             # (a hold over many expired months): the raw path does it all
     if extent_only:
-        return pa.table({"cx": pa.array([], pa.int64()), "cy": pa.array([], pa.int64()),
-                         "edge": pa.array([], pa.bool_()), "n": pa.array([], pa.int64())}), extent
-    return _sum([p.select(keys + ["n"]) for p in parts], keys), extent
+        return CELLS_OUT.empty_table(), _extent(con, rollup, events, spec, preds, excluded, raw, rolled,
+                                                sources, categories)
+    # Base cells of the whole months, grouped by the engine; the edge rows and the raw events
+    # as they are (placed by their exact position by the caller).
+    parts: list[ir.Table] = []
+    if rolled:
+        conds = [*preds, *([~_any(excluded)] if excluded else [])]
+        keep = rollup.filter(*conds) if conds else rollup
+        inner = keep.filter(~keep.edge)
+        parts.append(inner.group_by(["cx", "cy"]).aggregate(n=inner.n.sum().cast("int64"))
+                     .mutate(edge=ibis.literal(False), lon=ibis.null().cast("float64"),
+                             lat=ibis.null().cast("float64")))
+        on_line = keep.filter(keep.edge)
+        parts.append(on_line.select("cx", "cy", "n", "edge", "lon", "lat"))
+    for span in raw:        # disjoint spans, each a plain conjunction (pushed down to the Parquet scan)
+        kept = events.filter(span, *_filters(events, sources, categories))
+        kept = kept.filter(kept.lon.notnull(), kept.lat.notnull())
+        parts.append(kept.select(cx=ibis.null().cast("int64"), cy=ibis.null().cast("int64"),
+                                 n=ibis.literal(1, "int64"), edge=ibis.literal(True),
+                                 lon=kept.lon.cast("float64"), lat=kept.lat.cast("float64")))
+    names = ["cx", "cy", "n", "edge", "lon", "lat"]
+    union = parts[0].select(*names)
+    for part in parts[1:]:
+        union = union.union(part.select(*names).cast(union.schema()), distinct=False)
+    cells = con.to_pyarrow(union).select(CELLS_OUT.names).cast(CELLS_OUT)
+    return cells, {"n": int(pc.sum(cells["n"]).as_py() or 0)}
+
+
+def _extent(con: ibis.BaseBackend, rollup: ir.Table, events: ir.Table, spec: RollupSpec,
+            preds: list[ir.BooleanValue], excluded: list[ir.BooleanValue], raw: list[ir.BooleanValue],
+            rolled: bool, sources: Sequence[str] | None, categories: Sequence[str] | None) -> dict[str, Any]:
+    """The count, first and last instant and sum of epoch seconds of the rollup rows kept and the raw spans."""
+    stats = ["n", "t_min", "t_max", "t_sum"]
+    parts: list[ir.Table] = []
+    if rolled:
+        conds = [*preds, *([~_any(excluded)] if excluded else [])]
+        parts.append((rollup.filter(*conds) if conds else rollup).select(*stats))
+    for span in raw:
+        kept = events.filter(span, *_filters(events, sources, categories))
+        part = group_cells(kept, spec, with_retention=False, with_cells=False).select(*stats)
+        parts.append(part.cast(parts[0].schema()) if parts else part)
+    union = parts[0]
+    for part in parts[1:]:
+        union = union.union(part, distinct=False)
+    out = con.to_pyarrow(union.aggregate(n=union.n.sum().cast("int64"), t_min=union.t_min.min(),
+                                         t_max=union.t_max.max(), t_sum=union.t_sum.sum().cast("int64")))
+    row = out.to_pylist()[0]
+    return {"n": int(row["n"] or 0), "t_min": row["t_min"], "t_max": row["t_max"], "t_sum": int(row["t_sum"] or 0)}
+
+
+def _whole_months(start: date | None, end: date | None) -> tuple[datetime | None, datetime | None]:
+    """The first instant of the first whole UTC month in ``[start, end)`` and the first instant after the
+    last one (None: open)."""
+    lo = None if start is None else _month_start(_month(_day(start)) if start.day == 1
+                                                 else _next_month(_month(_day(start))))
+    hi = None if end is None else _month_start(_month(_day(end)))
+    return lo, hi
+
+
+def _span(t: ir.TimestampValue, a: datetime, b: datetime) -> ir.BooleanValue:
+    return (t >= ibis.literal(a)) & (t < ibis.literal(b))
 
 
 def _day(d: date) -> datetime:
     return datetime(d.year, d.month, d.day, tzinfo=UTC)
 
 
-def _within(t: ir.TimestampValue, start: date | None, end: date | None) -> ir.BooleanValue:
+def _within(t: ir.TimestampValue, start: date | datetime | None, end: date | datetime | None) -> ir.BooleanValue:
     pred: ir.BooleanValue = ibis.literal(True)
     if start is not None:
-        pred &= t >= ibis.literal(_day(start))
+        pred &= t >= ibis.literal(start if isinstance(start, datetime) else _day(start))
     if end is not None:
-        pred &= t < ibis.literal(_day(end))
+        pred &= t < ibis.literal(end if isinstance(end, datetime) else _day(end))
     return pred
 
 

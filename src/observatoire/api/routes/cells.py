@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
+
 from observatoire.analytics.counts import source_counts
 from observatoire.analytics.places import CityGrid
 from observatoire.api.deps import StoreReader
@@ -39,3 +41,8 @@ def finite(value: float) -> float | None:
     """``value`` as a float, ``None`` for NaN or infinity (JSON has neither)."""
     v = float(value)
     return v if math.isfinite(v) else None
+
+
+def finite_list(values: np.ndarray) -> list[float | None]:
+    """:func:`finite` of each value, as a list."""
+    return [v if math.isfinite(v) else None for v in np.asarray(values, dtype=np.float64).tolist()]

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import numpy as np
-from fastapi import APIRouter, Depends, Query
+import orjson
+from fastapi import APIRouter, Depends, Query, Response
 
 from observatoire.analytics.places import cell_counts, kde_cells, masked_gi_star, query_cell_counts, query_placed
 from observatoire.api.deps import CityDep, GridsDep, StoreDep
-from observatoire.api.models import HotspotFeature, HotspotParameters, HotspotProperties, Hotspots, Period
+from observatoire.api.models import HotspotParameters, Hotspots, Period
 from observatoire.api.params import CountFilters, count_filters
-from observatoire.api.routes.cells import check_filter_sources, filters_echo, finite, grid_info, polygons
+from observatoire.api.routes.cells import check_filter_sources, filters_echo, finite_list, grid_info
 from observatoire.event.schema import ATTRIBUTES
 
 router = APIRouter(prefix="/api/v1", tags=["hotspots"])
@@ -31,17 +32,21 @@ def hotspots(
     alpha: Annotated[float, Query(gt=0, le=0.5, description="FDR level for the hot flags")] = 0.05,
     bandwidth_m: Annotated[float, Query(gt=0, le=10000, description="KDE quartic radius, metres")] = 500.0,
     seed: Annotated[int, Query(ge=0, le=2**32 - 1, description="Seed of the KDE's sample above 100,000 points")] = 0,
-) -> Hotspots:
+) -> Response:
     """Every cell of a square grid intersecting the city, with the events with a point in it.
 
     ``gi_star``: Getis-Ord Gi* z-scores with queen contiguity among the cells of
     the city, two-sided normal p-values adjusted by Benjamini-Hochberg; ``hot``
     is ``z > 0`` and ``p_adjusted <= alpha``. ``kde``: quartic kernel density at
     each cell centre, events per km².
+
+    The body is the JSON of :class:`~observatoire.api.models.Hotspots` (the response model), written
+    directly: one dict per cell and the grid's cached polygons, not one model per cell.
     """
     if not set(filters.sources) <= set(ATTRIBUTES):     # registered sources need no scan of the store
         check_filter_sources(store, filters)
-    cgrid = grids.get(cell_m)
+    cells = grids.cells(cell_m)
+    cgrid = cells.cgrid
     grid = cgrid.grid
     scope = dict(start=filters.start, end=filters.end, sources=filters.sources or None,
                  categories=filters.categories or None)
@@ -51,24 +56,24 @@ def hotspots(
     else:
         placed = store.query(lambda events: query_placed(events, cgrid, **scope))
         counts, outside = cell_counts(placed.events, grid), placed.outside
-    active = cgrid.active_cells
-    props: list[HotspotProperties]
+    active = cells.active
+    ids = active.tolist()
+    n = counts[active].tolist()
     kde_points: int | None = None
     hot_total = 0
     if method == "gi_star":
         gi = masked_gi_star(counts, grid, alpha=alpha)
         hot_total = int(gi.hot.sum())
-        props = [HotspotProperties(cell=int(c), count=int(counts[c]), z=finite(gi.z[c]),
-                                   p_adjusted=finite(gi.p_adjusted[c]), hot=bool(gi.hot[c]), cold=bool(gi.cold[c]))
-                 for c in active]
+        props = [{"cell": c, "count": k, "z": z, "p_adjusted": p, "hot": h, "cold": o, "density": None}
+                 for c, k, z, p, h, o in zip(ids, n, finite_list(gi.z[active]), finite_list(gi.p_adjusted[active]),
+                                             gi.hot[active].tolist(), gi.cold[active].tolist(), strict=True)]
     else:
         density, kde_points = kde_cells(placed.events, grid, bandwidth_m, np.random.default_rng(seed),
                                         max_points=KDE_MAX_POINTS)
-        props = [HotspotProperties(cell=int(c), count=int(counts[c]), density=round(float(density[c]), 4))
-                 for c in active]
-    features = [HotspotFeature(id=p.cell, properties=p, geometry=g) for p, g in zip(props, polygons(cgrid, active))]
-    return Hotspots(
-        features=features,
+        props = [{"cell": c, "count": k, "z": None, "p_adjusted": None, "hot": None, "cold": None,
+                  "density": round(d, 4)} for c, k, d in zip(ids, n, density[active].tolist(), strict=True)]
+    envelope = Hotspots(
+        features=[],
         period=Period(start=filters.start.isoformat() if filters.start else None,
                       end=filters.end.isoformat() if filters.end else None),
         filters=filters_echo(filters),
@@ -79,4 +84,9 @@ def hotspots(
         hot_cells=hot_total,
         kde_points=kde_points,
         attribution=city.attribution,
-    )
+    ).model_dump(mode="json")
+    # The features as Hotspots would serialise them (HotspotFeature's fields, in order), without a model
+    # per cell; the polygons are the grid's, built once (GridCache.cells).
+    envelope["features"] = [{"type": "Feature", "id": c, "properties": p, "geometry": g}
+                            for c, p, g in zip(ids, props, cells.geometries, strict=True)]
+    return Response(orjson.dumps(envelope), media_type="application/json")
