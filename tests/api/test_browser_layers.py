@@ -5,15 +5,12 @@ Needs ``make web`` (Leaflet under ``static/vendor``) and ``/usr/bin/chromium``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from playwright import sync_api
-
-from test_browser import CHROMIUM, CHROMIUM_ARGS, _wait_ready, base_url  # noqa: F401  (fixture)
+from test_browser import CHROMIUM, _wait_ready, base_url, browser  # noqa: F401  (fixtures)
 
 SCREENSHOT = Path("/tmp/observatoire-layers.png")
 
@@ -22,14 +19,6 @@ pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed at /usr/bin/chromium "
                                                      "(make chromium)"),
 ]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
 
 
 def _layer_ready(page: Any, box: str) -> str:

@@ -102,7 +102,7 @@ def test_when_the_provider_vouches_then_a_session_with_the_mapped_role(oidc: tup
         assert r.status_code == 200 and 'url=/' in r.text and COOKIE in r.cookies
         me = c.get("/api/v1/me").json()
         assert (me["login"], me["role"], me["via"]) == ("oidc:alice", "analyst", "session")
-        assert c.get("/api/v1/dark-figure").status_code == 200
+        assert c.get("/api/v1/hotspots?cell_m=2000").status_code == 200
     assert _actions(app)[:1] == [("login", "ok")]
     assert app.state.audit.last(10)[0]["detail"]["via"] == "oidc"
 
