@@ -33,8 +33,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from observatoire.store.rollup import (RollupSpec, group_cells, group_daily, local_date, local_midnight,
-                                      with_cell_columns)
+from observatoire.store.rollup import RollupSpec, group_cells, group_daily, local_date, local_midnight
 
 MAX_MIXED = 62
 MAX_RAW_MONTHS = 6      # mixed months (all sources) the cell counts take from the raw events' positions
@@ -256,16 +255,10 @@ def cell_counts(con: ibis.BaseBackend, rollup: ir.Table, events: ir.Table, spec:
         parts.append(on_line.select("cx", "cy", "n", "edge", "lon", "lat"))
     for span in raw:        # disjoint spans, each a plain conjunction (pushed down to the Parquet scan)
         kept = events.filter(span, *_filters(events, sources, categories))
-        kept = kept.filter(kept.lon.notnull(), kept.lat.notnull()).select("lon", "lat")
-        binned = with_cell_columns(kept, spec)   # base cells in the engine, as the rollup itself counts them
-        inner = binned.filter(~binned.edge)
-        parts.append(inner.group_by(["cx", "cy"]).aggregate(n=inner.count().cast("int64"))
-                     .mutate(edge=ibis.literal(False), lon=ibis.null().cast("float64"),
-                             lat=ibis.null().cast("float64")))
-        on_line = binned.filter(binned.edge)    # near a grid line: placed by their exact position
-        parts.append(on_line.select(cx=ibis.null().cast("int64"), cy=ibis.null().cast("int64"),
-                                    n=ibis.literal(1, "int64"), edge=ibis.literal(True),
-                                    lon=on_line.lon.cast("float64"), lat=on_line.lat.cast("float64")))
+        kept = kept.filter(kept.lon.notnull(), kept.lat.notnull())
+        parts.append(kept.select(cx=ibis.null().cast("int64"), cy=ibis.null().cast("int64"),
+                                 n=ibis.literal(1, "int64"), edge=ibis.literal(True),
+                                 lon=kept.lon.cast("float64"), lat=kept.lat.cast("float64")))
     names = ["cx", "cy", "n", "edge", "lon", "lat"]
     union = parts[0].select(*names)
     for part in parts[1:]:
