@@ -6,15 +6,14 @@ and passed down; nothing is read at import time.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from observatoire.city.profile import CityProfile
+from observatoire.configfile import read_toml
 from observatoire.errors import InputError
 
 
@@ -47,10 +46,6 @@ class AuditConfig:
     stop_sources: tuple[str, ...]
 
 
-def default_config_path() -> Path:
-    return Path(str(resources.files("observatoire.audits") / "audits.toml"))
-
-
 def _get(doc: dict[str, Any], table: str, key: str) -> Any:
     try:
         return doc[table][key]
@@ -66,11 +61,7 @@ def load_audit_config(path: Path | None = None) -> AuditConfig:
     InputError
         A missing key, labels that do not match the cuts, a reference that is not a label, or a bad band.
     """
-    path = path or default_config_path()
-    try:
-        doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InputError(f"audit configuration {path}: cannot be read ({type(exc).__name__})") from exc
+    doc, _ = read_toml(path, "observatoire.audits", "audits.toml", "audit configuration")
     cuts = tuple(float(c) for c in _get(doc, "groups", "cuts"))
     labels = tuple(str(x) for x in _get(doc, "groups", "labels"))
     reference = str(_get(doc, "groups", "reference"))

@@ -19,13 +19,12 @@ The packaged ``policies.toml`` is the default; a city may replace it.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
 
+from observatoire.configfile import read_toml
 from observatoire.errors import InputError
 
 ACTIONS = ("keep", "drop", "scrub", "pseudonymise", "refuse")
@@ -82,19 +81,7 @@ def _rule(source: str, name: str, spec: object) -> FieldRule:
 
 def load_policies(path: Path | None = None) -> Policies:
     """Read a policy file; ``None`` gives the packaged default."""
-    if path is None:
-        text = (resources.files("observatoire.gate") / "policies.toml").read_text(encoding="utf-8")
-        where = Path("observatoire/gate/policies.toml")
-    else:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"policy file {path}: cannot be read ({type(exc).__name__})") from exc
-        where = Path(path)
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"policy file {where}: not valid TOML ({exc})") from exc
+    doc, where = read_toml(path, "observatoire.gate", "policies.toml", "policy file")
     sources = {}
     for source, spec in doc.items():
         fields = {name: _rule(source, name, rule) for name, rule in (spec.get("fields") or {}).items()}

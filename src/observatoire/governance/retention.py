@@ -22,15 +22,14 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from observatoire.configfile import read_toml
 from observatoire.errors import InputError
 
 if TYPE_CHECKING:  # ibis is imported where a query is built, not with the settings
@@ -40,19 +39,7 @@ if TYPE_CHECKING:  # ibis is imported where a query is built, not with the setti
 # -- periods ------------------------------------------------------------------------------------------
 def load_retention_days(path: Path | None = None) -> Mapping[str, int]:
     """Days of retention per source, from ``path`` or the packaged ``retention.toml``."""
-    if path is None:
-        text = (resources.files("observatoire.governance") / "retention.toml").read_text(encoding="utf-8")
-        where = "observatoire/governance/retention.toml"
-    else:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"retention file {path} cannot be read ({exc.strerror or type(exc).__name__})") from exc
-        where = str(path)
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"retention file {where} is not valid TOML ({exc})") from exc
+    doc, where = read_toml(path, "observatoire.governance", "retention.toml", "retention file")
     days = doc.get("days")
     if not isinstance(days, dict):
         raise InputError(f"retention file {where}: a [days] table is required")
