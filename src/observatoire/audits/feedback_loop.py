@@ -219,7 +219,9 @@ def feedback_monitor(
 
 def independent_events(events: Any, discovery: Sequence[str] = ("independent",)) -> Any:
     """The events whose ``discovery`` is independent (an Ibis expression; nothing is executed)."""
-    return events.filter(events.discovery.isin(list(discovery)))
+    from observatoire.analytics.counts import filter_events
+
+    return filter_events(events, discoveries=discovery)
 
 
 def keep_directed(

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-import ibis
 import ibis.expr.types as ir
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -25,10 +24,10 @@ def _day(d: Any) -> datetime:
     return datetime(d.year, d.month, d.day, tzinfo=UTC)
 
 
-def select_events(events: ir.Table, filters: CountFilters, zones: tuple[str, ...], *, today: Any,
+def select_events(events: ir.Table, filters: CountFilters, zones: tuple[str, ...], *,
                   fields: tuple[str, ...], limit: int) -> list[dict[str, Any]]:
-    """Matching events still within their retention, oldest first, projected on ``fields``."""
-    kept = events.filter(events.retention_until >= ibis.literal(today))
+    """Matching events, oldest first, projected on ``fields`` (the store never shows one past its retention)."""
+    kept = events
     if filters.start:
         kept = kept.filter(kept.occurred_at >= _day(filters.start))
     if filters.end:
@@ -63,8 +62,7 @@ def events(
     check_filter_sources(store, filters)
     zones = split_values(zone)
     fields = EVENT_FIELDS.get(principal.role, ())
-    today = request.app.state.settings.clock().date()
-    rows = store.query(lambda t: select_events(t, filters, zones, today=today, fields=fields, limit=limit + 1))
+    rows = store.query(lambda t: select_events(t, filters, zones, fields=fields, limit=limit + 1))
     truncated = len(rows) > limit
     rows = rows[:limit]
     request.state.audit_rows = len(rows)
@@ -98,9 +96,7 @@ def export_events(
     check_filter_sources(store, filters)
     zones = split_values(zone)
     fields = EVENT_FIELDS.get(principal.role, ())
-    today = request.app.state.settings.clock().date()
-    rows = store.query(lambda t: select_events(t, filters, zones, today=today, fields=fields,
-                                               limit=EXPORT_LIMIT + 1))
+    rows = store.query(lambda t: select_events(t, filters, zones, fields=fields, limit=EXPORT_LIMIT + 1))
     if len(rows) > EXPORT_LIMIT:
         from observatoire.errors import InputError
 
