@@ -43,14 +43,15 @@ def test_no_overlap_fast_path_keeps_everything_in_order() -> None:
 def test_blocked_tokens_is_the_plain_overlap_test() -> None:
     info = analyse("M. Karim BENALI, 12 rue de Rome, l'Estaque. Tél 06 12 34 56 78 — vu à 23h15")
     spans = [(0, 3), (9, 14), (17, 31), (40, 41), (60, 60), (200, 300)]
-    plain = {i for i, t in enumerate(info.tokens) for s, e in spans if s < t.end and t.start < e}
+    plain = {i for i, (a, b) in enumerate(zip(info.starts, info.ends)) for s, e in spans if s < b and a < e}
     assert blocked_tokens(info, spans) == plain
 
 
 def test_masked_words_are_left_out_and_gaps_run_from_the_previous_word() -> None:
     text = "plaque AB-123-CD vue rue X"
     info = analyse(text, [(7, 16)])
-    assert [t.text for t in info.tokens] == ["plaque", "vue", "rue", "X"]
-    assert info.tokens[1].gap == " AB-123-CD "
-    assert (info.starts, info.ends) == (tuple(t.start for t in info.tokens), tuple(t.end for t in info.tokens))
-    assert info.shapes == tuple(t.shape for t in info.tokens)
+    assert info.words == ("plaque", "vue", "rue", "X")
+    assert info.gaps[1] == " AB-123-CD "
+    assert [text[s:e] for s, e in zip(info.starts, info.ends)] == list(info.words)
+    assert info.shapes == ("LOWER", "LOWER", "LOWER", "INITIAL")
+    assert info.spaced == (True, False, True, True)

@@ -87,4 +87,4 @@ def test_when_nothing_is_left_unexplained_then_the_model_is_not_run(pii: Scrubbe
     pending = pii._rules("Victime : M. Karim BENALI, tél. 06 12 34 56 78, rue de Rome.")
     assert pending.candidates == []
     pending = pii._rules("Les témoins ont vu Gwenhaël Kerbiriou courir.")
-    assert [pending.info.tokens[i].text for i in pending.candidates] == ["Gwenhaël", "Kerbiriou"]
+    assert [pending.info.words[i] for i in pending.candidates] == ["Gwenhaël", "Kerbiriou"]

@@ -10,12 +10,13 @@ after it ("..., 13006 Marseille"): that is personal data.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from observatoire.gate.pii.finding import Finding
 from observatoire.gate.pii.lexicon import Lexicon, key
-from observatoire.gate.pii.text import TextInfo, Token, adjacent
+from observatoire.gate.pii.text import TextInfo
 
 # precompiled (the module-level re functions look their pattern up in a cache at each call)
 _ORDINAL_GAP = re.compile(r"\s*\d{1,3}(?:e|er|ème)?\s*").fullmatch
@@ -77,24 +78,24 @@ class Street:
 
 def _name_words(info: TextInfo, lex: Lexicon, i: int, lower_ok: bool) -> int:
     """Index after the last word of a street name that starts at token ``i`` (``i`` if none)."""
-    toks = info.tokens
+    size = len(info.words)
     j, last, words = i, i, 0
-    while j < len(toks) and words < 7:
-        t = toks[j]
-        if j > i and not adjacent(toks[j - 1], t) and not _joined_by_apostrophe(toks[j - 1], t):
+    while j < size and words < 7:
+        if j > i and not info.spaced[j] and not _joined_by_apostrophe(info, j):
             # "rue du 141e RIA", "rue de l'Abbé": a number or apostrophe between is part of the name
-            if not _ORDINAL_GAP(t.gap):
+            if not _ORDINAL_GAP(info.gaps[j]):
                 break
-        k = key(t.text)
-        if t.shape == "LOWER" and k in STREET_TYPES:
+        k = key(info.words[j])
+        sh = info.shapes[j]
+        if sh == "LOWER" and k in STREET_TYPES:
             break   # "la voie publique à hauteur de la place Sébastopol": a new street starts
         if k in CONNECTORS:
             j += 1
             continue
-        if t.shape in ("CAP", "UPPER", "INITIAL") or (lower_ok and t.shape == "LOWER" and k not in _STOP_LOWER):
+        if sh in ("CAP", "UPPER", "INITIAL") or (lower_ok and sh == "LOWER" and k not in _STOP_LOWER):
             j += 1
             last, words = j, words + 1
-            if lower_ok and t.shape == "LOWER" and words >= 3 and info.mode == "cased":
+            if lower_ok and sh == "LOWER" and words >= 3 and info.mode == "cased":
                 break
             continue
         break
@@ -103,19 +104,20 @@ def _name_words(info: TextInfo, lex: Lexicon, i: int, lower_ok: bool) -> int:
 
 def _typeless(info: TextInfo, i: int) -> int:
     """Index of the first word of a type-less street name ending at token ``i`` (its article included)."""
-    if i > 0 and info.keys[i - 1] in _ARTICLES and adjacent(info.tokens[i - 1], info.tokens[i]):
+    if i > 0 and info.keys[i - 1] in _ARTICLES and info.spaced[i]:
         return i - 1
     return i
 
 
-def _joined_by_apostrophe(a: Token, b: Token) -> bool:
-    return a.text.endswith(("'", "’")) and b.start == a.end
+def _joined_by_apostrophe(info: TextInfo, j: int) -> bool:
+    """Word ``j`` is stuck to an elision before it ("l'Abbé")."""
+    return info.words[j - 1].endswith(("'", "’")) and info.starts[j] == info.ends[j - 1]
 
 
 def streets(info: TextInfo, lex: Lexicon) -> list[Street]:
     """Street references and facility names, with a flag for those that are addresses (a number before)."""
     out: list[Street] = []
-    toks = info.tokens
+    starts, ends = info.starts, info.ends
     text = info.text
     keys = info.keys
     last = -1
@@ -124,13 +126,12 @@ def streets(info: TextInfo, lex: Lexicon) -> list[Street]:
     for i in [i for i, k in enumerate(keys) if k in _TRIGGERS]:
         if i <= last:
             continue
-        t = toks[i]
         k = keys[i]
         if k in TYPELESS_STREETS:
             first = _typeless(info, i)
-            number = _NUMBER_BEFORE.search(text, max(0, toks[first].start - 16), toks[first].start)
+            number = _NUMBER_BEFORE.search(text, max(0, starts[first] - 16), starts[first])
             if number is not None:
-                end = t.end
+                end = ends[i]
                 tail = _POSTCODE_AFTER.match(text, end, min(len(text), end + 12))
                 end = _city_after(info, lex, tail.end()) if tail else end
                 out.append(Street(number.start(), end, True, "number + street named without type"
@@ -138,17 +139,16 @@ def streets(info: TextInfo, lex: Lexicon) -> list[Street]:
                 last = i
             continue
         is_street = k in STREET_TYPES
-        if i + 1 >= len(toks):
+        if i + 1 >= len(keys):
             continue
-        nxt = toks[i + 1]
-        gap_ok = adjacent(t, nxt) or _DOT_GAP(nxt.gap) is not None
+        gap_ok = info.spaced[i + 1] or _DOT_GAP(info.gaps[i + 1]) is not None
         if not gap_ok:
             continue
         lower_ok = info.mode != "cased" or is_street
         end_i = _name_words(info, lex, i + 1, lower_ok)
         if end_i == i + 1:
             continue
-        start, end = t.start, toks[end_i - 1].end
+        start, end = starts[i], ends[end_i - 1]
         number = _NUMBER_BEFORE.search(text, max(0, start - 16), start) if is_street else None
         if number is not None:
             start = number.start()
@@ -165,23 +165,24 @@ def streets(info: TextInfo, lex: Lexicon) -> list[Street]:
 
 def _city_after(info: TextInfo, lex: Lexicon, end: int) -> int:
     """Extends an address over the city after its postcode ("13006 Marseille", "13600 La Ciotat", "Cedex 2")."""
-    toks = [t for t in info.tokens if t.start >= end][:5]
-    if not toks or toks[0].start - end > 2 or not info.text[end:toks[0].start].isspace():
+    first = bisect_left(info.starts, end)
+    last = min(first + 5, len(info.words))   # the next five words at most
+    if first >= last or info.starts[first] - end > 2 or not info.text[end:info.starts[first]].isspace():
         return end
-    out, n = end, 0
-    while n < len(toks):
-        t = toks[n]
-        if n and not adjacent(toks[n - 1], t):
+    out, n = end, first
+    while n < last:
+        if n > first and not info.spaced[n]:
             break
-        k = key(t.text)
-        if k in CONNECTORS and n + 1 < len(toks) and adjacent(t, toks[n + 1]) and toks[n + 1].shape != "LOWER":
+        word, sh = info.words[n], info.shapes[n]
+        k = key(word)
+        if k in CONNECTORS and n + 1 < last and info.spaced[n + 1] and info.shapes[n + 1] != "LOWER":
             n += 1   # "13600 La Ciotat", "Aix-en-Provence"
             continue
-        cased_city = t.shape in ("CAP", "UPPER") and not lex.is_never(t.text)
-        caseless_city = info.mode != "cased" and k not in _STOP_LOWER and not lex.is_never(t.text)
+        cased_city = sh in ("CAP", "UPPER") and not lex.is_never(word)
+        caseless_city = info.mode != "cased" and k not in _STOP_LOWER and not lex.is_never(word)
         if not (cased_city or caseless_city):
             break
-        out = t.end
+        out = info.ends[n]
         n += 1
         if not cased_city:
             break   # caseless text: one word, we cannot tell where the city ends

@@ -26,7 +26,7 @@ from itertools import compress
 
 from observatoire.gate.pii.finding import Finding
 from observatoire.gate.pii.lexicon import PARTICLES, Lexicon, Memo, fold
-from observatoire.gate.pii.text import TextInfo, Token, adjacent
+from observatoire.gate.pii.text import TextInfo
 
 # precompiled (the module-level re functions look their pattern up in a cache at each call)
 _INITIAL_GAP = re.compile(r"\.\s?").fullmatch
@@ -91,10 +91,11 @@ _STRONG_PARTICLES = frozenset({"da", "di", "van", "von", "el", "ben", "ait", "a�
 class _Ctx:
     """A text as the rules walk it, and the token indices inside street references, places, placeholders."""
 
-    __slots__ = ("info", "toks", "keys", "mode", "blocked")
+    __slots__ = ("info", "words", "shapes", "keys", "gaps", "size", "mode", "blocked")
 
     def __init__(self, info: TextInfo, blocked: frozenset[int]) -> None:
-        self.info, self.toks, self.keys, self.mode, self.blocked = info, info.tokens, info.keys, info.mode, blocked
+        self.info, self.words, self.shapes, self.keys, self.gaps = info, info.words, info.shapes, info.keys, info.gaps
+        self.size, self.mode, self.blocked = len(info.words), info.mode, blocked
 
 
 def place_spans(info: TextInfo, lex: Lexicon) -> list[Span]:
@@ -106,7 +107,7 @@ def place_spans(info: TextInfo, lex: Lexicon) -> list[Span]:
     hits = list(compress(range(len(info.keys)), map(lex.is_place_start.__getitem__, info.keys)))
     if not hits:
         return []
-    toks = info.tokens
+    words, shapes, spaced = info.words, info.shapes, info.spaced
     keys = list(map(_FOLDED.__getitem__, info.keys))
     out: list[Span] = []
     by_first = lex.place_index
@@ -120,15 +121,14 @@ def place_spans(info: TextInfo, lex: Lexicon) -> list[Span]:
             n = len(place)
             if n <= best or tuple(keys[i:i + n]) != place:
                 continue
-            if all(adjacent(toks[j - 1], toks[j]) or toks[j - 1].text.endswith(("'", "’"))
-                   for j in range(i + 1, i + n)):
-                if n == 1 and infos[toks[i].text].name and not (i and info.keys[i - 1] in _ARTICLES):
+            if all(spaced[j] or words[j - 1].endswith(("'", "’")) for j in range(i + 1, i + n)):
+                if n == 1 and infos[words[i]].name and not (i and info.keys[i - 1] in _ARTICLES):
                     continue   # "Valentine DUPONT" is a person, "la Valentine" a quartier
-                if info.mode == "cased" and toks[i].shape == "LOWER" and n == 1 and keys[i] not in ("l'",):
+                if info.mode == "cased" and shapes[i] == "LOWER" and n == 1 and keys[i] not in ("l'",):
                     continue   # "la plaine" in a sentence is a plain; "Plaine" is the quartier
                 best = n
         if best:
-            out.append((toks[i].start, toks[i + best - 1].end))
+            out.append((info.starts[i], info.ends[i + best - 1]))
             last = i + best - 1
     return out
 
@@ -160,37 +160,36 @@ class NameRules:
         self._infos = lexicon.infos
 
     # -- token tests -------------------------------------------------------------------------
-    def _never(self, t: Token) -> bool:
+    def _never(self, word: str) -> bool:
         """A never-name ("Rixe", "Vol", "RTM", "Janvier"), unless it is also a known name ("Renault", "Avril")."""
-        info = self._infos[t.text]
+        info = self._infos[word]
         return info.never and not info.name
 
-    def _acronym(self, t: Token) -> bool:
-        return t.shape == "UPPER" and len(t.text) <= 3 and not self._infos[t.text].name
+    def _acronym(self, word: str, shape: str) -> bool:
+        return shape == "UPPER" and len(word) <= 3 and not self._infos[word].name
 
     def _cased_name_word(self, c: _Ctx, i: int) -> bool:
-        t = c.toks[i]
-        if t.glued or i in c.blocked:
+        if c.info.glued[i] or i in c.blocked:
             return False
-        sh = t.shape
+        sh = c.shapes[i]
         if sh == "INITIAL":
             if c.keys[i] in TITLES:
                 return False
-            nxt = c.toks[i + 1] if i + 1 < len(c.toks) else None
-            return nxt is not None and nxt.gap.startswith(".") and nxt.shape in _CAPITALISED
+            return i + 1 < c.size and c.gaps[i + 1].startswith(".") and c.shapes[i + 1] in _CAPITALISED
         if (sh != "CAP" and sh != "UPPER") or c.keys[i] in TITLES:
             return False
-        info = self._infos[t.text]
+        word = c.words[i]
+        info = self._infos[word]
         if info.name:
             return True
-        return not (sh == "UPPER" and len(t.text) <= 3) and not info.never
+        return not (sh == "UPPER" and len(word) <= 3) and not info.never
 
     def _lower_name_word(self, c: _Ctx, i: int, unknown_ok: bool) -> bool:
-        t = c.toks[i]
-        if i in c.blocked or len(t.text) < 2 or not t.text[0].isalpha() or t.glued:
+        word = c.words[i]
+        if i in c.blocked or len(word) < 2 or not word[0].isalpha() or c.info.glued[i]:
             return False
         k = c.keys[i]
-        info = self._infos[t.text]
+        info = self._infos[word]
         if k in TITLES or info.never:
             return False
         if info.name:
@@ -201,58 +200,54 @@ class NameRules:
 
     def _word_ok(self, c: _Ctx, i: int, lower_budget: int) -> tuple[bool, bool]:
         """(is a name word, used the lower-case budget)."""
-        t = c.toks[i]
-        if c.mode == "cased" and t.shape != "LOWER":
+        sh = c.shapes[i]
+        if c.mode == "cased" and sh != "LOWER":
             return self._cased_name_word(c, i), False
+        word = c.words[i]
         if c.mode == "upper":
             unknown = lower_budget > 0
-            ok = (t.shape in ("UPPER", "CAP") and not self._acronym(t)
+            ok = (sh in ("UPPER", "CAP") and not self._acronym(word, sh)
                   and self._lower_name_word(c, i, unknown))
-            return ok, ok and not self._infos[t.text].name
+            return ok, ok and not self._infos[word].name
         ok = self._lower_name_word(c, i, lower_budget > 0)
-        return ok, ok and not self._infos[t.text].name
+        return ok, ok and not self._infos[word].name
 
     def _bridge(self, c: _Ctx, j: int) -> bool:
         """A name that is also a common word ("mai", "Avril") followed by a known name ("mai amrani",
         "mai da silva")."""
-        toks = c.toks
-        if j + 1 >= len(toks) or j in c.blocked or not self._infos[toks[j].text].name:
+        spaced = c.info.spaced
+        if j + 1 >= c.size or j in c.blocked or not self._infos[c.words[j]].name:
             return False
         n = j + 1
-        while n + 1 < len(toks) and c.keys[n] in PARTICLES and adjacent(toks[n - 1], toks[n]):
+        while n + 1 < c.size and c.keys[n] in PARTICLES and spaced[n]:
             n += 1
-        nxt = toks[n]
-        if not adjacent(toks[n - 1], nxt) or n in c.blocked:
+        if not spaced[n] or n in c.blocked:
             return False
-        info = self._infos[nxt.text]
+        info = self._infos[c.words[n]]
         return info.name and not info.never
 
     @staticmethod
     def _linked(c: _Ctx, a: int, b: int) -> bool:
-        tb = c.toks[b]
-        gap = tb.gap
-        if gap == " " or gap == "":
+        if c.info.spaced[b]:
             return True
-        if gap.isspace() and "\n" not in gap:
-            return True
-        return c.toks[a].shape == "INITIAL" and _INITIAL_GAP(gap) is not None
+        return c.shapes[a] == "INITIAL" and _INITIAL_GAP(c.gaps[b]) is not None
 
     # -- runs --------------------------------------------------------------------------------
     def _run_right(self, c: _Ctx, i: int, lower_budget: int) -> int:
         """Index after the last name word of the run starting at token ``i`` (``i`` when none)."""
-        toks = c.toks
-        size = len(toks)
+        shapes = c.shapes
+        size = c.size
         j, end, n = i, i, 0
-        if c.mode == "cased" and i < size and toks[i].shape != "LOWER":
+        if c.mode == "cased" and i < size and shapes[i] != "LOWER":
             lower_budget = 0   # "M. Dupont habite": a capitalised name does not go on in lower case
         while j < size and n < _MAX_RUN:
             if j > i and not self._linked(c, j - 1, j):
                 break
             k = c.keys[j]
             if (k in PARTICLES and j + 1 < size and j not in c.blocked and self._linked(c, j, j + 1)
-                    and (n > 0 or toks[j].shape != "LOWER" or c.mode != "cased")):
+                    and (n > 0 or shapes[j] != "LOWER" or c.mode != "cased")):
                 ok, _ = self._word_ok(c, j + 1, lower_budget)
-                if ok and (toks[j + 1].shape != "LOWER" or self._infos[toks[j + 1].text].name
+                if ok and (shapes[j + 1] != "LOWER" or self._infos[c.words[j + 1]].name
                            or k in _STRONG_PARTICLES):
                     j += 1
                     continue
@@ -268,32 +263,32 @@ class NameRules:
 
     def _run_left(self, c: _Ctx, i: int, lower_budget: int = 0) -> int:
         """Index of the first name word of the run ending at token ``i`` (``i`` when none before)."""
-        toks = c.toks
+        shapes, words, breaks = c.shapes, c.words, c.info.breaks
         infos = self._infos
         j = i
         while j > 0 and i - j < 3 and self._linked(c, j - 1, j):
-            t = toks[j - 1]
+            sh = shapes[j - 1]
             k = c.keys[j - 1]
             if j - 1 in c.blocked:
                 break
-            if k in PARTICLES and (t.shape == "UPPER" or (t.shape == "CAP" and not t.sentence_start)):
+            if k in PARTICLES and (sh == "UPPER" or (sh == "CAP" and not breaks[j - 1])):
                 j -= 1   # "DA SILVA Christophe", "AIT OUALI Hugo", "Le Van"
                 continue
-            if k in _STRONG_PARTICLES and t.shape == "LOWER":
+            if k in _STRONG_PARTICLES and sh == "LOWER":
                 j -= 1
                 continue
-            if t.shape == "LOWER" or c.mode != "cased":
-                known = infos[t.text].name and self._lower_name_word(c, j - 1, False)
+            if sh == "LOWER" or c.mode != "cased":
+                known = infos[words[j - 1]].name and self._lower_name_word(c, j - 1, False)
                 if not known and not (lower_budget > 0 and self._lower_name_word(c, j - 1, True)):
                     break
                 lower_budget -= not known
             elif not self._cased_name_word(c, j - 1):
                 break
-            elif t.shape == "CAP" and t.sentence_start and not infos[t.text].name \
-                    and toks[i].shape != "UPPER" and not (infos[toks[i].text].surname and j == i):
+            elif sh == "CAP" and breaks[j - 1] and not infos[words[j - 1]].name \
+                    and shapes[i] != "UPPER" and not (infos[words[i]].surname and j == i):
                 break   # "Hier Karim": a first word is not a name, unless a known surname follows it
             j -= 1
-        while j < i and c.keys[j] in PARTICLES and toks[j].shape == "LOWER" and c.mode == "cased":
+        while j < i and c.keys[j] in PARTICLES and shapes[j] == "LOWER" and c.mode == "cased":
             j += 1
         return j
 
@@ -313,36 +308,33 @@ class NameRules:
 
     @staticmethod
     def _finding(c: _Ctx, i: int, j: int, score: float, detector: str, reason: str) -> Finding:
-        return Finding("PERSON", c.toks[i].start, c.toks[j - 1].end, score, detector, reason)
+        return Finding("PERSON", c.info.starts[i], c.info.ends[j - 1], score, detector, reason)
 
     def _is_title(self, c: _Ctx, i: int) -> bool:
-        toks = c.toks
-        t = toks[i]
         k = c.keys[i]
-        if k not in TITLES or i in c.blocked or i + 1 >= len(toks):
+        if k not in TITLES or i in c.blocked or i + 1 >= c.size:
             return False
-        nxt = toks[i + 1]
-        dotted = nxt.gap.startswith(".")
+        gap = c.gaps[i + 1]
+        dotted = gap.startswith(".")
         if k in _WEAK_TITLES:
-            if t.shape == "LOWER" and not (dotted and c.mode != "cased"):
+            sh = c.shapes[i]
+            if sh == "LOWER" and not (dotted and c.mode != "cased"):
                 return False
-            if t.shape != "LOWER" and not dotted and not (adjacent(t, nxt) and nxt.shape in ("CAP", "UPPER")):
+            if sh != "LOWER" and not dotted and not (c.info.spaced[i + 1] and c.shapes[i + 1] in _CAPITALISED):
                 return False
-        return _TITLE_GAP(nxt.gap) is not None
+        return _TITLE_GAP(gap) is not None
 
     def _titles(self, c: _Ctx) -> Iterable[Finding]:
-        toks = c.toks
         for i in where(c.keys[:-1], TITLES):
             if not self._is_title(c, i):
                 continue
             j = self._run_right(c, i + 1, 2)
             if j > i + 1:
                 yield self._finding(c, i + 1, j, 0.9, "rule:title",
-                                    f"title '{toks[i].text}' + {j - i - 1} name word(s)")
+                                    f"title '{c.words[i]}' + {j - i - 1} name word(s)")
 
     def _roles(self, c: _Ctx) -> Iterable[Finding]:
-        toks = c.toks
-        keys = c.keys
+        keys, gaps, size = c.keys, c.gaps, c.size
         for i in where(keys, _CUES_BY_FIRST):
             for cue in _CUES_BY_FIRST[keys[i]]:
                 n = len(cue)
@@ -350,21 +342,20 @@ class NameRules:
                     continue
                 strength = ROLE_CUES[cue]
                 j = i + n
-                while j < len(toks) and keys[j] in ("e", "s", "es") and toks[j].gap in ("(", ""):
+                while j < size and keys[j] in ("e", "s", "es") and gaps[j] in ("(", ""):
                     j += 1   # "Requérant(e)", "témoin(s)"
-                if j >= len(toks) or j in c.blocked:
+                if j >= size or j in c.blocked:
                     break
                 if self._is_title(c, j):
                     break   # the title rule covers it
-                gap = toks[j].gap
+                gap = gaps[j]
                 colon = _COLON(gap) is not None
                 if _STOP(gap.replace(")", "")) or ("," in gap and strength != "weak"):
                     break
                 lower_ok = strength == "name" or (strength == "colon" and colon)
-                first = toks[j]
-                if c.mode == "cased" and first.shape == "LOWER" and not lower_ok:
+                if c.mode == "cased" and c.shapes[j] == "LOWER" and not lower_ok:
                     break
-                if c.mode != "cased" and not lower_ok and not self._infos[first.text].name:
+                if c.mode != "cased" and not lower_ok and not self._infos[c.words[j]].name:
                     break
                 end = self._run_right(c, j, 2 if lower_ok else 0)
                 if end > j:
@@ -374,8 +365,7 @@ class NameRules:
 
     def _gazetteer(self, c: _Ctx) -> Iterable[Finding]:
         """Runs of name words around a known first name, or around a known surname with a neighbour."""
-        toks = c.toks
-        keys = c.keys
+        words, shapes, keys = c.words, c.shapes, c.keys
         infos = self._infos
         hits = where(keys, self.lex.maybe_name)
         if "-" in c.info.text:
@@ -385,29 +375,29 @@ class NameRules:
             if i0 < i:
                 continue
             i = i0
-            t = toks[i]
-            info = infos[t.text]
-            if i in c.blocked or not info.name or self._acronym(t):
+            word, sh = words[i], shapes[i]
+            info = infos[word]
+            if i in c.blocked or not info.name or self._acronym(word, sh):
                 continue
-            lowered = c.mode != "cased" or t.shape == "LOWER"
-            if lowered and (info.never or len(t.text) < 3):
+            lowered = c.mode != "cased" or sh == "LOWER"
+            if lowered and (info.never or len(word) < 3):
                 continue
             budget = 1 if lowered and info.first else 0   # a lower-case surname needs a known first name
             end = self._run_right(c, i, budget)
-            used_right = sum(1 for k in range(i, end) if not infos[toks[k].text].name and keys[k] not in PARTICLES)
+            used_right = sum(1 for k in range(i, end) if not infos[words[k]].name and keys[k] not in PARTICLES)
             start = self._run_left(c, i, budget - used_right)
             if end <= i:
                 continue
             size = sum(1 for k in range(start, end) if keys[k] not in PARTICLES)
             solid = 0
             for k in range(start, end):
-                w = infos[toks[k].text]
+                w = infos[words[k]]
                 solid += w.name and not w.ambiguous
             after_place_word = start > 0 and keys[start - 1] in PLACE_PREPOSITIONS
             if size < 2:
                 # alone: a first name that is not also a word (in lower case, not after a place word),
                 # or a surname in capitals ("le nommé HADDAD"), whatever the casing of the text
-                lone_surname = t.shape == "UPPER" and info.surname and len(t.text) >= 3
+                lone_surname = sh == "UPPER" and info.surname and len(word) >= 3
                 if info.ambiguous or not (info.first or lone_surname) or (lowered and after_place_word
                                                                          and not lone_surname):
                     continue
@@ -417,31 +407,30 @@ class NameRules:
             kind = "first name" if info.first else "surname"
             score = (0.85 if solid else 0.7) if size >= 2 else (0.6 if not lowered else 0.55)
             yield self._finding(c, start, end, score, detector,
-                                f"{kind} '{fold(t.text)}' in gazetteer"
+                                f"{kind} '{fold(word)}' in gazetteer"
                                 + (f" + {size - 1} neighbouring name word(s)" if size > 1 else " alone"))
             i = end
 
     def _shapes(self, c: _Ctx) -> Iterable[Finding]:
-        toks = c.toks
+        words, shapes = c.words, c.shapes
         infos = self._infos
         i = 0
-        for u in [n for n, sh in enumerate(c.info.shapes) if sh == "UPPER"]:
+        for u in [n for n, sh in enumerate(shapes) if sh == "UPPER"]:
             if u < i:
                 continue
             i = u
-            t = toks[i]
-            if not self._cased_name_word(c, i) or (len(t.text) < 3 and not infos[t.text].name):
+            if not self._cased_name_word(c, i) or (len(words[i]) < 3 and not infos[words[i]].name):
                 continue
             start = self._run_left(c, i)
             end = self._run_right(c, i, 0)
-            shapes = c.info.shapes[start:end]
-            if "CAP" in shapes and "UPPER" in shapes:
-                if toks[start].sentence_start and toks[start].shape == "CAP" \
-                        and not infos[toks[start].text].name and start + 1 < end and toks[start + 1].shape == "CAP":
+            run = shapes[start:end]
+            if "CAP" in run and "UPPER" in run:
+                if c.info.breaks[start] and shapes[start] == "CAP" \
+                        and not infos[words[start]].name and start + 1 < end and shapes[start + 1] == "CAP":
                     start += 1
                 yield self._finding(c, start, end, 0.75, "rule:name_shape",
                                     "upper-case surname next to a capitalised word (NOM Prénom / Prénom NOM)")
-            elif any(infos[toks[k].text].name and not infos[toks[k].text].ambiguous for k in range(start, end)):
+            elif any(infos[words[k]].name and not infos[words[k]].ambiguous for k in range(start, end)):
                 yield self._finding(c, start, end, 0.6 if end - start == 1 else 0.75, "gazetteer:surnames",
                                     "upper-case surname in gazetteer"
                                     + (" with its neighbours" if end - start > 1 else ""))
@@ -451,7 +440,7 @@ class NameRules:
     def candidates(self, info: TextInfo, protected: Sequence[Span], found: Sequence[Finding]) -> list[int]:
         """Indices of words that may be names and that no rule explained."""
         blocked = blocked_tokens(info, [*protected, *((f.start, f.end) for f in found)])
-        toks = info.tokens
+        words, shapes = info.words, info.shapes
         infos = self._infos
         out = []
         if info.mode == "cased":
@@ -459,22 +448,22 @@ class NameRules:
         else:
             pool = where(info.keys, self.lex.maybe_name)
         for i in pool:
-            t = toks[i]
-            if i in blocked or info.keys[i] in TITLES or t.glued:
+            word, sh = words[i], shapes[i]
+            if i in blocked or info.keys[i] in TITLES or info.glued[i]:
                 continue
-            w = infos[t.text]
+            w = infos[word]
             if info.mode == "cased":
-                if self._acronym(t) or (w.never and not w.name):
+                if self._acronym(word, sh) or (w.never and not w.name):
                     continue
-                if t.sentence_start:
-                    nxt = toks[i + 1] if i + 1 < len(toks) else None
-                    if not (nxt and adjacent(t, nxt) and nxt.shape in _CAPITALISED and not self._never(nxt)
-                            and i + 1 not in blocked) and not w.name:
+                if info.breaks[i]:
+                    nxt = i + 1
+                    if not (nxt < len(words) and info.spaced[nxt] and shapes[nxt] in _CAPITALISED
+                            and not self._never(words[nxt]) and nxt not in blocked) and not w.name:
                         continue
-                if t.shape == "UPPER" and len(t.text) < 4 and not w.name:
+                if sh == "UPPER" and len(word) < 4 and not w.name:
                     continue
                 out.append(i)
-            elif w.name and not w.never and len(t.text) >= 3 and not w.ambiguous:
+            elif w.name and not w.never and len(word) >= 3 and not w.ambiguous:
                 out.append(i)
         return out
 
@@ -482,25 +471,25 @@ class NameRules:
                       protected: Sequence[Span], model: str) -> list[Finding]:
         """``PER`` entities of the model that contain a candidate word, trimmed of titles and never-names."""
         c = _Ctx(info, blocked_tokens(info, protected))
-        toks = info.tokens
+        words, starts, ends = info.words, info.starts, info.ends
         cand = set(candidates)
         out = []
         for start, end, label in entities:
             if label != "PER":
                 continue
-            idx = [i for i, t in enumerate(toks) if t.start >= start and t.end <= end]
-            while idx and (idx[0] in c.blocked or info.keys[idx[0]] in TITLES or self._never(toks[idx[0]])
+            idx = [i for i in range(len(words)) if starts[i] >= start and ends[i] <= end]
+            while idx and (idx[0] in c.blocked or info.keys[idx[0]] in TITLES or self._never(words[idx[0]])
                            or info.keys[idx[0]] in PARTICLES):
                 idx.pop(0)
-            while idx and (idx[-1] in c.blocked or self._never(toks[idx[-1]])
+            while idx and (idx[-1] in c.blocked or self._never(words[idx[-1]])
                            or info.keys[idx[-1]] in PARTICLES):
                 idx.pop()
-            if not idx or not cand.intersection(idx) or any(i in c.blocked or toks[i].glued for i in idx):
+            if not idx or not cand.intersection(idx) or any(i in c.blocked or info.glued[i] for i in idx):
                 continue
             if idx[0] > 0 and info.keys[idx[0] - 1] in PLACE_PREPOSITIONS \
-                    and not any(self.lex.is_name_word(toks[i].text) for i in idx):
+                    and not any(self.lex.is_name_word(words[i]) for i in idx):
                 continue
-            known = any(self.lex.is_name_word(toks[i].text) for i in idx)
-            out.append(Finding("PERSON", toks[idx[0]].start, toks[idx[-1]].end, 0.8 if known else 0.7,
+            known = any(self.lex.is_name_word(words[i]) for i in idx)
+            out.append(Finding("PERSON", starts[idx[0]], ends[idx[-1]], 0.8 if known else 0.7,
                                f"spacy:{model}", "NER label PER on a word no rule explained"))
         return out

@@ -179,8 +179,8 @@ class Scrubber:
         for n, (p, rule_found) in enumerate(items):
             red = _Redacted.of(p.info.text, rule_found)
             rinfo = analyse(red.text)
-            starts = {t.start: k for k, t in enumerate(rinfo.tokens)}
-            cand = [starts[o] for o in (red.to_redacted(p.info.tokens[c].start) for c in p.candidates) if o in starts]
+            starts = {s: k for k, s in enumerate(rinfo.starts)}
+            cand = [starts[o] for o in (red.to_redacted(p.info.starts[c]) for c in p.candidates) if o in starts]
             for start, end in _sentences_of(rinfo, cand):
                 windows.append((n, red, start, red.text[start:end]))
         entities: list[list[tuple[int, int, str]]] = [[] for _ in items]
@@ -256,14 +256,13 @@ def redact(text: str, findings: Sequence[Finding]) -> str:
 
 def _sentences_of(info: TextInfo, candidates: Sequence[int]) -> list[Span]:
     """The character spans of the sentences holding the candidate words (merged, in order)."""
-    toks = info.tokens
-    starts = [i for i, t in enumerate(toks) if t.sentence_start]
+    firsts = [i for i, b in enumerate(info.breaks) if b]
     spans: list[Span] = []
     for c in candidates:
-        s = max(i for i in starts if i <= c)
-        nxt = [i for i in starts if i > c]
-        begin = toks[s].start
-        end = toks[nxt[0]].start if nxt else len(info.text)
+        s = max(i for i in firsts if i <= c)
+        nxt = [i for i in firsts if i > c]
+        begin = info.starts[s]
+        end = info.starts[nxt[0]] if nxt else len(info.text)
         if spans and begin <= spans[-1][1]:
             spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
         else:

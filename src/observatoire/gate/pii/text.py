@@ -11,7 +11,7 @@ import re
 import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from itertools import accumulate, compress, repeat
+from itertools import accumulate, compress
 from operator import or_
 from typing import Literal, NamedTuple
 
@@ -36,28 +36,30 @@ ABBREVIATIONS = frozenset({"m", "mme", "mlle", "mr", "dr", "pr", "me", "st", "st
                            "n", "no", "ch", "pl", "imp", "trav", "rte", "fg", "cf", "etc", "vs", "réf", "ref"})
 
 
-class Token(NamedTuple):
-    text: str
-    start: int
-    end: int
-    shape: Shape
-    sentence_start: bool    # first word of the text or of a sentence (after . ! ? or a line break)
-    gap: str                # the characters between the previous word and this one
-    glued: bool             # stuck to a digit, "@", "_" or a placeholder ("AB123CD", "karim13@"): part of a code
-
-
 class TextInfo(NamedTuple):
+    """A text's words as parallel tuples (word ``i`` is ``words[i]``, at ``starts[i]:ends[i]``...), and its
+    casing mode. One tuple per fact rather than one object per word: the rules index them, and building
+    them costs one pass at C speed each."""
+
     text: str
-    tokens: tuple[Token, ...]
     mode: Mode
     placeholders: tuple[tuple[int, int], ...]
-    keys: tuple[str, ...]     # each token's lookup key (lexicon.key: NFC, lower case, plain apostrophe)
-    starts: tuple[int, ...]   # each token's start, end and shape (as in ``tokens``, for lookups at C speed)
+    words: tuple[str, ...]
+    starts: tuple[int, ...]
     ends: tuple[int, ...]
     shapes: tuple[Shape, ...]
+    keys: tuple[str, ...]       # lookup keys (lexicon.key: NFC, lower case, plain apostrophe)
+    breaks: tuple[bool, ...]    # first word of the text or of a sentence (after . ! ? or a line break)
+    gaps: tuple[str, ...]       # the characters between the previous word and this one
+    glued: tuple[bool, ...]     # stuck to a digit, "@", "_" or a placeholder ("AB123CD", "karim13@"): part of a code
+    spaced: tuple[bool, ...]    # only spaces since the previous word (no punctuation, digit or line break)
 
     def in_placeholder(self, start: int, end: int) -> bool:
         return any(start < e and s < end for s, e in self.placeholders)
+
+    def adjacent(self, i: int) -> bool:
+        """Word ``i`` follows word ``i - 1`` with only spaces between."""
+        return self.spaced[i]
 
 
 _GLUE_AFTER = frozenset(("@", "_", "<"))
@@ -100,7 +102,6 @@ def analyse(text: str, masked: Sequence[tuple[int, int]] = ()) -> TextInfo:
             gap = gaps[j]
             if j and gap[:1] == "." and words[j - 1].lower() in ABBREVIATIONS:
                 breaks[j] = _SENTENCE_END.search(gap[1:]) is not None or "\n" in gap
-    tokens = tuple(map(tuple.__new__, repeat(Token, n), zip(words, starts, ends, shapes, breaks, gaps, glued)))
     mode: Mode = "cased"
     if n and "CAP" not in shapes:
         # No capitalised word: a text typed all in lower case (acronyms aside) or all in capitals, where
@@ -116,7 +117,8 @@ def analyse(text: str, masked: Sequence[tuple[int, int]] = ()) -> TextInfo:
         keys = tuple(map(_LOWER_KEYS.__getitem__, words))
     else:
         keys = tuple(map(key, words))
-    return TextInfo(text, tokens, mode, placeholders, keys, tuple(starts), tuple(ends), tuple(shapes))
+    return TextInfo(text, mode, placeholders, tuple(words), tuple(starts), tuple(ends), tuple(shapes), keys,
+                    tuple(breaks), tuple(gaps), tuple(glued), tuple(map(_SPACED.__getitem__, gaps)))
 
 
 def _split_elisions(parts: list[str]) -> list[str]:
@@ -191,9 +193,9 @@ def _complement(spans: Sequence[tuple[int, int]], n: int) -> list[tuple[int, int
     return out
 
 
-def adjacent(a: Token, b: Token) -> bool:
-    """``b`` follows ``a`` with only spaces between (no punctuation, no digit)."""
-    return b.start >= a.end and (b.gap == "" or b.gap.isspace()) and "\n" not in b.gap
+def _spaced(gap: str) -> bool:
+    """Whether a gap between two words holds only spaces (no punctuation, no digit, no line break)."""
+    return gap == "" or (gap.isspace() and "\n" not in gap)
 
 
 # What each word or gap gives, computed once per distinct word or gap (``memo[x]``, and ``map`` over
@@ -203,3 +205,4 @@ _LOWER_KEYS = Memo(_lower_key, 1 << 16)
 _BREAKS = Memo(_starts_sentence, 1 << 14)
 _GLUED_BEFORE = Memo(_glued_before, 1 << 14)
 _GLUED_AFTER = Memo(_glued_after, 1 << 14)
+_SPACED = Memo(_spaced, 1 << 14)
