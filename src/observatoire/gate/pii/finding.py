@@ -8,9 +8,8 @@ the text it covers.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from operator import attrgetter
-from typing import Final, Literal
+from typing import Final, Literal, NamedTuple
 
 Entity = Literal["PERSON", "PHONE", "PLATE", "NIR", "IBAN", "EMAIL", "ADDRESS", "BIRTH_DATE"]
 
@@ -24,13 +23,14 @@ PLACEHOLDERS: Final[dict[Entity, str]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(NamedTuple):
     """Personal data of type ``entity`` at ``text[start:end]``.
 
     ``detector`` names the detector (``"regex:phone_fr"``, ``"spacy:fr_core_news_sm"``,
     ``"gazetteer:first_names"``...) and ``reason`` says why it decided (pattern,
     validator, context word, model label): the decision trace kept by the audit.
+    Immutable; a named tuple because detectors make many of them (a third of the
+    cost of a frozen dataclass).
     """
 
     entity: Entity
