@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from dataclasses import FrozenInstanceError
 from pathlib import Path
 
 import pytest
@@ -43,7 +42,7 @@ def test_when_a_detector_exists_then_docs_pii_md_documents_it(pii: Scrubber) -> 
 
 def test_when_a_finding_is_built_then_it_is_frozen() -> None:
     f = Finding("PHONE", 0, 10, 0.9, "regex:phone_fr", "French mobile number")
-    with pytest.raises(FrozenInstanceError):
+    with pytest.raises(AttributeError):
         f.start = 3  # type: ignore[misc]
 
 
