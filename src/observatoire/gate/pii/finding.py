@@ -67,12 +67,14 @@ def resolve_overlaps(findings: Iterable[Finding], text: str | None = None) -> li
         return ordered   # nothing overlaps, nor repeats (the usual case): every finding is kept as it is
     chosen: list[Finding] = []
     for f in sorted(set(ordered), key=_priority):
-        pieces = [(f.start, f.end)]
-        for c in chosen:
-            pieces = [p for s, e in pieces for p in _minus(s, e, c.start, c.end)]
-        if pieces == [(f.start, f.end)]:
+        fs, fe = f.start, f.end
+        hits = [c for c in chosen if c.start < fe and fs < c.end]
+        if not hits:
             chosen.append(f)
             continue
+        pieces = [(fs, fe)]
+        for c in hits:
+            pieces = [p for s, e in pieces for p in _minus(s, e, c.start, c.end)]
         for s, e in pieces:
             if text is not None:
                 while s < e and not text[s].isalnum():
