@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from functools import lru_cache
-from typing import Mapping
+from typing import Any, Mapping
 
 from observatoire.city.profile import CityProfile, load_city
 
@@ -137,7 +137,7 @@ class Settings:
 
             raise InputError(f"the key ring {self.key_path} must not live inside the store {self.store_dir}")
         return Gate(load_policies(self.policy_path), load_keyring(self.key_path, create=create_keys),
-                    LazyScrubber(lambda: Scrubber(model=self.spacy_model)))
+                    LazyScrubber(lambda: _kept(Scrubber(model=self.spacy_model))))
 
     def store(self, city: CityProfile | None = None):  # -> ParquetStore; typed loosely to keep imports lazy
         """The store; its queries never return records past their retention (unless held)."""
@@ -165,3 +165,17 @@ class Settings:
         from observatoire.governance.audit import AuditLog
 
         return AuditLog(self.audit_dir, clock=self.clock)
+
+
+def _kept(scrubber: Any) -> Any:
+    """``scrubber``, its loaded model put out of the garbage collector's sight (``gc.freeze``).
+
+    The model's hundred thousand objects live as long as the process; without
+    this every full collection walks them again, which costs the scrubber a
+    tenth of its time. Collecting first leaves nothing collectable frozen.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    return scrubber
