@@ -235,23 +235,27 @@ class NameRules:
     # -- runs --------------------------------------------------------------------------------
     def _run_right(self, c: _Ctx, i: int, lower_budget: int) -> int:
         """Index after the last name word of the run starting at token ``i`` (``i`` when none)."""
-        shapes = c.shapes
+        shapes, spaced, keys = c.shapes, c.info.spaced, c.keys
         size = c.size
+        cased = c.mode == "cased"
         j, end, n = i, i, 0
-        if c.mode == "cased" and i < size and shapes[i] != "LOWER":
+        if cased and i < size and shapes[i] != "LOWER":
             lower_budget = 0   # "M. Dupont habite": a capitalised name does not go on in lower case
         while j < size and n < _MAX_RUN:
-            if j > i and not self._linked(c, j - 1, j):
+            if j > i and not spaced[j] and not self._linked(c, j - 1, j):
                 break
-            k = c.keys[j]
+            k = keys[j]
             if (k in PARTICLES and j + 1 < size and j not in c.blocked and self._linked(c, j, j + 1)
-                    and (n > 0 or shapes[j] != "LOWER" or c.mode != "cased")):
+                    and (n > 0 or shapes[j] != "LOWER" or not cased)):
                 ok, _ = self._word_ok(c, j + 1, lower_budget)
                 if ok and (shapes[j + 1] != "LOWER" or self._infos[c.words[j + 1]].name
                            or k in _STRONG_PARTICLES):
                     j += 1
                     continue
-            ok, used = self._word_ok(c, j, lower_budget)
+            if cased and shapes[j] != "LOWER":
+                ok, used = self._cased_name_word(c, j), False
+            else:
+                ok, used = self._word_ok(c, j, lower_budget)
             if not ok and self._bridge(c, j):
                 ok, used = True, False
             if not ok:
@@ -384,13 +388,16 @@ class NameRules:
                 continue
             budget = 1 if lowered and info.first else 0   # a lower-case surname needs a known first name
             end = self._run_right(c, i, budget)
-            used_right = sum(1 for k in range(i, end) if not infos[words[k]].name and keys[k] not in PARTICLES)
+            used_right = 0
+            for k in range(i + 1, end):   # the word at i is a name
+                used_right += not infos[words[k]].name and keys[k] not in PARTICLES
             start = self._run_left(c, i, budget - used_right)
             if end <= i:
                 continue
-            size = sum(1 for k in range(start, end) if keys[k] not in PARTICLES)
-            solid = 0
+            size = solid = 0
             for k in range(start, end):
+                if keys[k] not in PARTICLES:
+                    size += 1
                 w = infos[words[k]]
                 solid += w.name and not w.ambiguous
             after_place_word = start > 0 and keys[start - 1] in PLACE_PREPOSITIONS

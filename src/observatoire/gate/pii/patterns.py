@@ -194,12 +194,13 @@ def find_structured(detectors: Sequence[PatternDetector], text: str) -> list[Fin
     first = _NUMERIC(text)
     lead = -1 if first is None else max(0, first.start() - _LEAD)
     for d in detectors:
-        if d.anchor is not None:
-            if lead < 0:
-                continue
-            m = d.first(text, lead)
-        else:
-            m = d.first(text)
+        if d.anchor is not None and lead < 0:
+            continue
+        if d.needs and d.needs not in text:
+            continue
+        if d.gate is not None and d.gate.search(text) is None:
+            continue
+        m = d._search(text, lead if d.anchor is not None else 0)
         if m is None:
             continue
         if d.min_digits:
