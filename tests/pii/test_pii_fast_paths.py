@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import random
+import re
 
 from stdnum import iban
 
 from observatoire.gate.pii import Finding, resolve_overlaps
 from observatoire.gate.pii.names import blocked_tokens
-from observatoire.gate.pii.text import analyse
+from observatoire.gate.pii.text import _LATIN_LETTER, _LATIN_WORD_SPLIT, _WORD_SPLIT, analyse
 from observatoire.gate.pii.validators import iban_prefix
 
 
@@ -55,3 +56,15 @@ def test_masked_words_are_left_out_and_gaps_run_from_the_previous_word() -> None
     assert [text[s:e] for s, e in zip(info.starts, info.ends)] == list(info.words)
     assert info.shapes == ("LOWER", "LOWER", "LOWER", "INITIAL")
     assert info.spaced == (True, False, True, True)
+
+
+def test_latin_letter_class_is_the_unicode_one_below_u0250() -> None:
+    latin, unicode = re.compile(_LATIN_LETTER), re.compile(r"[^\W\d_]")
+    assert [i for i in range(0x250) if bool(latin.fullmatch(chr(i))) != bool(unicode.fullmatch(chr(i)))] == []
+    text = "M. Ödön ŁUKASZ-Ñúñez, l'Ĥôtel ª²µ ½ 12_ab ǅemal ɏ"
+    assert _LATIN_WORD_SPLIT.split(text) == _WORD_SPLIT.split(text)
+
+
+def test_a_text_beyond_latin_is_split_on_unicode_letters() -> None:
+    info = analyse("Vu M. Nguyễn Văn Minh à 23h15")   # "ễ" is beyond U+0250
+    assert info.words == ("Vu", "M", "Nguyễn", "Văn", "Minh", "à", "h")

@@ -107,8 +107,7 @@ def place_spans(info: TextInfo, lex: Lexicon) -> list[Span]:
     hits = list(compress(range(len(info.keys)), map(lex.is_place_start.__getitem__, info.keys)))
     if not hits:
         return []
-    words, shapes, spaced = info.words, info.shapes, info.spaced
-    keys = list(map(_FOLDED.__getitem__, info.keys))
+    words, shapes, spaced, keys = info.words, info.shapes, info.spaced, info.keys
     out: list[Span] = []
     by_first = lex.place_index
     infos = lex.infos
@@ -117,14 +116,15 @@ def place_spans(info: TextInfo, lex: Lexicon) -> list[Span]:
         if i <= last:
             continue
         best = 0
-        for place in by_first.get(keys[i], ()):
+        first = _FOLDED[keys[i]]
+        for place in by_first.get(first, ()):
             n = len(place)
-            if n <= best or tuple(keys[i:i + n]) != place:
+            if n <= best or (n > 1 and tuple(map(_FOLDED.__getitem__, keys[i:i + n])) != place):
                 continue
             if all(spaced[j] or words[j - 1].endswith(("'", "’")) for j in range(i + 1, i + n)):
                 if n == 1 and infos[words[i]].name and not (i and info.keys[i - 1] in _ARTICLES):
                     continue   # "Valentine DUPONT" is a person, "la Valentine" a quartier
-                if info.mode == "cased" and shapes[i] == "LOWER" and n == 1 and keys[i] not in ("l'",):
+                if info.mode == "cased" and shapes[i] == "LOWER" and n == 1 and first != "l'":
                     continue   # "la plaine" in a sentence is a plain; "Plaine" is the quartier
                 best = n
         if best:
@@ -297,8 +297,9 @@ class NameRules:
         return j
 
     # -- rules -------------------------------------------------------------------------------
-    def find(self, info: TextInfo, protected: Sequence[Span]) -> list[Finding]:
-        c = _Ctx(info, blocked_tokens(info, protected))
+    def find(self, info: TextInfo, protected: Sequence[Span], blocked: frozenset[int] | None = None) -> list[Finding]:
+        """Persons' names the rules find; ``blocked``: ``blocked_tokens(info, protected)`` if known already."""
+        c = _Ctx(info, blocked_tokens(info, protected) if blocked is None else blocked)
         out: list[Finding] = []
         keys = info.keys
         if not TITLES.isdisjoint(keys):
@@ -444,9 +445,12 @@ class NameRules:
             i = max(end, i + 1)
 
     # -- what is left for the model -------------------------------------------------------------
-    def candidates(self, info: TextInfo, protected: Sequence[Span], found: Sequence[Finding]) -> list[int]:
-        """Indices of words that may be names and that no rule explained."""
-        blocked = blocked_tokens(info, [*protected, *((f.start, f.end) for f in found)])
+    def candidates(self, info: TextInfo, protected: Sequence[Span], found: Sequence[Finding],
+                   blocked: frozenset[int] | None = None) -> list[int]:
+        """Indices of words that may be names and that no rule explained (``blocked``: as in ``find``)."""
+        if blocked is None:
+            blocked = blocked_tokens(info, protected)
+        blocked = blocked | blocked_tokens(info, [(f.start, f.end) for f in found])
         words, shapes = info.words, info.shapes
         infos = self._infos
         out = []

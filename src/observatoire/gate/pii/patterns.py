@@ -53,10 +53,11 @@ PATTERNS: dict[str, str] = {
 _SIV_FIRST = "[A-HJ-NP-TV-Za-hj-np-tv-z\u017f\u212a]"
 ANCHORS: dict[str, str] = {
     "phone_fr": r"[+0](?<![\d+>].)",
-    # a plate's number, with a letter and a separator (none, " ", "-", " -", "- ", " - ") before it and two
-    # letters after: the plate starts 5, 4, 3 or 2 characters before (tried in that order)
-    "plate_siv": r"\d(?:(?<=[^\W\d_]\d)|(?<=[^\W\d_][ \-]\d)|(?<=[^\W\d_] -\d)|(?<=[^\W\d_]- \d)"
-                 rf"|(?<=[^\W\d_] - \d))(?=\d\d(?: ?- ?| ?)(?i:{_SIV_LETTER}{_SIV_LETTER}))",
+    # a plate's number, with two letters after it and a letter and a separator (none, " ", "-", " -", "- ",
+    # " - ") before it: the plate starts 5, 4, 3 or 2 characters before (tried in that order). What follows is
+    # tested first: most digits are not followed by two digits and two letters, and that fails fastest.
+    "plate_siv": rf"\d(?=\d\d(?: ?- ?| ?)(?i:{_SIV_LETTER}{_SIV_LETTER}))"
+                 r"(?:(?<=[^\W\d_]\d)|(?<=[^\W\d_][ \-]\d)|(?<=[^\W\d_] -\d)|(?<=[^\W\d_]- \d)|(?<=[^\W\d_] - \d))",
     "plate_fni": rf"[1-9](?<![\w\->].)(?=\d{{0,3}}(?: ?- ?| ?)(?i:{_FNI_LETTER}{{2}}))",
     "nir": r"[1-478](?<![\d>].)(?=(?:[ .\-]?\d){4})",
     # an IBAN's first digit is always its third character: the anchor finds that digit (offset 2)

@@ -18,7 +18,7 @@ from observatoire.gate.pii.dates import find_birth_dates
 from observatoire.gate.pii.errors import MissingModelError
 from observatoire.gate.pii.finding import PLACEHOLDERS, Finding, resolve_overlaps
 from observatoire.gate.pii.lexicon import build_lexicon
-from observatoire.gate.pii.names import RULE_DETECTORS, NameRules, Span, place_spans
+from observatoire.gate.pii.names import RULE_DETECTORS, NameRules, Span, blocked_tokens, place_spans
 from observatoire.gate.pii.patterns import PatternDetector, find_structured, structured_detectors
 from observatoire.gate.pii.text import TextInfo, analyse
 
@@ -167,10 +167,11 @@ class Scrubber:
         protected: list[Span] = [(s.start, s.end) for s in street_refs]
         protected += place_spans(info, self._lexicon)
         protected += info.placeholders
-        findings.extend(self._names.find(info, protected))
+        blocked = blocked_tokens(info, protected)
+        findings.extend(self._names.find(info, protected, blocked))
         if info.placeholders:
             findings = [f for f in findings if not info.in_placeholder(f.start, f.end)]
-        candidates = self._names.candidates(info, protected, findings) if self._nlp is not None else []
+        candidates = self._names.candidates(info, protected, findings, blocked) if self._nlp is not None else []
         return _Pending(info, protected, findings, candidates)
 
     def _run_ner(self, items: list[tuple[_Pending, list[Finding]]]) -> list[list[Finding]]:

@@ -11,8 +11,8 @@ import re
 import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from itertools import accumulate, compress
-from operator import or_
+from itertools import accumulate, compress, filterfalse
+from operator import itemgetter, or_
 from typing import Literal, NamedTuple
 
 from observatoire.gate.pii.finding import PLACEHOLDERS
@@ -88,15 +88,19 @@ def analyse(text: str, masked: Sequence[tuple[int, int]] = ()) -> TextInfo:
     bounds = list(accumulate(map(len, parts), initial=0))
     starts, ends = bounds[1:-1:2], bounds[2::2]
     gaps = parts[0:-1:2]
-    glued = list(map(or_, map(_GLUED_BEFORE.__getitem__, gaps), map(_GLUED_AFTER.__getitem__, parts[2::2])))
+    glued = tuple(map(or_, map(_GLUED_BEFORE.__getitem__, gaps), map(_GLUED_AFTER.__getitem__, parts[2::2])))
     if skipped and n:
         keep = _outside(skipped, starts, ends)
         if keep is not None:
-            words, starts, ends, glued = ([xs[i] for i in keep] for xs in (words, starts, ends, glued))
-            n = len(words)
+            n = len(keep)
+            if n:
+                pick = itemgetter(*keep) if n > 1 else lambda xs: (xs[keep[0]],)
+                words, starts, ends, glued = pick(words), pick(starts), pick(ends), pick(glued)
+            else:
+                words = starts = ends = glued = ()
             # a gap runs from the previous word kept
-            gaps = [text[(ends[j - 1] if j else 0):starts[j]] for j in range(n)]
-    shapes = list(map(_SHAPES.__getitem__, words))
+            gaps = list(map(text.__getitem__, map(slice, (0, *ends[:-1]), starts)))
+    shapes = tuple(map(_SHAPES.__getitem__, words))
     breaks = list(map(_BREAKS.__getitem__, gaps))
     if n:
         breaks[0] = True
@@ -120,8 +124,8 @@ def analyse(text: str, masked: Sequence[tuple[int, int]] = ()) -> TextInfo:
         keys = tuple(map(_LOWER_KEYS.__getitem__, words))
     else:
         keys = tuple(map(key, words))
-    return TextInfo(text, mode, placeholders, tuple(words), tuple(starts), tuple(ends), tuple(shapes), keys,
-                    tuple(breaks), tuple(gaps), tuple(glued), tuple(map(_SPACED.__getitem__, gaps)))
+    return TextInfo(text, mode, placeholders, tuple(words), tuple(starts), tuple(ends), shapes, keys,
+                    tuple(breaks), tuple(gaps), glued, tuple(map(_SPACED.__getitem__, gaps)))
 
 
 def _split_elisions(parts: list[str]) -> list[str]:
@@ -148,7 +152,7 @@ def _outside(spans: Sequence[tuple[int, int]], starts: Sequence[int], ends: Sequ
         inside.update(range(bisect_right(ends, s), bisect_left(starts, e)))
     if not inside:
         return None
-    return [j for j in range(len(starts)) if j not in inside]
+    return list(filterfalse(inside.__contains__, range(len(starts))))
 
 
 def shape(word: str) -> Shape:
