@@ -112,3 +112,16 @@ def test_every_registered_source_has_a_policy_naming_every_field_it_reads(source
         declared = getattr(source, "columns", ()) + getattr(source, "optional", ())
         paths = tuple(getattr(source, "paths", {}))
         assert all(policy.named(c) for c in declared + paths), name
+
+
+def test_the_gate_puts_the_loaded_model_out_of_the_collectors_sight_once_per_process(monkeypatch) -> None:
+    import gc
+
+    from observatoire.settings import _kept
+
+    frozen: list[int] = []
+    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(1))
+    monkeypatch.setattr(gc, "get_freeze_count", lambda: len(frozen))
+    scrubber = object()
+    assert _kept(scrubber) is scrubber and _kept(object()) is not scrubber
+    assert frozen == [1]
