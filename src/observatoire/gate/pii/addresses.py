@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Iterator
+from itertools import compress
 from dataclasses import dataclass
 
 from observatoire.gate.pii.finding import Finding
@@ -123,7 +124,7 @@ def streets(info: TextInfo, lex: Lexicon) -> list[Street]:
     last = -1
     if _TRIGGERS.isdisjoint(keys):
         return out
-    for i in [i for i, k in enumerate(keys) if k in _TRIGGERS]:
+    for i in list(compress(range(len(keys)), map(_TRIGGERS.__contains__, keys))):
         if i <= last:
             continue
         k = keys[i]
