@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from observatoire.gate.pseudonym import (KeyRingError, init_keyring, load_keyring, normalise, rotate_keyring)
+from observatoire.gate.pseudonym import (TOKEN_HEX, KeyRingError, init_keyring, load_keyring, normalise,
+                                         rotate_keyring)
 from observatoire.errors import InputError
 
 
@@ -100,3 +101,13 @@ def test_vectorised_normalisation_equals_the_reference_one(values: list, kind: s
 
     got = normalise_array(kind, pa.array(values, pa.string())).to_pylist()
     assert got == [None if v is None else normalise(kind, v) for v in values]
+
+
+def test_a_token_is_the_keyed_hmac_of_kind_and_normalised_value(ring_path: Path) -> None:
+    import hmac
+
+    ring = load_keyring(ring_path)
+    key = ring.keys[ring.current]
+    expected = hmac.digest(key, b"plate\x1f" + b"ab123cd", "sha256").hex()[:TOKEN_HEX]
+    assert ring.tokens("plate", ["AB-123-CD", None, " ", "ab 123 cd"]) == [f"{ring.current}:{expected}", None, None,
+                                                                          f"{ring.current}:{expected}"]

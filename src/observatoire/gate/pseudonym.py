@@ -83,11 +83,19 @@ class KeyRing:
 
     def tokens_of_normalised(self, kind: str, normalised: Iterable[str | None]) -> list[str | None]:
         """Tokens of values already in their :func:`normalise` spelling."""
-        key = self.keys[self.current]
         prefix = f"{self.current}:"
-        head = f"{kind}\x1f".encode()
-        return [None if v is None else prefix + hmac.digest(key, head + v.encode(), "sha256").hex()[:TOKEN_HEX]
-                for v in normalised]
+        # HMAC-SHA256(key, kind + 0x1f + value): the state after the key and the kind is computed once and
+        # copied for each value (the standard library's HMAC.copy), half the work of a fresh HMAC per value
+        keyed = hmac.new(self.keys[self.current], f"{kind}\x1f".encode(), "sha256")
+        out: list[str | None] = []
+        for v in normalised:
+            if v is None:
+                out.append(None)
+                continue
+            h = keyed.copy()
+            h.update(v.encode())
+            out.append(prefix + h.hexdigest()[:TOKEN_HEX])
+        return out
 
 
 def normalise_array(kind: str, values: pa.Array) -> pa.Array:
