@@ -57,6 +57,7 @@ bench: install $(VENV)/.installed-bench
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/gate_structured.py
 	$(BIN)/python bench/pii_scrubber.py
+	$(BIN)/python bench/pii_work.py
 	$(BIN)/python bench/etas.py
 
 clean:

@@ -171,8 +171,7 @@ def _kept(scrubber: Any) -> Any:
     """``scrubber``, its loaded model put out of the garbage collector's sight (``gc.freeze``).
 
     The model's hundred thousand objects live as long as the process; without
-    this every full collection walks them again, which costs the scrubber a
-    tenth of its time. Collecting first leaves nothing collectable frozen, and
+    this every full collection walks them again. Collecting first leaves nothing collectable frozen, and
     a process freezes once (an ingest loads one model; a test session many).
     """
     import gc

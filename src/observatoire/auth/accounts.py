@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from observatoire.auth.files import locked, read_json, write_json
+from observatoire.statefiles import locked, read_json, write_json
 from observatoire.auth.passwords import Passwords
 from observatoire.auth.roles import check_role
 from observatoire.errors import InputError

@@ -7,7 +7,7 @@ from typing import Any
 
 from observatoire.auth.accounts import Accounts
 from observatoire.auth.config import AuthConfig, load_auth_config
-from observatoire.auth.files import ensure_private_dir
+from observatoire.statefiles import ensure_private_dir
 from observatoire.auth.oidc import OidcClient
 from observatoire.auth.passwords import Passwords
 from observatoire.auth.sessions import Sessions

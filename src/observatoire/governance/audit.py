@@ -53,6 +53,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from observatoire.errors import InputError, ObservatoireError
+from observatoire.statefiles import atomic_write, fsync_dir
 
 ACTIONS = frozenset({
     "ingest", "consult", "export", "modify", "delete", "purge", "rule_change", "rule_approval",
@@ -397,7 +398,7 @@ class AuditLog:
         finally:
             os.close(fd)
         if new and self.durable:
-            _fsync_dir(self.dir)
+            fsync_dir(self.dir)
         if not self._head_marker.exists():
             self._head_marker.write_text("this audit log has a signed head (head.json)\n", encoding="ascii")
 
@@ -762,14 +763,14 @@ class AuditLog:
             if not keep:
                 seg.unlink()
             elif len(keep) < len(raw):
-                _atomic_write(seg, b"".join(r + b"\n" for r in keep))
+                atomic_write(seg, b"".join(r + b"\n" for r in keep))
             else:
                 break
         if self.checkpoints_path.exists():
             raw = [r for r in self.checkpoints_path.read_bytes().splitlines() if r.strip()]
             keep = [r for r in raw if (_int(_safe_json(r).get("seq")) or 0) >= anchor]
             if len(keep) < len(raw):
-                _atomic_write(self.checkpoints_path, b"".join(r + b"\n" for r in keep))
+                atomic_write(self.checkpoints_path, b"".join(r + b"\n" for r in keep))
 
 
 # -- helpers ------------------------------------------------------------------------------------------
@@ -842,21 +843,3 @@ def _ends_with_newline(path: Path) -> bool:
         return fh.read(1) == b"\n"
 
 
-def _atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        if durable:
-            fh.flush()
-            os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    if durable:
-        _fsync_dir(path.parent)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -20,7 +20,6 @@ audit log). Adding or lifting one is audited (action ``legal_hold``).
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -31,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from observatoire.configfile import read_toml
 from observatoire.errors import InputError
+from observatoire.statefiles import locked, write_json
 
 if TYPE_CHECKING:  # ibis is imported where a query is built, not with the settings
     import ibis.expr.types as ir
@@ -120,14 +120,8 @@ class Holds:
         return tuple(h for h in self.all() if h.active)
 
     def _write(self, holds: Iterable[Hold]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        doc = {"holds": [{**asdict(h), "event_ids": list(h.event_ids)} for h in holds]}
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, indent=1, ensure_ascii=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
+        """Replace the file (private, atomic); callers hold :func:`~observatoire.statefiles.locked`."""
+        write_json(self.path, {"holds": [{**asdict(h), "event_ids": list(h.event_ids)} for h in holds]})
         self._cache = None
 
     def add(self, *, reason: str, reference: str, actor: str, now: datetime, source: str | None = None,
@@ -150,7 +144,8 @@ class Holds:
         hold = Hold(hold_id=f"hold-{secrets.token_hex(4)}", reason=reason.strip(), reference=reference.strip(),
                     created_at=_utc(now).isoformat(), created_by=actor, source=source, zone=zone,
                     start=s, end=e, event_ids=ids)
-        self._write([*self.all(), hold])
+        with locked(self.path):   # read, add, write: one writer at a time
+            self._write([*self.all(), hold])
         if audit is not None:
             audit.record("legal_hold", actor=actor, role=role, dataset="events", filters=hold.scope(),
                          purpose="legal_hold", detail={"op": "add", "hold_id": hold.hold_id})
@@ -159,19 +154,21 @@ class Holds:
     def lift(self, hold_id: str, *, actor: str, now: datetime, audit: Any | None = None,
              role: str = "admin") -> Hold:
         """Mark a hold lifted (it stays in the file, for the record); audited like :meth:`add`."""
-        holds = list(self.all())
-        for i, h in enumerate(holds):
-            if h.hold_id == hold_id:
-                if not h.active:
-                    raise InputError(f"legal hold {hold_id} is already lifted")
-                holds[i] = Hold(**{**asdict(h), "event_ids": h.event_ids,
-                                   "lifted_at": _utc(now).isoformat(), "lifted_by": actor})
-                self._write(holds)
-                if audit is not None:
-                    audit.record("legal_hold", actor=actor, role=role, dataset="events", filters=h.scope(),
-                                 purpose="legal_hold", detail={"op": "lift", "hold_id": hold_id})
-                return holds[i]
-        raise InputError(f"no legal hold {hold_id}")
+        with locked(self.path):   # read, change, write: one writer at a time
+            holds = list(self.all())
+            i = next((i for i, h in enumerate(holds) if h.hold_id == hold_id), None)
+            if i is None:
+                raise InputError(f"no legal hold {hold_id}")
+            h = holds[i]
+            if not h.active:
+                raise InputError(f"legal hold {hold_id} is already lifted")
+            holds[i] = Hold(**{**asdict(h), "event_ids": h.event_ids,
+                               "lifted_at": _utc(now).isoformat(), "lifted_by": actor})
+            self._write(holds)
+        if audit is not None:
+            audit.record("legal_hold", actor=actor, role=role, dataset="events", filters=h.scope(),
+                         purpose="legal_hold", detail={"op": "lift", "hold_id": hold_id})
+        return holds[i]
 
 
 # -- the visibility rule --------------------------------------------------------------------------

@@ -8,12 +8,12 @@ is replaced atomically (write to a temporary file, fsync, ``os.replace``).
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from observatoire.errors import StoreError
+from observatoire.statefiles import write_json
 
 MANIFEST_VERSION = 1
 
@@ -61,18 +61,5 @@ def read_manifest(path: Path) -> Manifest:
 
 
 def write_manifest(path: Path, manifest: Manifest) -> None:
-    tmp = path.with_suffix(".json.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(manifest.to_json(), fh, indent=1, sort_keys=True)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    """Replace the manifest atomically and durably (the commit point of every store change)."""
+    write_json(path, manifest.to_json())

@@ -50,7 +50,8 @@ from observatoire.event.schema import EVENT_SCHEMA, QUARANTINE_SCHEMA, validate_
 from observatoire.store.base import Batch, CommitResult
 from observatoire.store import rollup as rollups
 from observatoire.store import rollup_read
-from observatoire.store.manifest import Manifest, fsync_dir, read_manifest, write_manifest
+from observatoire.statefiles import fsync_dir
+from observatoire.store.manifest import Manifest, read_manifest, write_manifest
 from observatoire.store.rollup import RollupSpec
 
 if TYPE_CHECKING:

@@ -1,4 +1,8 @@
-"""Small JSON state files kept private: mode 0600 in a 0700 folder, atomic replace, one writer at a time."""
+"""State files kept private and whole: mode 0600 in a 0700 folder, atomic replace, one writer at a time.
+
+Used by the accounts, sessions and tokens (``auth/``), the legal holds and the
+audit log (``governance/``) and the store's manifest (``fsync_dir``).
+"""
 
 from __future__ import annotations
 
@@ -30,26 +34,36 @@ def read_json(path: Path, default: Any) -> Any:
         raise StoreError(f"{path.name}: cannot be read as JSON ({type(exc).__name__})") from None
 
 
-def write_json(path: Path, data: Any) -> None:
-    """Replace ``path`` atomically with ``data`` as JSON, mode 0600 (temp file, fsync, rename, fsync dir)."""
+def atomic_write(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` atomically and durably, mode 0600: a temporary file in the same folder,
+    fsync, rename over ``path``, fsync of the folder. A crash leaves the old content or the new, never a mix."""
     ensure_private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)   # mkstemp creates it 0600
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1, sort_keys=True)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o600)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
+    fsync_dir(path.parent)
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Replace ``path`` atomically with ``data`` as JSON, mode 0600 (see :func:`atomic_write`)."""
+    atomic_write(path, json.dumps(data, indent=1, sort_keys=True).encode("utf-8"))
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename or a new file in the folder ``path`` durable."""
+    fd = os.open(path, os.O_RDONLY)
     try:
-        os.fsync(dir_fd)
+        os.fsync(fd)
     finally:
-        os.close(dir_fd)
+        os.close(fd)
 
 
 @contextlib.contextmanager
