@@ -101,16 +101,14 @@ class Memo(dict):  # type: ignore[type-arg]
 class Lexicon:
     """The word lists, with a per-word cache of what a word is."""
 
-    __slots__ = ("first_names", "surnames", "ambiguous", "never", "places", "maybe_name", "place_starts", "infos",
-                 "is_place_start", "place_index")
+    __slots__ = ("first_names", "surnames", "ambiguous", "never", "maybe_name", "infos", "is_place_start",
+                 "place_index")
 
     def __init__(self, first_names: WordSet, surnames: WordSet, ambiguous: WordSet, never: WordSet,
                  places: tuple[tuple[str, ...], ...]) -> None:
         self.first_names, self.surnames, self.ambiguous, self.never = first_names, surnames, ambiguous, never
-        self.places = places     # each place as a tuple of folded word keys
         # keys that may be (part of) a name, accented or folded: a cheap filter before ``info``
         self.maybe_name = first_names.exact | first_names.folded | surnames.exact | surnames.folded
-        self.place_starts = frozenset(p[0] for p in places)
         self.place_index: dict[str, list[tuple[str, ...]]] = {}   # places by their first word
         for place in places:
             self.place_index.setdefault(place[0], []).append(place)
@@ -128,19 +126,10 @@ class Lexicon:
         return WordInfo(first, surname, word in self.ambiguous, word in self.never, first or surname)
 
     def _place_start(self, k: str) -> bool:
-        return k in self.place_starts or (not k.isascii() and fold(k) in self.place_starts)
-
-    def info(self, word: str) -> WordInfo:
-        return self.infos[word]
-
-    def is_first(self, word: str) -> bool:
-        return self.infos[word].first
+        return k in self.place_index or (not k.isascii() and fold(k) in self.place_index)
 
     def is_name_word(self, word: str) -> bool:
         return self.infos[word].name
-
-    def is_ambiguous(self, word: str) -> bool:
-        return self.infos[word].ambiguous
 
     def is_never(self, word: str) -> bool:
         return self.infos[word].never

@@ -10,7 +10,7 @@ the benchmark can build Presidio recognizers from the very same expressions.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -47,7 +47,7 @@ PATTERNS: dict[str, str] = {
 # Where a match of each pattern can start, as an expression that begins with a plain character class, so that
 # the regex engine skips to candidates at C speed (the patterns begin with a look-behind, which makes the engine
 # try every position). Each anchor matches at every position where its pattern can match (a superset: the
-# pattern still decides), so ``PatternDetector.find`` returns exactly what ``pattern.search`` would. The first
+# pattern still decides), so ``PatternDetector.first`` returns exactly what ``pattern.search`` would. The first
 # class lists the case variants that IGNORECASE lets match (U+017F long s, U+212A kelvin sign), so that the
 # anchors need no IGNORECASE on their first character.
 _SIV_FIRST = "[A-HJ-NP-TV-Za-hj-np-tv-z\u017f\u212a]"
@@ -71,8 +71,6 @@ ANCHORS: dict[str, str] = {
 # holds no digit), so the first match found is the leftmost one, as with ``pattern.search``.
 ANCHOR_OFFSETS: dict[str, tuple[int, ...]] = {"iban": (2,), "plate_siv": (5, 4, 3, 2)}
 _LEAD = max(max(o) for o in ANCHOR_OFFSETS.values())
-# Something every match holds, found from a digit (a fast scan): a text without it is not searched at all.
-GATES: dict[str, str] = {}
 
 
 def _phone(m: re.Match[str]) -> tuple[int, str] | None:
@@ -124,7 +122,6 @@ class PatternDetector:
     needs: str = ""                # a character the text must contain ("@" for an e-mail)
     anchor: re.Pattern[str] | None = None   # where a match can start (see ANCHORS); None: search everywhere
     anchor_offsets: tuple[int, ...] = (0,)   # the anchor matches this many characters after the start
-    gate: re.Pattern[str] | None = None     # what every match holds (see GATES)
     context_rx: re.Pattern[str] | None = None
 
     @property
@@ -154,8 +151,6 @@ class PatternDetector:
         nothing to do there)."""
         if self.needs and self.needs not in text:
             return None
-        if self.gate is not None and self.gate.search(text) is None:
-            return None
         return self._search(text, pos)
 
     def validated(self, text: str, m: re.Match[str] | None) -> list[Finding]:
@@ -177,20 +172,11 @@ class PatternDetector:
             m = self._search(text, end)                  # a validator may narrow the span: search again after it
         return out
 
-    def find(self, text: str, digits: int | Callable[[], int] | None = None) -> Iterator[Finding]:
-        """The validated matches in ``text``; ``digits`` (the count of digits, or a function that counts them,
-        called only once a candidate is met) skips texts that have too few digits for this identifier."""
-        m = self.first(text)
-        if m is None:
-            return
-        if digits is not None and (digits() if callable(digits) else digits) < self.min_digits:
-            return
-        yield from self.validated(text, m)
-
 
 def find_structured(detectors: Sequence[PatternDetector], text: str) -> list[Finding]:
-    """What ``detector.find(text)`` gives for each detector, in order, with the digits of the text counted
-    once, and only when a detector meets a candidate (most texts give none to most detectors)."""
+    """The validated matches of each detector in ``text``, in detector order. A detector is skipped when the
+    text has too few digits for its identifier, the digits being counted once, and only when a detector meets
+    a candidate (most texts give none to most detectors)."""
     out: list[Finding] = []
     digits = -1
     # Every match of an anchored detector holds a digit or a "+" (its anchor), at most ``_LEAD`` characters
@@ -200,11 +186,7 @@ def find_structured(detectors: Sequence[PatternDetector], text: str) -> list[Fin
     for d in detectors:
         if d.anchor is not None and lead < 0:
             continue
-        if d.needs and d.needs not in text:
-            continue
-        if d.gate is not None and d.gate.search(text) is None:
-            continue
-        m = d._search(text, lead if d.anchor is not None else 0)
+        m = d.first(text, lead if d.anchor is not None else 0)
         if m is None:
             continue
         if d.min_digits:
@@ -227,10 +209,9 @@ def _rx(name: str, flags: int = re.IGNORECASE) -> re.Pattern[str]:
 
 
 def _fast(name: str) -> dict[str, Any]:
-    """The anchor and gate of a pattern, as keyword arguments of :class:`PatternDetector`."""
+    """The anchor of a pattern, as keyword arguments of :class:`PatternDetector`."""
     return {"anchor": re.compile(ANCHORS[name]) if name in ANCHORS else None,
-            "anchor_offsets": ANCHOR_OFFSETS.get(name, (0,)),
-            "gate": re.compile(GATES[name]) if name in GATES else None}
+            "anchor_offsets": ANCHOR_OFFSETS.get(name, (0,))}
 
 
 def structured_detectors() -> tuple[PatternDetector, ...]:
