@@ -114,14 +114,29 @@ def test_every_registered_source_has_a_policy_naming_every_field_it_reads(source
         assert all(policy.named(c) for c in declared + paths), name
 
 
-def test_the_gate_puts_the_loaded_model_out_of_the_collectors_sight_once_per_process(monkeypatch) -> None:
+def test_the_gate_puts_the_loaded_model_out_of_the_collectors_sight_once_per_process(monkeypatch, tmp_path) -> None:
     import gc
 
-    from observatoire.settings import _kept
+    import observatoire.gate.pii as pii
+    from observatoire.settings import Settings
 
     frozen: list[int] = []
     monkeypatch.setattr(gc, "freeze", lambda: frozen.append(1))
     monkeypatch.setattr(gc, "get_freeze_count", lambda: len(frozen))
-    scrubber = object()
-    assert _kept(scrubber) is scrubber and _kept(object()) is not scrubber
+    loaded: list[str] = []
+
+    class Model:   # what the gate's scrubber factory builds, without loading spaCy
+        def __init__(self, model: str) -> None:
+            loaded.append(model)
+
+        def scrub_many(self, texts):  # noqa: ANN001, ANN202
+            return [None for _ in texts]
+
+    monkeypatch.setattr(pii, "Scrubber", Model)
+    settings = Settings(store_dir=tmp_path / "store", key_path=tmp_path / "keys" / "k.key")
+    for n in range(2):   # two gates in one process (as in a test session): two models, one freeze
+        gate = settings.gate(create_keys=True)
+        assert len(loaded) == n   # built on first use only
+        gate.scrubber.scrub_many(["texte"])
+    assert loaded == [settings.spacy_model] * 2
     assert frozen == [1]
