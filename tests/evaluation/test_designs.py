@@ -11,6 +11,7 @@ size 0.05) fails with probability about 1 % or less, whatever the seed:
 - coverage, 150 reps, >= 0.88: fails 0.9 % of the time at a true 0.93, passes 0.7 % at 0.80;
 - coverage, 100 reps, >= 0.88: fails 0.7 % at 0.94, passes 2.5 % at 0.80;
 - coverage, 50 reps, >= 0.85: fails 0.9 % at 0.94, passes 19 % at 0.80;
+- coverage, 120 reps, >= 0.86 (synthetic control, measured 0.925): fails 0.8 %, passes 6.7 % at 0.81;
 - size, 200 reps, <= 0.10: fails 0.1 % at 0.05; 120 reps: 0.7 %; 100 reps: 1.2 %.
 A design as bad as the ones these tests replaced (synthetic-control coverage 0.81, DiD size
 0.12) passes the 0.88 coverage checks at most a few % of the time and the size checks about
@@ -172,7 +173,7 @@ def test_synthetic_control_conformal_test_covers_the_true_effect_and_rejects_rar
     rng = np.random.default_rng(2010)
     reps = 120
     accepted = sum(conformal_test(*_sc_panel(EFFECT, rng), 16, rate_ratio=1 + EFFECT) > 0.05 for _ in range(reps))
-    assert accepted / reps >= 0.88
+    assert accepted / reps >= 0.86
     rejected = sum(conformal_test(*_sc_panel(0.0, rng), 16) <= 0.05 for _ in range(reps))
     assert rejected / reps <= 0.10
 

@@ -43,6 +43,7 @@ from observatoire.event.schema import ATTRIBUTES, DISCOVERY
 from observatoire.event.taxonomy import category, is_category
 from observatoire.evaluation.checks import adjacent_zones
 from observatoire.evaluation.panel import PERIOD_DAYS, Panel
+from observatoire.governance.audit import canonical
 
 DESIGNS = ("randomised", "staggered_did", "synthetic_control")
 # Pre-periods a design needs at the least: a baseline for each unit (randomised), more than one
@@ -335,10 +336,6 @@ def attach_power(plan: dict[str, Any], pre_panel: Panel | None, city: CityProfil
         plan["warnings"].append(f"underpowered: the power to detect -{plan['mde']:.0%} is "
                                 f"{analysis['power_at_mde']:.2f}, below the planned {plan['power']:.2f}")
     return plan
-
-
-def canonical(content: Mapping[str, Any]) -> bytes:
-    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def content_hash(content: Mapping[str, Any]) -> str:

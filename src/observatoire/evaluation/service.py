@@ -30,11 +30,7 @@ def _panel(plan: Mapping[str, Any], city: CityProfile, query: Query, first: date
 
 
 def _audit(settings: Settings, *, action: str, actor: str, role: str, plan: Mapping[str, Any]) -> None:
-    try:
-        from observatoire.governance.audit import AuditLog
-    except ImportError:        # the audit log lands with the governance package
-        return
-    AuditLog(settings.audit_dir, clock=settings.clock).record(
+    settings.audit_log().record(
         action, actor=actor, role=role, dataset="evaluations",
         filters={"plan": plan["id"], "design": plan["design"], "source": plan["outcome"]["source"]},
         rows=1, purpose="effectiveness_evaluation", outcome="ok", detail={"content_hash": plan["content_hash"]})
