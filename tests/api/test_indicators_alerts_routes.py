@@ -5,12 +5,12 @@ from __future__ import annotations
 import duckdb
 from fastapi.testclient import TestClient
 
-from observatoire.analytics.rules import load_rules
+from observatoire.registry.versions import RuleRegistry
 
 
 def test_the_published_rules_are_served_with_id_and_version(client: TestClient) -> None:
     body = client.get("/api/v1/rules").json()
-    assert [(r["id"], r["version"]) for r in body["rules"]] == [(r.id, r.version) for r in load_rules()]
+    assert [(r["id"], r["version"]) for r in body["rules"]] == [(r.id, r.version) for r in RuleRegistry(None).engine_rules()]
     counts = [r for r in body["rules"] if r["condition"]["kind"] == "count_anomaly"]
     assert len(counts) == 4
     assert all(set(r) >= {"title", "stream", "window_hours", "method", "target_false_alarm", "legal_basis",

@@ -14,7 +14,6 @@ from fastapi.staticfiles import StaticFiles
 
 from observatoire.api.access import check_routes, enforce
 from observatoire.api.deps import GridCache, StoreReader
-from observatoire.analytics.rules import load_rules
 from observatoire.api.routes import (alerts, audit, audits, auth, evaluations, events, forecasts, health, hotspots,
                                     indicators, meta, pages, regulator, rules, zones)
 from observatoire.auth.service import Auth
@@ -70,7 +69,6 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.city = city
-    app.state.rules = load_rules(settings.rules_path, settings.registry_dir, clock=settings.clock)
     app.state.store = StoreReader(store)
     app.state.grids = GridCache(city)
     app.state.auth = Auth.from_settings(settings)

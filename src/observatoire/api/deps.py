@@ -120,14 +120,3 @@ def get_grids(request: Request) -> GridCache:
 
 
 GridsDep = Annotated[GridCache, Depends(get_grids)]
-
-
-def get_principal(request: Request) -> "Principal":
-    """The caller, as authenticated by the access dependency (``api/access.py``)."""
-    principal: Principal = request.state.principal
-    return principal
-
-
-from observatoire.api.access import Principal  # noqa: E402  (after the names access.py does not need)
-
-PrincipalDep = Annotated[Principal, Depends(get_principal)]

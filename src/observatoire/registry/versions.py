@@ -204,9 +204,24 @@ class RuleRegistry:
             out += [v for v in self.versions(rule_id) if v.state == "active"]
         return out
 
+    def applied(self) -> tuple[list[Rule | ClashRule], list[dict[str, Any]]]:
+        """What the alert engine runs: the active versions with status ``active`` whose review date has not
+        passed; and those skipped for their review date (id, version, reason)."""
+        rules: list[Rule | ClashRule] = []
+        skipped: list[dict[str, Any]] = []
+        for version in self.active():
+            if version.document.get("status") != "active":
+                continue
+            if self.overdue(version):
+                skipped.append({"id": version.rule_id, "version": version.version,
+                                "reason": f"review date {version.document['review_date']} has passed"})
+            else:
+                rules.append(engine_rule(version.document))
+        return rules, skipped
+
     def engine_rules(self) -> list[Rule | ClashRule]:
-        """What the alert engine runs: the active versions with status ``active``."""
-        return [engine_rule(v.document) for v in self.active() if v.document.get("status") == "active"]
+        """The rules :meth:`applied` runs."""
+        return self.applied()[0]
 
     def overdue(self, version: RuleVersion) -> bool:
         """Whether the review date of ``version`` has passed (by the clock)."""

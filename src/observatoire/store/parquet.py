@@ -158,7 +158,7 @@ class ParquetStore:
                 files["quarantine"].append(rel)
             spec = self._spec(manifest)
             if spec is not None:
-                rolled = {batch.batch_id: (batch.source, events if events is not None else None)}
+                rolled = {batch.batch_id: (batch.source, events)}
                 for other, b in manifest.batches.items():   # batches committed before rollups existed
                     if b.get("rollup") != spec.version:
                         rolled[other] = (b["source"], self._read_batch_events(b))

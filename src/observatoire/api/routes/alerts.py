@@ -18,7 +18,6 @@ from observatoire.api.params import parse_date
 from observatoire.api.routes.rules import audit_of, caller, registry_of
 from observatoire.errors import InputError
 from observatoire.registry.feedback import FeedbackLog
-from observatoire.registry.lint import engine_rule
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
 
@@ -45,16 +44,7 @@ def alerts(
     registry = registry_of(request)
     zones = [z.zone_id for z in city.zones]
     found: list[Alert] = []
-    skipped: list[dict[str, Any]] = []
-    applied = []
-    for version in registry.active():
-        if version.document.get("status") != "active":
-            continue
-        if registry.overdue(version):
-            skipped.append({"id": version.rule_id, "version": version.version,
-                            "reason": f"review date {version.document['review_date']} has passed"})
-            continue
-        applied.append(engine_rule(version.document))
+    applied, skipped = registry.applied()
     for rule in applied:  # a rule without enough data is reported, not fatal to the others
         if isinstance(rule, ClashRule):
             continue

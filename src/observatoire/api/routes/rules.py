@@ -77,7 +77,6 @@ def _decide(request: Request, rule_id: str, version: int, approve: bool) -> dict
         decided = registry.decide(rule_id, version, approve=approve, actor=actor, role=role)
     except AccessDenied as exc:
         raise HTTPException(status_code=403, detail=str(exc)) from None
-    request.app.state.rules = registry.engine_rules()
     return _version(decided)
 
 
