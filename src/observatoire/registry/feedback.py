@@ -20,7 +20,6 @@ proportion. *Statistical Science* 16(2), 101-133.
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
 import os
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from observatoire.errors import InputError
+from observatoire.statefiles import locked
 
 __all__ = ["VERDICTS", "FeedbackLog", "false_positive_rate"]
 
@@ -72,19 +72,14 @@ class FeedbackLog:
             raise InputError("alert feedback needs the audit log: no audit log is configured")
         record = {"alert_id": alert_id, "rule_id": rule_id, "rule_version": int(rule_version), "verdict": verdict,
                   "actor": actor, "role": role, "at": self.clock().astimezone(dt.UTC).isoformat()}
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.state_dir / ".feedback.lock", "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                with open(self.path, "a", encoding="utf-8") as f:
-                    f.write(json.dumps(record, sort_keys=True) + "\n")
-                    f.flush()
-                    os.fsync(f.fileno())
-                audit.record("alert_feedback", actor=actor, role=role, dataset="alerts",
-                             filters={"alert": alert_id, "rule": rule_id, "version": int(rule_version)}, rows=1,
-                             detail={"verdict": verdict})
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        with locked(self.path):   # the line and its audit entry, one writer at a time
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write(json.dumps(record, sort_keys=True) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+            audit.record("alert_feedback", actor=actor, role=role, dataset="alerts",
+                         filters={"alert": alert_id, "rule": rule_id, "version": int(rule_version)}, rows=1,
+                         detail={"verdict": verdict})
         return record
 
     def latest(self) -> dict[str, dict[str, Any]]:

@@ -14,9 +14,7 @@ history of every version is kept. A rule whose active version has status
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
-import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +27,7 @@ import yaml
 from observatoire.analytics.alerts import ClashRule, Rule
 from observatoire.errors import InputError
 from observatoire.registry.lint import LintContext, check, engine_rule, lint_document
+from observatoire.statefiles import ensure_private_dir, locked, write_json
 
 __all__ = ["AccessDenied", "RuleRegistry", "RuleVersion", "packaged_rules_dir"]
 
@@ -232,22 +231,12 @@ class RuleRegistry:
     def _locked(self) -> Iterator[None]:
         if self.state_dir is None:
             raise InputError("this registry is read-only (no registry directory)")
-        (self.state_dir / "rules").mkdir(parents=True, exist_ok=True)
-        with open(self.state_dir / ".lock", "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        ensure_private_dir(self.state_dir / "rules")
+        with locked(self.state_dir / "registry"):   # one writer at a time: read, change, write
+            yield
 
     def _write(self, rule_id: str, records: list[dict[str, Any]]) -> None:
-        path = self._state_path(rule_id)
-        tmp = path.with_suffix(".json.tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump({"rule_id": rule_id, "versions": records}, f, ensure_ascii=False, indent=1, sort_keys=True)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        write_json(self._state_path(rule_id), {"rule_id": rule_id, "versions": records})
 
     def _record(self, action: str, *, actor: str, role: str, rule_id: str, version: int | None, outcome: str,
                 detail: dict[str, Any]) -> None:
