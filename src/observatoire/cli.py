@@ -161,7 +161,7 @@ def serve(
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Working directory for the demo (exports, truth, store).")] = Path("var/demo"),
-    seed: Annotated[int, typer.Option(help="Random seed of the simulated city-year.")] = 2025,
+    seed: Annotated[int, typer.Option(help="Random seed of the simulated years.")] = 2025,
     scale: Annotated[float, typer.Option(help="Multiplier of every volume.")] = 1.0,
     years: Annotated[int, typer.Option(help="Years simulated, ending yesterday.")] = 3,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",

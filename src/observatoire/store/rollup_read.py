@@ -181,7 +181,7 @@ def daily_counts(con: ibis.BaseBackend, rollup: ir.Table, events: ir.Table, spec
 
 
 # A period with partial months at its edges and fewer whole months than this is counted from the raw
-# events in one scan (measured at 10 M events: the mix of rollup and raw edge days costs more below two years).
+# events in one scan (measured by hand at 10 M events during development: the mix of rollup and raw edge days costs more below two years).
 MIN_MIXED_MONTHS = 24
 
 
