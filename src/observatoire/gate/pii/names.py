@@ -20,13 +20,12 @@ NER model, and only its ``PER`` entities that contain a candidate are kept.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from itertools import compress
 
 from observatoire.gate.pii.finding import Finding
 from observatoire.gate.pii.lexicon import PARTICLES, Lexicon, Memo, fold
-from observatoire.gate.pii.text import TextInfo
+from observatoire.gate.pii.text import TextInfo, overlapping
 
 # precompiled (the module-level re functions look their pattern up in a cache at each call)
 _INITIAL_GAP = re.compile(r"\.\s?").fullmatch
@@ -138,13 +137,8 @@ _FOLDED = Memo(fold, 1 << 16)   # fold(key), once per distinct key
 
 
 def blocked_tokens(info: TextInfo, spans: Iterable[Span]) -> frozenset[int]:
-    """Indices of the tokens that overlap any of ``spans``."""
-    out: set[int] = set()
-    starts, ends = info.starts, info.ends
-    for s, e in spans:
-        # the tokens that end after the span starts and start before it ends (tokens are in order)
-        out.update(range(bisect_right(ends, s), bisect_left(starts, e)))
-    return frozenset(out)
+    """Indices of the words that overlap any of ``spans``."""
+    return frozenset(overlapping(spans, info.starts, info.ends))
 
 
 def where(keys: Sequence[str], words: frozenset[str] | dict) -> list[int]:  # type: ignore[type-arg]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from itertools import accumulate, compress, filterfalse
 from operator import itemgetter, or_
 from typing import Literal, NamedTuple
@@ -144,12 +144,18 @@ def _split_elisions(parts: list[str]) -> list[str]:
     return out + parts[last:] if out else parts
 
 
-def _outside(spans: Sequence[tuple[int, int]], starts: Sequence[int], ends: Sequence[int]) -> list[int] | None:
-    """Indices of the words that overlap none of ``spans``; ``None`` when that is all of them."""
+def overlapping(spans: Iterable[tuple[int, int]], starts: Sequence[int], ends: Sequence[int]) -> set[int]:
+    """Indices of the words (in text order, at ``starts[i]:ends[i]``) that overlap any of ``spans``."""
     inside: set[int] = set()
     for s, e in spans:
         # the words that end after the span starts and start before it ends (words are in order)
         inside.update(range(bisect_right(ends, s), bisect_left(starts, e)))
+    return inside
+
+
+def _outside(spans: Sequence[tuple[int, int]], starts: Sequence[int], ends: Sequence[int]) -> list[int] | None:
+    """Indices of the words that overlap none of ``spans``; ``None`` when that is all of them."""
+    inside = overlapping(spans, starts, ends)
     if not inside:
         return None
     return list(filterfalse(inside.__contains__, range(len(starts))))
