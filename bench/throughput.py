@@ -23,7 +23,7 @@ from rich.table import Table
 
 from observatoire.city.profile import load_city
 from observatoire.ingest.pipeline import ingest
-from observatoire.settings import DEFAULT_RETENTION_DAYS, Settings
+from observatoire.settings import Settings
 from observatoire.simulate import simulate_city_year
 from observatoire.sources.registry import load_sources
 from observatoire.store.parquet import ParquetStore
@@ -60,7 +60,7 @@ def main() -> None:
         gate = Settings(store_dir=out / "store", key_path=out / "keys" / "k.key").gate(create_keys=True)
         t0 = time.perf_counter()
         reports = ingest([out / "exports"], store=store, city=city, sources=load_sources(), gate=gate,
-                         retention_days=dict(DEFAULT_RETENTION_DAYS), now=datetime.now(UTC))
+                         retention_days=dict(Settings().retention_days), now=datetime.now(UTC))
         t_ingest = time.perf_counter() - t0
         n_read = sum(r.rows_read for r in reports)
         n_admitted = sum(r.admitted for r in reports)

@@ -113,3 +113,31 @@ def test_a_home_directory_holds_every_state_path_and_a_named_path_still_wins(tmp
     monkeypatch.setenv("OBSERVATOIRE_HOME", str(tmp_path / "env"))
     assert Settings.from_env().auth_dir == tmp_path / "env" / "auth"
     assert Settings.from_env(store_dir=tmp_path / "elsewhere").store_dir == tmp_path / "elsewhere"
+
+
+def test_the_demo_makes_one_account_per_role_once_listed_privately(tmp_path: Path, monkeypatch) -> None:
+    import io
+    import stat
+
+    from rich.console import Console
+
+    import observatoire.cli as cli
+
+    from observatoire.auth.roles import ACCOUNT_ROLES
+    from observatoire.auth.service import Auth
+    from observatoire.cli import _demo_accounts
+    from tests.api.conftest import governance_settings
+
+    printed = io.StringIO()
+    monkeypatch.setattr(cli, "console", Console(file=printed, width=120))
+    settings = governance_settings(tmp_path)
+    _demo_accounts(settings)
+    listing = settings.auth_dir / "demo-accounts.txt"
+    first = listing.read_text(encoding="utf-8")
+    assert stat.S_IMODE(listing.stat().st_mode) == 0o600
+    assert [line.split("\t")[:2] for line in first.splitlines()[1:]] == [[f"demo-{r}", r] for r in ACCOUNT_ROLES]
+    assert sorted(a.login for a in Auth.from_settings(settings).accounts.list()) == sorted(
+        f"demo-{r}" for r in ACCOUNT_ROLES)
+    _demo_accounts(settings)   # run again: the same accounts, printed again
+    assert listing.read_text(encoding="utf-8") == first
+    assert printed.getvalue().count("demo-admin") == 2

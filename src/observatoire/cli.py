@@ -8,9 +8,7 @@ legal holds, reading or verifying the audit log) leaves one entry in the audit l
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -21,6 +19,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from observatoire.errors import ObservatoireError
+from observatoire.governance.audit import cli_actor
 from observatoire.settings import Settings
 
 app = typer.Typer(
@@ -34,14 +33,6 @@ StoreOpt = Annotated[Optional[Path], typer.Option("--store", help="Store directo
 AuditOpt = Annotated[Optional[Path], typer.Option("--audit", help="Audit log directory (default: $OBSERVATOIRE_AUDIT or var/audit).")]
 HoldsOpt = Annotated[Optional[Path], typer.Option("--holds", help="Legal holds file (default: $OBSERVATOIRE_HOLDS or var/holds.json).")]
 CityOpt = Annotated[Optional[Path], typer.Option("--city", help="City profile GeoJSON (default: the packaged Marseille profile).")]
-
-
-def _actor() -> str:
-    """``cli:<os user>``: who runs this command."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return f"cli:uid-{os.getuid()}"
 
 
 CLI_ROLE = "admin"   # a shell on the data directories is administrative access
@@ -86,7 +77,7 @@ def _ingest(paths: list[Path], source: str | None, settings: Settings) -> None:
         task = bar.add_task("ingest", total=1)
         reports = ingest(paths, store=store, city=city, sources=load_sources(), gate=gate, source_name=source,
                          retention_days=dict(settings.retention_days), now=settings.clock(),
-                         audit=settings.audit_log(), actor=_actor(), role=CLI_ROLE,
+                         audit=settings.audit_log(), actor=cli_actor(), role=CLI_ROLE,
                          progress=lambda step, i, n: bar.update(task, completed=i, total=n, description=step))
     table = Table(title=f"Ingest into {settings.store_dir}")
     for col in ("file", "source", "read", "admitted", "quarantined", "status", "quarantine reasons"):
@@ -178,7 +169,6 @@ def demo(
         _serve(settings, host, port)
 
 
-DEMO_ROLES = ("analyst", "operator", "supervisor", "dpo", "auditor", "admin")
 
 
 def _demo_accounts(settings: Settings) -> None:
@@ -186,20 +176,22 @@ def _demo_accounts(settings: Settings) -> None:
     (mode 0600) and printed; a demo run again keeps the accounts it made."""
     import secrets
 
+    from observatoire.auth.roles import ACCOUNT_ROLES
     from observatoire.auth.service import Auth
+    from observatoire.statefiles import atomic_write
 
     accounts = Auth.from_settings(settings).accounts
     listing = settings.auth_dir / "demo-accounts.txt"
     if not accounts.list():
         lines = []
-        for role in DEMO_ROLES:
+        for role in ACCOUNT_ROLES:
             password = secrets.token_urlsafe(12)
             accounts.add(f"demo-{role}", role, password)
-            settings.audit_log().record("account_change", actor=_actor(), role=CLI_ROLE, dataset="accounts",
+            settings.audit_log().record("account_change", actor=cli_actor(), role=CLI_ROLE, dataset="accounts",
                                         detail={"login": f"demo-{role}", "change": "created", "new_role": role})
             lines.append(f"demo-{role}\t{role}\t{password}")
-        listing.write_text("login\trole\tpassword\n" + "\n".join(lines) + "\n", encoding="utf-8")
-        listing.chmod(0o600)
+        # 0600 from its first byte (never readable by others, even for an instant)
+        atomic_write(listing, ("login\trole\tpassword\n" + "\n".join(lines) + "\n").encode("utf-8"))
     if listing.exists():
         console.print(f"demo accounts (login, role, password), also in {listing}:")
         console.print(listing.read_text(encoding="utf-8"), markup=False, highlight=False)
@@ -237,10 +229,10 @@ def keys_rotate(
     try:
         old, new = rotate_keyring(settings.key_path, forget_old=forget_old)
     except ObservatoireError as exc:
-        settings.audit_log().record("key_rotation", actor=_actor(), role=CLI_ROLE, dataset="keys",
+        settings.audit_log().record("key_rotation", actor=cli_actor(), role=CLI_ROLE, dataset="keys",
                                     outcome="failed", detail={"error": type(exc).__name__})
         raise
-    settings.audit_log().record("key_rotation", actor=_actor(), role=CLI_ROLE, dataset="keys",
+    settings.audit_log().record("key_rotation", actor=cli_actor(), role=CLI_ROLE, dataset="keys",
                                 detail={"old_key": old, "new_key": new, "forget_old": forget_old})
     console.print(f"key ring {settings.key_path}: current key {old} -> {new}"
                   + (" (old keys destroyed)" if forget_old else ""))
@@ -260,7 +252,7 @@ def audit_verify(audit: AuditOpt = None) -> None:
     report = log.verify()
     detail = {"entries": report.entries, "checkpoints": report.checkpoints, "problems": len(report.problems)}
     try:
-        log.record("audit_verify", actor=_actor(), role=CLI_ROLE, dataset="audit", rows=report.entries,
+        log.record("audit_verify", actor=cli_actor(), role=CLI_ROLE, dataset="audit", rows=report.entries,
                    outcome="ok" if report.ok else "failed", detail=detail)
     except ObservatoireError:
         if report.ok:
@@ -309,7 +301,7 @@ def audit_show(
     entries = log.last(last)
     for e in entries:
         print(json.dumps(e, sort_keys=True, ensure_ascii=False))
-    log.record("consult", actor=_actor(), role=CLI_ROLE, dataset="audit", filters={"last": last},
+    log.record("consult", actor=cli_actor(), role=CLI_ROLE, dataset="audit", filters={"last": last},
                rows=len(entries), purpose="audit")
 
 
@@ -326,7 +318,7 @@ def purge(
 
     settings = Settings.from_env(store_dir=store, city_path=city, audit_dir=audit, holds_path=holds)
     report = run_purge(settings.store(), settings.retention(), now=settings.clock(),
-                       audit=None if dry_run else settings.audit_log(), actor=_actor(), role=CLI_ROLE,
+                       audit=None if dry_run else settings.audit_log(), actor=cli_actor(), role=CLI_ROLE,
                        dry_run=dry_run)
     table = Table(title=("Would purge" if dry_run else "Purged") + f" from {settings.store_dir} at {report.at}")
     for col in ("source", "cut-off", "events", "quarantine", "held (kept)", "files rewritten", "files removed"):
@@ -357,7 +349,7 @@ def holds_add(
 ) -> None:
     """Add a legal hold (every criterion given must match); audited as ``legal_hold``."""
     settings = Settings.from_env(holds_path=holds, audit_dir=audit)
-    hold = settings.holds().add(reason=reason, reference=reference, actor=_actor(), now=settings.clock(),
+    hold = settings.holds().add(reason=reason, reference=reference, actor=cli_actor(), now=settings.clock(),
                                 source=source, zone=zone, start=start, end=end, event_ids=event_id or (),
                                 audit=settings.audit_log(), role=CLI_ROLE)
     print(hold.hold_id)
@@ -369,7 +361,7 @@ def holds_lift(hold_id: Annotated[str, typer.Argument(help="The hold to lift.")]
                holds: HoldsOpt = None, audit: AuditOpt = None) -> None:
     """Lift a legal hold: its records follow their retention again; audited as ``legal_hold``."""
     settings = Settings.from_env(holds_path=holds, audit_dir=audit)
-    hold = settings.holds().lift(hold_id, actor=_actor(), now=settings.clock(), audit=settings.audit_log(),
+    hold = settings.holds().lift(hold_id, actor=cli_actor(), now=settings.clock(), audit=settings.audit_log(),
                                  role=CLI_ROLE)
     console.print(f"legal hold {hold.hold_id} lifted")
 

@@ -25,13 +25,6 @@ def _packaged_retention_days() -> Mapping[str, int]:
     return load_retention_days(None)
 
 
-def __getattr__(name: str) -> object:
-    """``DEFAULT_RETENTION_DAYS`` (read lazily from the packaged retention.toml; kept for old callers)."""
-    if name == "DEFAULT_RETENTION_DAYS":
-        return _packaged_retention_days()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 @dataclass(frozen=True, slots=True)
 class Settings:
     store_dir: Path = Path("var/store")

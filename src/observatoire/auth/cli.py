@@ -7,7 +7,6 @@ audited with actor ``cli:<os user>``.
 
 from __future__ import annotations
 
-import getpass
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -18,6 +17,7 @@ from rich.table import Table
 
 from observatoire.errors import ObservatoireError
 from observatoire.settings import Settings
+from observatoire.governance.audit import cli_actor
 
 users_app = typer.Typer(help="Local accounts: login, role, password (argon2), disabled flag.",
                         no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -31,13 +31,6 @@ AuthOpt = Annotated[Optional[Path], typer.Option("--auth", help="Accounts folder
 AuditOpt = Annotated[Optional[Path], typer.Option("--audit", help="Audit log folder (default: $OBSERVATOIRE_AUDIT "
                                                                   "or var/audit).")]
 StdinOpt = Annotated[bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin.")]
-
-
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli:unknown"
 
 
 def _context(auth_dir: Path | None, audit_dir: Path | None) -> tuple[Settings, object, object]:
@@ -60,7 +53,7 @@ def _fail(exc: ObservatoireError) -> None:
 
 
 def _account_change(audit: object, login: str, change: str, **detail: object) -> None:
-    audit.record("account_change", actor=_actor(), role="admin", dataset="accounts",  # type: ignore[attr-defined]
+    audit.record("account_change", actor=cli_actor(), role="admin", dataset="accounts",  # type: ignore[attr-defined]
                  detail={"login": login, "change": change, **detail})
 
 
@@ -136,10 +129,10 @@ def tokens_issue(name: str, role: Annotated[str, typer.Option("--role")],
     """Issue a token; its secret is printed once, on stdout, and never stored."""
     _, a, log = _context(auth, audit)
     try:
-        token, secret = a.tokens.issue(name, role, issued_by=_actor(), days=days)  # type: ignore[attr-defined]
+        token, secret = a.tokens.issue(name, role, issued_by=cli_actor(), days=days)  # type: ignore[attr-defined]
     except ObservatoireError as exc:
         _fail(exc)
-    log.record("token_issued", actor=_actor(), role="admin", dataset="tokens",  # type: ignore[attr-defined]
+    log.record("token_issued", actor=cli_actor(), role="admin", dataset="tokens",  # type: ignore[attr-defined]
                detail={"token_id": token.id, "token_role": token.role, "expires_at": token.expires_at})
     console.print(f"token {token.id} ({token.role}) expires {token.expires_at[:10]}; its secret (shown once):")
     print(secret)
@@ -153,7 +146,7 @@ def tokens_revoke(token_id: str, auth: AuthOpt = None, audit: AuditOpt = None) -
         a.tokens.revoke(token_id)  # type: ignore[attr-defined]
     except ObservatoireError as exc:
         _fail(exc)
-    log.record("token_revoked", actor=_actor(), role="admin", dataset="tokens",  # type: ignore[attr-defined]
+    log.record("token_revoked", actor=cli_actor(), role="admin", dataset="tokens",  # type: ignore[attr-defined]
                detail={"token_id": token_id})
     console.print(f"token {token_id} revoked")
 

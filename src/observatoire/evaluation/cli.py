@@ -6,7 +6,6 @@ a refused plan gives one ``error:`` line and exit code 2 (through ``observatoire
 
 from __future__ import annotations
 
-import getpass
 import json
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -17,6 +16,7 @@ from rich.console import Console
 
 from observatoire.errors import InputError
 from observatoire.settings import Settings
+from observatoire.governance.audit import cli_actor
 
 app = typer.Typer(help="Effectiveness evaluations: plans registered before a deployment, and their bound analyses.",
                   no_args_is_help=True)
@@ -45,13 +45,6 @@ def _query(settings: Settings, city):
     return lambda fn: fn(store.events())
 
 
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli:unknown"
-
-
 @app.command("register")
 def register_cmd(
     plan: Annotated[Path, typer.Argument(help="The plan, as YAML or JSON.")],
@@ -65,7 +58,7 @@ def register_cmd(
     settings = Settings.from_env(store_dir=store, city_path=city, evaluations_dir=evaluations)
     profile = settings.city()
     stored = register(_read(plan), settings=settings, city=profile, query=_query(settings, profile),
-                      actor=_actor(), role="supervisor")
+                      actor=cli_actor(), role="supervisor")
     out = Console()
     out.print(f"registered {stored['id']} ({stored['design']}, outcome {stored['outcome']['source']}: "
               f"{', '.join(stored['outcome']['categories'])}) at {stored['registered_at']}", highlight=False)

@@ -37,6 +37,7 @@ public key, so that whoever can write the log cannot also sign checkpoints.
 from __future__ import annotations
 
 import fcntl
+import getpass
 import hashlib
 import json
 import math
@@ -128,6 +129,16 @@ def _iso(at: datetime) -> str:
 
 def _parse_at(s: str) -> datetime:
     return datetime.fromisoformat(s)
+
+
+def cli_actor(by: str | None = None) -> str:
+    """Who an audit entry names for a command-line caller: ``cli:<by>``, else ``cli:<os user>``."""
+    if by:
+        return f"cli:{by}"
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return f"cli:uid-{os.getuid()}"
 
 
 # -- verification report --------------------------------------------------------------------------

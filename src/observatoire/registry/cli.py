@@ -5,7 +5,6 @@ The lead registers it in ``cli.py`` with ``app.add_typer(rules_app, name="rules"
 
 from __future__ import annotations
 
-import getpass
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -17,6 +16,7 @@ from rich.table import Table
 
 from observatoire.errors import InputError
 from observatoire.settings import Settings
+from observatoire.governance.audit import cli_actor
 
 rules_app = typer.Typer(help="The rule registry: the only place an alert can come from.", no_args_is_help=True)
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
@@ -39,10 +39,6 @@ def _registry(settings: Settings):
     from observatoire.registry.versions import RuleRegistry
 
     return RuleRegistry.from_settings(settings)
-
-
-def _actor(by: str | None) -> str:
-    return f"cli:{by or getpass.getuser()}"
 
 
 @rules_app.command("lint")
@@ -113,12 +109,12 @@ def propose(
         doc = yaml.safe_load(file.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise InputError(f"{file}: cannot be read as YAML ({type(exc).__name__})") from exc
-    v = _registry(_settings(registry, rules, audit)).propose(doc, actor=_actor(by), role=role)
+    v = _registry(_settings(registry, rules, audit)).propose(doc, actor=cli_actor(by), role=role)
     console.print(f"rule {v.rule_id} version {v.version}: {v.state} (a supervisor other than you approves it)")
 
 
 def _decide(rule_id: str, version: int, approve: bool, by: str | None, registry, rules, audit) -> None:
-    v = _registry(_settings(registry, rules, audit)).decide(rule_id, version, approve=approve, actor=_actor(by),
+    v = _registry(_settings(registry, rules, audit)).decide(rule_id, version, approve=approve, actor=cli_actor(by),
                                                              role="supervisor")
     console.print(f"rule {v.rule_id} version {v.version}: {v.state}")
 

@@ -41,7 +41,7 @@ STEPS: tuple[str, ...] = ("hotspots", "incidents", "patrols", "planned_events", 
 SOURCES: tuple[str, ...] = ("mains_courantes", "verbalisations", "municipal_reports", "cctv_cameras", "cctv_events",
                             "hospital", "social_media", "planned_events", "patrols")
 
-# Sources kept only a short while (settings.DEFAULT_RETENTION_DAYS: CCTV events and
+# Sources kept only a short while (governance/retention.toml: CCTV events and
 # posts 30 days, hospital records 365) are simulated over their last days only,
 # with a margin: older records would be hidden at query time anyway.
 RECENT_DAYS: Mapping[str, int] = MappingProxyType({"cctv_events": 45, "social_media": 45, "hospital": 400})
