@@ -10,20 +10,17 @@ import json
 import sys
 
 import pytest
-import typer
 from fastapi.testclient import TestClient
 
 from conftest import ANALYSED, EFFECT, did_plan
 from observatoire.api.app import create_app
-from observatoire.api.routes import evaluations
 from observatoire.errors import InputError
-from observatoire.evaluation.cli import app as evaluation_app
+from observatoire.evaluation.cli import _query as _cli_query
 from observatoire.evaluation.service import analyse_plan, register
 
 
 def _query(settings, city):
-    store = settings.store(city)
-    return lambda fn: fn(store.events())
+    return _cli_query(settings, city)
 
 
 def test_register_then_analyse_recovers_the_injected_effect(settings, city, clock) -> None:
@@ -60,10 +57,7 @@ def test_synthetic_control_plan_on_the_store(settings, city, clock) -> None:
 
 @pytest.fixture
 def client(settings):
-    app = create_app(settings)
-    if not any(getattr(r, "path", "") == "/api/v1/evaluations" for r in app.routes):
-        app.include_router(evaluations.router)      # until the lead registers the router in create_app
-    with TestClient(app) as c:
+    with TestClient(create_app(settings)) as c:
         yield c
 
 
@@ -94,7 +88,7 @@ def test_api_registers_a_plan_for_a_supervisor_only(settings, client) -> None:
     plan = response.json()
     assert plan["registered_by"].startswith("token:") and plan["registered_at"] == "2024-12-20T09:00:00+00:00"
     log = settings.audit_log()
-    entries = [json.loads(line) for seg in log.segments() for line in seg.read_text().splitlines()]
+    entries = list(log.entries())
     assert any(e["action"] == "evaluation_registered" and e["filters"]["plan"] == plan["id"] for e in entries)
 
 
@@ -113,12 +107,9 @@ def test_api_reads_plans_and_analyses_publicly(settings, city, client, clock) ->
 
 
 def _run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    """Run ``observatoire evaluation ...`` through the real ``main`` (its error line and exit code)."""
+    """Run ``observatoire evaluation ...`` through the real ``main`` (its output, error line and exit code)."""
     import observatoire.cli as cli
 
-    root = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-    root.add_typer(evaluation_app, name="evaluation")
-    monkeypatch.setattr(cli, "app", root)
     monkeypatch.setattr(sys, "argv", ["observatoire", "evaluation", *args])
     try:
         cli.main()

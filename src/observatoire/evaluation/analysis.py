@@ -4,8 +4,8 @@
 plan's design, then the checks (regression to the mean for designs that choose their units,
 displacement when the plan has buffer zones). It has no parameter to change the outcome or
 the design. Departures from the plan are reported in ``deviations`` (an interim analysis
-before the plan's end, treated units without any event before the start, periods
-missing from the schedule). Random draws (re-randomisations, placebo groups) come from a
+before the plan's end, treated units without any event before the start; days of a
+schedule outside the panel's periods are left out of the schedule). Random draws (re-randomisations, placebo groups) come from a
 generator seeded by the plan's content hash, so the same plan on the same data gives the
 same result.
 """
@@ -34,7 +34,7 @@ def plan_rng(plan: Mapping[str, Any]) -> np.random.Generator:
     return np.random.default_rng(int(plan["content_hash"][:16], 16))
 
 
-def _conclusion(effect: float, ci: tuple[float, float], mde: float) -> str:
+def _conclusion(ci: tuple[float, float], mde: float) -> str:
     lo, hi = ci
     if hi < 0:
         return "reduction detected (the interval lies below zero)"
@@ -153,7 +153,7 @@ def analyse(plan: Mapping[str, Any], panel: Panel, *, planned_end: date | None =
                     "last": last.isoformat(), "pre_periods": start, "post_periods": n_t - start},
         "estimate": result,
         "level": 1 - plan["alpha"],
-        "conclusion": _conclusion(result["effect"], effect_ci, plan["mde"]),
+        "conclusion": _conclusion(effect_ci, plan["mde"]),
         "checks": checks,
         "deviations": deviations,
         "warnings": list(plan.get("warnings", [])),

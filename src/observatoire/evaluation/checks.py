@@ -6,8 +6,9 @@ Units chosen because their recent counts were high tend to fall back whatever is
 :func:`regression_to_mean` compares, over the ``selection_periods`` before the start (when
 the units were chosen): the treated units' level with their own earlier history (how extreme
 the choice was), their change after the start (the naive before/after), and the same change
-for the untreated units that the same rule would have chosen (the highest excess over their
-own history). The naive change divided by the comparable units' change removes what the
+for comparable untreated units: for each treated unit (most extreme first), the untreated unit
+whose excess over its own history is nearest, without replacement, at most half the untreated
+units. The naive change divided by the comparable units' change removes what the
 selection alone explains.
 
 Displacement

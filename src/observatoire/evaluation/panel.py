@@ -41,9 +41,6 @@ class Panel:
     periods: tuple[date, ...]
     counts: np.ndarray
 
-    def index(self, unit: str) -> int:
-        return self.units.index(unit)
-
     def period_index(self, day: date) -> int:
         """Index of the period that starts on ``day`` (InputError when none does)."""
         try:

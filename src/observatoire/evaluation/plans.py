@@ -53,7 +53,7 @@ MIN_CONTROLS = {"randomised": 2, "staggered_did": 2, "synthetic_control": 4}
 # How each source's incidents come to be known (see docs/sources.md).
 INDEPENDENT_SOURCES = frozenset({"hospital", "social_media"})
 MIXED_SOURCES = frozenset({"mains_courantes", "police_uk"})          # independent only with a discovery filter
-DIRECTED_SOURCES = frozenset({"verbalisations", "municipal_reports", "cctv_events"})
+# the others (fines, municipal reports, CCTV events) are found where attention is directed
 NOT_OUTCOMES = frozenset({"planned_events"})
 PLAN_ID = re.compile(r"^ev-[0-9a-f]{12}$")
 FIELDS = {"title", "hypothesis", "outcome", "design", "period", "treated", "randomisation", "buffer", "mde", "power",
