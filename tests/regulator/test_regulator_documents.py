@@ -64,11 +64,10 @@ def test_every_required_section_is_present_and_only_dpo_sections_are_left_to_com
     rules = _section(register, "processing_and_parameters")["blocks"][1]["table"]["rows"]
     assert [r[0] for r in rules] == sorted(p.stem for p in packaged_rules_dir().glob("*.yaml"))
     assert "st_etas" in _text(register) and "grid_etas" in _text(register)
-    # The access table, when present, is published route by route.
+    # The access table is published route by route.
     access = _section(register, "access")["blocks"][0]
-    if isinstance(access, dict):
-        assert ["GET", "/api/v1/rules"] == access["table"]["rows"][[r[1] for r in access["table"]["rows"]].index(
-            "/api/v1/rules")][:2]
+    assert ["GET", "/api/v1/rules"] == access["table"]["rows"][[r[1] for r in access["table"]["rows"]].index(
+        "/api/v1/rules")][:2]
 
 
 def test_the_documents_follow_a_change_of_retention_and_a_newly_approved_rule(settings: Settings,

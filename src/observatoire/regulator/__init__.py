@@ -24,4 +24,4 @@ def document(settings: Any, kind: str) -> dict[str, Any]:
     builders = {"register": algorithm_register, "aipd": aipd}
     if kind not in builders:
         raise InputError(f"unknown document {kind!r}: register or aipd")
-    return builders[kind](collect(settings, processing_path=getattr(settings, "processing_path", None)))
+    return builders[kind](collect(settings))

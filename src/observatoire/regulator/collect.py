@@ -80,21 +80,16 @@ def _sources(settings: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _access() -> tuple[list[dict[str, Any]], bool]:
-    try:
-        from observatoire.api.access import ACCESS
-    except ImportError:
-        return [], False
-    rows = [{"method": m, "path": p, "roles": sorted(r.roles), "purpose": r.purpose, "dataset": r.dataset}
+def _access() -> list[dict[str, Any]]:
+    from observatoire.api.access import ACCESS
+
+    return [{"method": m, "path": p, "roles": sorted(r.roles), "purpose": r.purpose, "dataset": r.dataset}
             for (m, p), r in sorted(ACCESS.items(), key=lambda kv: (kv[0][1], kv[0][0]))]
-    return rows, True
 
 
 def _purposes(settings: Any) -> list[dict[str, Any]]:
-    try:
-        from observatoire.auth.config import load_auth_config
-    except ImportError:
-        return []
+    from observatoire.auth.config import load_auth_config
+
     config = load_auth_config(settings.auth_dir)
     return [{"name": p.name, "description": p.description, "roles": sorted(p.roles)}
             for p in sorted(config.purposes.values(), key=lambda p: p.name)]
@@ -118,14 +113,11 @@ def collect(settings: Any, *, processing_path: Path | None = None) -> Snapshot:
     rules = published(registry, FeedbackLog(settings.registry_dir, clock=settings.clock))
     forecasters = [{"name": name, "summary": (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""}
                    for name, cls in FORECASTERS.items()]
-    access, _ = _access()
-    try:
-        from observatoire.governance.audit import RETENTION_DAYS as audit_days
-    except ImportError:
-        audit_days = None
+    from observatoire.governance.audit import RETENTION_DAYS as audit_days
+
     return Snapshot(
         generated_at=settings.clock().astimezone(dt.UTC).isoformat(timespec="seconds"),
         version=package_version, processing=load_processing(processing_path), sources=_sources(settings),
-        rules=rules, forecasters=forecasters, access=access, purposes=_purposes(settings),
+        rules=rules, forecasters=forecasters, access=_access(), purposes=_purposes(settings),
         audit_retention_days=audit_days,
     )

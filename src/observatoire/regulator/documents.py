@@ -163,9 +163,8 @@ def algorithm_register(snap: Snapshot) -> dict[str, Any]:
         _section("risks", "Risques et mesures", {"table": {"columns": ["risque", "mesures"], "rows": [
             [r.get("risk", ""), _or_dpo(r.get("measures"))] for r in p.get("risks", [])]}},
             basis="Amsterdam/Helsinki : risks"),
-        _section("access", "Qui accède à quoi", *(
-            [{"table": {"columns": ["méthode", "route", "rôles", "finalité exigée"], "rows": _roles(snap)}}]
-            if snap.access else ["La table des accès n'est pas disponible dans cette installation."])),
+        _section("access", "Qui accède à quoi",
+                 {"table": {"columns": ["méthode", "route", "rôles", "finalité exigée"], "rows": _roles(snap)}}),
         _section("contact", "Contact", {"fields": [["Contact public", _or_dpo(controller.get("public_contact"))],
                                                    ["Délégué à la protection des données",
                                                     _or_dpo(controller.get("dpo_contact"))]]},
@@ -215,8 +214,7 @@ def aipd(snap: Snapshot) -> dict[str, Any]:
               if snap.audit_retention_days else []), basis="RGPD art. 5(1)(e)"),
         _section("recipients", "Destinataires et accès par rôle", {"table": {
             "columns": ["rôle", "routes accessibles"],
-            "rows": [[r, "; ".join(sorted(v))] for r, v in sorted(roles.items())]}} if roles else
-            "La table des accès n'est pas disponible dans cette installation.",
+            "rows": [[r, "; ".join(sorted(v))] for r, v in sorted(roles.items())]}},
             {"table": {"columns": ["finalité déclarée", "description", "rôles"],
                        "rows": [[x["name"], x["description"], ", ".join(x["roles"])] for x in snap.purposes]}}
             if snap.purposes else "Aucune finalité déclarée n'est configurée.", basis="RGPD art. 13(1)(e)"),
