@@ -27,7 +27,7 @@ import shapely
 from observatoire.analytics.counts import filter_events
 from observatoire.analytics.forecast.grid import EventArrays, Forecast, Forecaster, Grid, assign_cells, grid_from_bbox
 from observatoire.analytics.hotspots import benjamini_hochberg
-from observatoire.city.geo import from_local_metres, local_metres
+from observatoire.city.geo import from_local_metres, grid_position, local_metres
 from observatoire.city.profile import CityProfile
 from observatoire.errors import InputError
 
@@ -221,8 +221,6 @@ def query_cell_counts(
     counts, outside
         ``int64`` array ``(n_cells,)`` and the number of located events that fall outside the mask.
     """
-    from observatoire.city.geo import EARTH_M_PER_DEG_LAT
-
     kept = located_events(events, start=start, end=end, sources=sources, categories=categories)
     if hasattr(store, "cell_counts"):
         rolled = store.cell_counts(origin=(cgrid.lon0, cgrid.lat0, cgrid.grid.x0, cgrid.grid.y0),
@@ -231,9 +229,7 @@ def query_cell_counts(
         if rolled is not None:
             return coarse_cell_counts(rolled.cells, rolled.factor, cgrid)
     g = cgrid.grid
-    cos = float(np.cos(np.radians(cgrid.lat0)))
-    fx = ((kept.lon - cgrid.lon0) * EARTH_M_PER_DEG_LAT * cos - g.x0) / g.cell_size
-    fy = ((kept.lat - cgrid.lat0) * EARTH_M_PER_DEG_LAT - g.y0) / g.cell_size
+    fx, fy = grid_position(kept.lon, kept.lat, cgrid.lon0, cgrid.lat0, g.x0, g.y0, g.cell_size)
     inside = (fx >= 0) & (fy >= 0) & (fx <= g.nx) & (fy <= g.ny)
     grouped = kept.group_by(
         ix=ibis.ifelse(inside, fx.floor(), -1).cast("int64"), iy=ibis.ifelse(inside, fy.floor(), -1).cast("int64"),

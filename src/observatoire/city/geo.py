@@ -6,6 +6,8 @@ positions, snapped addresses), and parents once per distinct resolution-9 cell.
 
 from __future__ import annotations
 
+from typing import Any
+
 import h3
 import numpy as np
 import shapely
@@ -73,3 +75,14 @@ def from_local_metres(x: np.ndarray, y: np.ndarray, lon0: float, lat0: float) ->
     lon = lon0 + np.asarray(x) / (EARTH_M_PER_DEG_LAT * np.cos(np.radians(lat0)))
     lat = lat0 + np.asarray(y) / EARTH_M_PER_DEG_LAT
     return lon, lat
+
+
+def grid_position(lon: Any, lat: Any, lon0: float, lat0: float, x0: float, y0: float, cell: float) -> tuple[Any, Any]:
+    """Position on a grid of ``cell`` metres whose corner is (x0, y0) in :func:`local_metres` around (lon0, lat0),
+    in cells (the floor is the cell's column and row), of columns in a query engine (Ibis) or arrays alike.
+
+    The one place this arithmetic is written: the raw hot-spot counts and the store's rollups must do the very
+    same operations in the same order for their cells to agree to the last bit.
+    """
+    cos = float(np.cos(np.radians(lat0)))
+    return ((lon - lon0) * EARTH_M_PER_DEG_LAT * cos - x0) / cell, ((lat - lat0) * EARTH_M_PER_DEG_LAT - y0) / cell

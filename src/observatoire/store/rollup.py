@@ -45,7 +45,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from observatoire.city.geo import EARTH_M_PER_DEG_LAT, local_metres
+from observatoire.city.geo import grid_position, local_metres
 
 ROLLUP_VERSION = 3             # 3: cells at 250 m by default, without the extent columns
 KINDS = ("rollup_daily", "rollup_cells", "rollup_months")
@@ -198,10 +198,8 @@ def with_cell_columns(t: ir.Table, spec: RollupSpec) -> ir.Table:
     Built in steps (each projection names its columns) so that the engine computes each
     division once and the query stays small.
     """
-    cos = float(np.cos(np.radians(spec.lat0)))
-    cell = float(spec.cell_m or 1.0)
-    t = t.mutate(_fx=((t.lon - spec.lon0) * EARTH_M_PER_DEG_LAT * cos - spec.x0) / cell,
-                 _fy=((t.lat - spec.lat0) * EARTH_M_PER_DEG_LAT - spec.y0) / cell)
+    fx, fy = grid_position(t.lon, t.lat, spec.lon0, spec.lat0, spec.x0, spec.y0, float(spec.cell_m or 1.0))
+    t = t.mutate(_fx=fx, _fy=fy)
     finite = (~t._fx.isinf() & ~t._fy.isinf() & ~t._fx.isnan() & ~t._fy.isnan()
               & (t._fx.abs() < 1e12) & (t._fy.abs() < 1e12))
     t = t.mutate(_finite=finite, _fx=ibis.ifelse(finite, t._fx, 0.0), _fy=ibis.ifelse(finite, t._fy, 0.0))
