@@ -16,7 +16,9 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
     ("throughput.py", ["--scale", "0.01"]),
     ("gate_structured.py", ["--scale", "0.01"]),
     ("etas.py", ["--sizes", "2000"]),
-    ("pii_work.py", ["--passes", "1"]),   # the NER timings only (the instruction count takes minutes)
+    ("pii_work.py", ["--passes", "1"]),
+    ("feedback_loop_power.py", ["2"]),
+    ("evaluation_coverage.py", ["--reps", "2"]),   # the NER timings only (the instruction count takes minutes)
 ])
 def test_bench_script_runs_and_prints_its_table(script: str, args: list[str]) -> None:
     out = subprocess.run([sys.executable, str(BENCH / script), *args], capture_output=True, text=True, timeout=600)

@@ -16,13 +16,19 @@ def test_provenance_counts_every_event_by_zone_and_discovery(audit_client: TestC
     assert 600 + 1300 < body["totals"]["independent"] < 600 + 1700
 
 
-def test_zones_route_filters_on_discovery(audit_store, audit_city) -> None:
+def test_zone_counts_filter_on_discovery(audit_store, audit_city) -> None:
     from observatoire.analytics.counts import zone_counts
 
-    directed = audit_store.events()
-    n_dir = sum(zone_counts(directed, discoveries=["directed"])["count"].to_pylist())
-    n_ind = sum(zone_counts(directed, discoveries=["independent"])["count"].to_pylist())
+    events = audit_store.events()
+
+    def total(**filters: list[str]) -> int:
+        return sum(zone_counts(events, **filters)["count"].to_pylist())
+
+    n_dir, n_ind = total(discoveries=["directed"]), total(discoveries=["independent"])
     assert n_dir + n_ind == 3600
+    # hospital admissions are all independent: a swapped filter would put them on the directed side
+    assert total(sources=["hospital"], discoveries=["independent"]) == 600
+    assert total(sources=["hospital"], discoveries=["directed"]) == 0
 
 
 def test_fairness_of_a_forecast_allocation(audit_client: TestClient, audit_city) -> None:

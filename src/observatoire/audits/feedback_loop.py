@@ -17,8 +17,8 @@ random permutations of the windows (``rng``), and the one-sided p-value is
 ``(1 + #{permuted slope ≥ observed}) / (1 + permutations)``. The alarm fires
 when ``p ≤ alpha``. When the windows are exchangeable (no trend in ``D``),
 the false-alarm rate is at most ``alpha`` exactly, whatever the distribution
-of ``D`` — measured 3–6 % at ``alpha = 0.05`` on loop-free simulations
-(``tests/audits/test_feedback_loop.py``). A *level* difference is not an
+of ``D`` — measured 4.8 % at ``alpha = 0.05`` over 1,000 loop-free runs of
+the city urn (``bench/feedback_loop_power.py``). A *level* difference is not an
 alarm: directed discoveries are naturally more concentrated than incidents
 (patrols go where incidents are), only a drift is. A deliberate reallocation
 also moves ``D``; an alarm calls for a look, not a verdict.
