@@ -3,13 +3,13 @@ fields the caller's role may see (``api/access.py: EVENT_FIELDS``); every call i
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import ibis.expr.types as ir
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
+from observatoire.analytics.counts import filter_events
 from observatoire.api.access import EVENT_FIELDS, Principal
 from observatoire.api.deps import StoreDep
 from observatoire.api.params import CountFilters, count_filters, split_values
@@ -20,22 +20,11 @@ FiltersDep = Annotated[CountFilters, Depends(count_filters)]
 MAX_LIMIT = 1000
 
 
-def _day(d: Any) -> datetime:
-    return datetime(d.year, d.month, d.day, tzinfo=UTC)
-
-
 def select_events(events: ir.Table, filters: CountFilters, zones: tuple[str, ...], *,
                   fields: tuple[str, ...], limit: int) -> list[dict[str, Any]]:
     """Matching events, oldest first, projected on ``fields`` (the store never shows one past its retention)."""
-    kept = events
-    if filters.start:
-        kept = kept.filter(kept.occurred_at >= _day(filters.start))
-    if filters.end:
-        kept = kept.filter(kept.occurred_at < _day(filters.end))
-    if filters.sources:
-        kept = kept.filter(kept.source.isin(list(filters.sources)))
-    if filters.categories:
-        kept = kept.filter(kept.category.isin(list(filters.categories)))
+    kept = filter_events(events, start=filters.start, end=filters.end, sources=filters.sources,
+                         categories=filters.categories)
     if zones:
         kept = kept.filter(kept.zone_id.isin(list(zones)))
     present = [f for f in fields if f in kept.columns]
