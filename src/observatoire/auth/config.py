@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
 from observatoire.auth.roles import check_role
+from observatoire.configfile import read_toml
 from observatoire.errors import InputError
 
 
@@ -54,18 +53,11 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _read(path: Path | Any) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{getattr(path, 'name', 'auth.toml')}: not valid TOML ({exc})") from None
-
-
 def load_auth_config(auth_dir: Path | None = None) -> AuthConfig:
     """The packaged settings, overridden by ``auth_dir/auth.toml`` when it exists."""
-    raw = _read(resources.files("observatoire.auth") / "auth.toml")
+    raw, _ = read_toml(None, "observatoire.auth", "auth.toml", "access settings")
     if auth_dir is not None and (auth_dir / "auth.toml").is_file():
-        raw = _merge(raw, _read(auth_dir / "auth.toml"))
+        raw = _merge(raw, read_toml(auth_dir / "auth.toml", "observatoire.auth", "auth.toml", "access settings")[0])
     try:
         s, t, p, th, o = raw["sessions"], raw["tokens"], raw["passwords"], raw["throttle"], raw.get("oidc", {})
         purposes = {name: Purpose(name, str(v.get("description", "")), frozenset(check_role(r) for r in v["roles"]))
