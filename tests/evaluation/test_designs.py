@@ -133,8 +133,8 @@ def test_randomised_interval_covers_the_injected_effect(scheme: str) -> None:
 
 @pytest.mark.parametrize("scheme", ["zone", "day"])
 def test_randomisation_inference_rejects_at_its_nominal_rate_without_effect(scheme: str) -> None:
-    # Randomisation inference is exact: 2,000 zone-level repetitions gave 0.044 (the 0.10 once measured
-    # at 100 repetitions was chance: P(X >= 10 | n=100, p=0.05) = 0.03).
+    # Randomisation inference is exact: bench/evaluation_coverage.py --reps 1000 --designs zone gave 0.051
+    # (the 0.10 once measured at 100 repetitions was chance: P(X >= 10 | n=100, p=0.05) = 0.03).
     rng = np.random.default_rng(1399)
     reps = 200 if scheme == "zone" else 100
     rejections = sum(_randomised_run(scheme, 0.0, rng, 199).p_value_ri <= 0.05 for _ in range(reps))
@@ -150,7 +150,8 @@ def _did_run(effect: float, rng: np.random.Generator):
 
 @pytest.mark.slow
 def test_staggered_did_interval_covers_the_injected_effect_and_rejects_rarely_without() -> None:
-    # With csdid's analytic SE and normal quantiles this rejected 0.10-0.12 without effect; CR2 + t(df): 0.04-0.05.
+    # With csdid's analytic SE and normal quantiles this rejected 0.10-0.12 without effect (before the
+    # correction); CR2 + t(df): 0.030-0.035 (bench/evaluation_coverage.py, docs/evaluation.md).
     rng = np.random.default_rng(2021)
     reps = 50
     cis = [_did_run(EFFECT, rng).ci_effect for _ in range(reps)]

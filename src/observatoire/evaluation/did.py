@@ -11,15 +11,15 @@ csdid's analytic standard error is ``sqrt(sum_i psi_i^2) / n`` over the units' i
 functions: within each cell it is the variance of a difference of group means with ``n_k``
 rather than ``n_k - 1`` in the denominators, about 9 % too small with cohorts of six zones, and
 it is read against the normal distribution. Both made the interval reject a true null 10-12 %
-of the time at 5 % (500 simulated panels: 0.096). Here each unit's influence in each cell is
+of the time at 5 % (measured during development, before this correction). Here each unit's influence in each cell is
 divided by ``sqrt(1 - h)``, ``h = 1 / size of its group in that cell`` (treated cohort or
 controls), the cluster-robust "CR2" correction (Bell & McCaffrey 2002), which makes the
 variance of every cell's difference of means unbiased; the part due to the estimated cohort
 weights is kept as csdid computes it. The interval uses Student's t with Welch-Satterthwaite
 degrees of freedom over the cohorts (the never-treated units being one more group):
 ``df = (sum_k V_k)^2 / sum_k V_k^2 / (n_k - 1)``, ``V_k`` the variance share of cohort ``k``
-(Imbens & Kolesar 2016 for CR2 with few clusters). Measured: 0.05 rejection (see
-docs/evaluation.md). A cohort of a single unit has no estimable noise of its own (``h = 1``):
+(Imbens & Kolesar 2016 for CR2 with few clusters). Its rejection rate without effect is in the
+table of docs/evaluation.md (``bench/evaluation_coverage.py``). A cohort of a single unit has no estimable noise of its own (``h = 1``):
 its share is left out, which makes the interval too narrow; ``singleton_cohorts`` counts them.
 
 Scales
