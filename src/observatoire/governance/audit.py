@@ -453,16 +453,20 @@ class AuditLog:
             fh.write(pem)
             fh.flush()
             os.fsync(fh.fileno())
-        pub = _public_hex(key.public_key())
-        (self.public_keys_dir / f"{_key_id(pub)}.pub").write_text(pub + "\n", encoding="ascii")
+        self._publish_key(_public_hex(key.public_key()))
         return key
+
+    def _publish_key(self, pub: str) -> str:
+        """Put the public key ``pub`` (hex) among those verification trusts, once; returns its id."""
+        kid = _key_id(pub)
+        path = self.public_keys_dir / f"{kid}.pub"
+        if not path.exists():
+            path.write_text(pub + "\n", encoding="ascii")
+        return kid
 
     def _write_checkpoint(self, seq: int, hash_: str, cps: _Cps) -> _Cps:
         key = self._signing_key()
-        pub = _public_hex(key.public_key())
-        kid = _key_id(pub)
-        if not (self.public_keys_dir / f"{kid}.pub").exists():
-            (self.public_keys_dir / f"{kid}.pub").write_text(pub + "\n", encoding="ascii")
+        kid = self._publish_key(_public_hex(key.public_key()))
         body = {"seq": seq, "hash": hash_, "at": _iso(self.clock()), "key_id": kid, "prev": cps.hash}
         cp = {**body, "sig": key.sign(canonical(body)).hex()}
         with open(self.checkpoints_path, "ab") as fh:
@@ -493,17 +497,7 @@ class AuditLog:
     def _read_checkpoints(self) -> list[tuple[dict[str, Any] | None, int]]:
         if not self.checkpoints_path.exists():
             return []
-        out = []
-        with open(self.checkpoints_path, "rb") as fh:
-            for i, raw in enumerate(fh, 1):
-                if not raw.strip():
-                    continue
-                try:
-                    obj = json.loads(raw)
-                except ValueError:
-                    obj = None
-                out.append((obj if isinstance(obj, dict) else None, i))
-        return out
+        return [(obj, i) for i, obj in _jsonl(self.checkpoints_path)]
 
     def _public_keys(self) -> dict[str, Ed25519PublicKey]:
         keys = {}
@@ -519,15 +513,8 @@ class AuditLog:
     def _lines(self) -> Iterator[_Line]:
         for seg in self.segments():
             rel = f"log/{seg.name}"
-            with open(seg, "rb") as fh:
-                for i, raw in enumerate(fh, 1):
-                    if not raw.strip():
-                        continue
-                    try:
-                        obj = json.loads(raw)
-                    except ValueError:
-                        obj = None
-                    yield _Line(rel, i, obj if isinstance(obj, dict) else None)
+            for i, obj in _jsonl(seg):
+                yield _Line(rel, i, obj)
 
     def entries(self) -> Iterator[dict[str, Any]]:
         """Every readable entry, in file order."""
@@ -815,11 +802,24 @@ def _int(v: object) -> int | None:
 
 
 def _safe_json(raw: bytes) -> dict[str, Any]:
+    """The JSON object of a line; ``{}`` when the line is not one."""
     try:
         obj = json.loads(raw)
     except ValueError:
         return {}
     return obj if isinstance(obj, dict) else {}
+
+
+def _jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any] | None]]:
+    """(line number, object or ``None`` when unreadable) for each non-blank line of ``path``."""
+    with open(path, "rb") as fh:
+        for i, raw in enumerate(fh, 1):
+            if raw.strip():
+                try:
+                    obj = json.loads(raw)
+                except ValueError:
+                    obj = None
+                yield i, obj if isinstance(obj, dict) else None
 
 
 def _public_hex(pub: Ed25519PublicKey) -> str:
