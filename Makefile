@@ -7,7 +7,7 @@ STATIC_VENDOR := src/observatoire/api/static/vendor
 DEMO_DIR ?= var/demo
 PORT ?= 8000
 
-.PHONY: demo test install install-test web chromium bench clean
+.PHONY: demo test install install-test web chromium debian-libs bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,8 +36,8 @@ $(STATIC_VENDOR)/.installed: package.json package-lock.json
 	      node_modules/leaflet/dist/images node_modules/leaflet/LICENSE $(STATIC_VENDOR)/leaflet/
 	touch $@
 
-install: $(VENV)/.installed web
-install-test: $(VENV)/.installed-test web chromium
+install: $(VENV)/.installed web debian-libs
+install-test: $(VENV)/.installed-test web chromium debian-libs
 web: $(STATIC_VENDOR)/.installed
 
 # Browser tests use Debian's chromium, never a downloaded browser.
@@ -46,6 +46,16 @@ chromium:
 	  echo "installing Debian chromium for the browser tests"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+# The control report's PDF: WeasyPrint needs Debian's pango (and fonts); the tests read PDFs back with
+# poppler's pdftotext.
+DEBIAN_LIBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils
+debian-libs:
+	@missing=$$(for p in $(DEBIAN_LIBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages: $$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; fi
 
 demo: install
 	$(BIN)/observatoire demo --out $(DEMO_DIR) --port $(PORT)

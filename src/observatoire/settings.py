@@ -44,6 +44,9 @@ class Settings:
     registry_dir: Path = Path("var/registry")        # rule versions, proposals, approvals, alert feedback
     holds_path: Path = Path("var/holds.json")        # legal holds (records kept past their retention)
     retention_path: Path | None = None               # None: the packaged governance/retention.toml
+    # Public releases (immutable, apart from the store) and the release gate's configuration.
+    releases_dir: Path = Path("var/releases")
+    release_path: Path | None = None                 # None: the packaged release/release.toml
     # OpenID Connect: when an issuer is configured, "Log in with ..." is offered beside local accounts.
     oidc_issuer: str | None = None
     oidc_client_id: str | None = None
@@ -95,6 +98,10 @@ class Settings:
             env["holds_path"] = Path(v)
         if v := os.environ.get("OBSERVATOIRE_RETENTION"):
             env["retention_path"] = Path(v)
+        if v := os.environ.get("OBSERVATOIRE_RELEASES"):
+            env["releases_dir"] = Path(v)
+        if v := os.environ.get("OBSERVATOIRE_RELEASE_CONFIG"):
+            env["release_path"] = Path(v)
         if v := os.environ.get("OBSERVATOIRE_OIDC_ISSUER"):
             env["oidc_issuer"] = v
         if v := os.environ.get("OBSERVATOIRE_OIDC_CLIENT_ID"):
@@ -113,7 +120,8 @@ class Settings:
         """Every state path of a deployment kept under one directory ``home``."""
         return {"store_dir": home / "store", "key_path": home / "keys" / "pseudonym.key",
                 "audit_dir": home / "audit", "auth_dir": home / "auth", "registry_dir": home / "registry",
-                "evaluations_dir": home / "evaluations", "holds_path": home / "holds.json"}
+                "evaluations_dir": home / "evaluations", "holds_path": home / "holds.json",
+                "releases_dir": home / "releases"}
 
     def city(self) -> CityProfile:
         return load_city(self.city_path)
@@ -152,6 +160,18 @@ class Settings:
         from observatoire.governance.retention import Retention
 
         return Retention(dict(self.retention_days), self.holds())
+
+    def release_config(self):  # -> ReleaseConfig
+        """The release gate's configuration (``release_path``, else the packaged ``release/release.toml``)."""
+        from observatoire.release.config import load_release_config
+
+        return load_release_config(self.release_path)
+
+    def releases(self):  # -> ReleaseArchive
+        """The published releases and their ledger (``releases_dir``)."""
+        from observatoire.release.archive import ReleaseArchive
+
+        return ReleaseArchive(self.releases_dir)
 
     def audit_log(self):  # -> AuditLog
         """The tamper-evident audit log (``audit_dir``), stamped with this process's clock."""

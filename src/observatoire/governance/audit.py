@@ -60,6 +60,7 @@ ACTIONS = frozenset({
     "ingest", "consult", "export", "modify", "delete", "purge", "rule_change", "rule_approval",
     "key_rotation", "login", "login_failed", "logout", "authorisation_denied", "token_issued", "token_revoked",
     "account_change", "alert_feedback", "evaluation_registered", "legal_hold", "audit_verify",
+    "release",
 })
 OUTCOMES = frozenset({"ok", "denied", "failed"})
 GENESIS = "0" * 64

@@ -1,0 +1,144 @@
+"""Where releases live, immutable, and the privacy ledger read from them.
+
+Layout under ``settings.releases_dir`` (apart from the store: retention and purges never touch it)::
+
+    <id>/manifest.json        the release manifest (public): period, mechanism, parameters, privacy loss,
+                              code version, creation time, SHA-256 of each file
+    <id>/release.json         the published tables (public)
+    <id>/zones.csv, city.csv  the same, for spreadsheets (";" separated, UTF-8)
+    <id>/zones.geojson        the zones' table with their boundaries
+    .private/<id>.json        the noisy measurement the tables were made from, and the SHA-256 of the exact
+                              input (never served: kept to reproduce and verify the release)
+
+A release is written under ``.staging/`` and moved into place with one rename, then made read-only; an id
+that exists is never written again. Builds take ``.lock`` so that two of them cannot both spend the last
+of a year's budget.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from observatoire.errors import InputError, StoreError
+from observatoire.statefiles import ensure_private_dir, fsync_dir, locked, write_json
+
+RELEASE_ID = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+PUBLIC_FILES = ("release.json", "zones.csv", "city.csv", "zones.geojson")
+
+
+class ReleaseArchive:
+    """The releases of one deployment."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    # -- reading ---------------------------------------------------------------------------------------
+    def ids(self) -> list[str]:
+        """Published release ids, oldest first."""
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir()
+                      if RELEASE_ID.match(p.name) and (p / "manifest.json").is_file())
+
+    def exists(self, release_id: str) -> bool:
+        return release_id in self.ids()
+
+    def _dir(self, release_id: str) -> Path:
+        if not isinstance(release_id, str) or not RELEASE_ID.match(release_id) or not self.exists(release_id):
+            raise InputError(f"no published release {str(release_id)[:20]!r}")
+        return self.root / release_id
+
+    def manifest(self, release_id: str) -> dict[str, Any]:
+        return json.loads((self._dir(release_id) / "manifest.json").read_text(encoding="utf-8"))
+
+    def manifests(self) -> list[dict[str, Any]]:
+        return [self.manifest(i) for i in self.ids()]
+
+    def tables(self, release_id: str) -> dict[str, Any]:
+        return json.loads(self.path(release_id, "release.json").read_text(encoding="utf-8"))
+
+    def path(self, release_id: str, name: str) -> Path:
+        """The path of a public file of a release (InputError for any other name)."""
+        if name not in PUBLIC_FILES:
+            raise InputError(f"a release has no file {name[:40]!r}; files: {', '.join(PUBLIC_FILES)}")
+        return self._dir(release_id) / name
+
+    def measurement(self, release_id: str) -> dict[str, Any]:
+        """The private measurement of a release (for verification; never served)."""
+        self._dir(release_id)
+        return json.loads((self.root / ".private" / f"{release_id}.json").read_text(encoding="utf-8"))
+
+    # -- the ledger -----------------------------------------------------------------------------------
+    def spent(self, year: int) -> float:
+        """The privacy loss of the releases whose month lies in ``year``."""
+        return sum(float(m["privacy_loss"]["epsilon"]) for m in self.manifests()
+                   if m["period"]["month"].startswith(f"{year:04d}-"))
+
+    def ledger(self, annual_budget: float) -> dict[str, Any]:
+        """Every release's privacy loss, per measured table and in total, with the sums per year."""
+        entries, years = [], {}
+        for m in self.manifests():
+            loss = m["privacy_loss"]
+            entries.append({"release": m["id"], "month": m["period"]["month"], "created_at": m["created_at"],
+                            "mechanism": m["mechanism"]["name"], "epsilon": loss["epsilon"], "delta": loss["delta"],
+                            "tables": loss["tables"]})
+            year = m["period"]["month"][:4]
+            years[year] = years.get(year, 0.0) + float(loss["epsilon"])
+        return {"unit": "one event", "composition": "sequential within a calendar year (a bound for a person "
+                "involved in events every month); months are disjoint, so each event is measured once",
+                "annual_budget": annual_budget, "releases": entries,
+                "years": [{"year": y, "epsilon_spent": round(s, 12), "epsilon_left": round(annual_budget - s, 12)}
+                          for y, s in sorted(years.items())]}
+
+    # -- writing --------------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """One build at a time (threads and processes)."""
+        ensure_private_dir(self.root)
+        with locked(self.root / "builds"):
+            yield
+
+    def write(self, release_id: str, files: Mapping[str, bytes], manifest: Mapping[str, Any],
+              measurement: Mapping[str, Any]) -> Path:
+        """Publish a release: private measurement first, then the public folder in one rename, read-only.
+
+        Raises
+        ------
+        InputError
+            When the release exists already (a release never changes).
+        """
+        if not RELEASE_ID.match(release_id):
+            raise InputError(f"invalid release id {release_id[:20]!r}")
+        final = self.root / release_id
+        if final.exists():
+            raise InputError(f"release {release_id} is already published; a release never changes")
+        write_json(self.root / ".private" / f"{release_id}.json", dict(measurement))
+        staging = ensure_private_dir(self.root / ".staging") / release_id
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        for name, data in {**files, "manifest.json": _json_bytes(manifest)}.items():
+            with open(staging / name, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(staging / name, 0o444)
+        fsync_dir(staging)
+        try:
+            os.rename(staging, final)
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise StoreError(f"release {release_id} could not be put in place ({type(exc).__name__})") from None
+        os.chmod(final, 0o555)
+        fsync_dir(self.root)
+        return final
+
+
+def _json_bytes(doc: Any) -> bytes:
+    return (json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
