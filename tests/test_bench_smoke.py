@@ -24,3 +24,14 @@ def test_bench_script_runs_and_prints_its_table(script: str, args: list[str]) ->
     out = subprocess.run([sys.executable, str(BENCH / script), *args], capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip()
+
+
+@pytest.mark.slow
+def test_release_utility_bench_prints_its_tables() -> None:
+    """The release gate's utility bench, quick (scale 0.1, one month, ε 0.25 and 1, one repetition): ~45 s."""
+    out = subprocess.run([sys.executable, str(BENCH / "release_utility.py"), "--quick"], capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    for heading in ("Absolute error", "Relative error", "suppressed", "Spearman", "wall time"):
+        assert heading in out.stdout, heading
+    assert "Spearman ≥ 0.95" in out.stdout          # the verdict on the defaults is printed

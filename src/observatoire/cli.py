@@ -89,16 +89,21 @@ def _ingest(paths: list[Path], source: str | None, settings: Settings) -> None:
     console.print(table)
 
 
-def _serve(settings: Settings, host: str, port: int, purge_every_h: float = 24.0) -> None:
+def _serve(settings: Settings, host: str, port: int, purge_every_h: float = 24.0,
+           release_every_h: float = 1.0) -> None:
     import uvicorn
 
     from observatoire.api.app import create_app
     from observatoire.governance.purge import PurgeScheduler
+    from observatoire.release.schedule import ReleaseScheduler
 
     app_ = create_app(settings)
     if purge_every_h > 0:
         PurgeScheduler(settings, purge_every_h * 3600).start()
         console.print(f"purging records past their retention now and every {purge_every_h:g} h")
+    if release_every_h > 0:
+        ReleaseScheduler(settings, release_every_h * 3600).start()
+        console.print(f"publishing each closed month now and every {release_every_h:g} h (observatoire release list)")
     console.print(f"serving the observatory on http://{host}:{port}/ (Ctrl-C to stop)")
     uvicorn.run(app_, host=host, port=port, log_level="info")
 
@@ -141,12 +146,15 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     purge_every: Annotated[float, typer.Option("--purge-every", help="Hours between scheduled purges "
                                                "(the first runs at start-up; 0: never).")] = 24.0,
+    release_every: Annotated[float, typer.Option("--release-every", help="Hours between checks for closed months "
+                                                 "to publish (the first at start-up; 0: never).")] = 1.0,
     home: Annotated[Optional[Path], typer.Option(
         "--home", help="Directory holding store/, keys/, audit/, auth/, registry/, evaluations/ and holds.json "
                        "(as `demo --out` lays them out; default: $OBSERVATOIRE_HOME, else var/...).")] = None,
 ) -> None:
-    """Serve the API and the map page over the store; purge expired records on a schedule."""
-    _serve(Settings.from_env(home=home, store_dir=store, city_path=city), host, port, purge_every)
+    """Serve the API, the staff map and the public portal; purge expired records and publish each closed month on
+    a schedule."""
+    _serve(Settings.from_env(home=home, store_dir=store, city_path=city), host, port, purge_every, release_every)
 
 
 @app.command()
@@ -159,16 +167,33 @@ def demo(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Stop after ingest.")] = False,
 ) -> None:
-    """Simulate three years of Marseille ending yesterday, ingest the exports like real ones, and serve the map."""
+    """Simulate three years of Marseille ending yesterday, ingest the exports like real ones, publish the closed
+    months for the public, and serve the map and the portal."""
     settings = Settings.from_env(**Settings.layout(out))
     exports = _simulate(out, seed, years, None, scale, settings)
     _ingest([exports], None, settings)
+    _publish(settings)
     _demo_accounts(settings)
     console.print(f"serve this demo again with: observatoire serve --home {out}")
     if not no_serve:
         _serve(settings, host, port)
 
 
+
+
+def _publish(settings: Settings) -> None:
+    """Publish the closed months of the store (the public portal reads only these)."""
+    import time
+
+    from observatoire.release.schedule import publish_from_settings
+
+    started = time.perf_counter()
+    report = publish_from_settings(settings, actor=cli_actor())
+    console.print(f"published {len(report.built)} monthly release(s) for the public portal in "
+                  f"{time.perf_counter() - started:.1f} s" + (f" ({report.built[0]} to {report.built[-1]})"
+                                                              if report.built else ""))
+    for month, why in report.refused.items():
+        console.print(f"not published {month}: {why}")
 
 
 def _demo_accounts(settings: Settings) -> None:
@@ -400,12 +425,14 @@ from observatoire.auth.cli import tokens_app, users_app  # noqa: E402
 from observatoire.registry.cli import rules_app  # noqa: E402
 from observatoire.regulator.cli import documents_app  # noqa: E402
 from observatoire.evaluation.cli import app as evaluation_app  # noqa: E402
+from observatoire.release.cli import release_app  # noqa: E402
 
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(rules_app, name="rules")
 app.add_typer(documents_app, name="documents")
 app.add_typer(evaluation_app, name="evaluation")
+app.add_typer(release_app, name="release")
 
 
 def main() -> None:

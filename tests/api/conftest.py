@@ -228,6 +228,7 @@ def governance_settings(root: Path, **overrides: object) -> Settings:
     (root / "auth" / "auth.toml").write_text(FAST_AUTH_TOML)
     values: dict[str, object] = dict(auth_dir=root / "auth", audit_dir=root / "audit", registry_dir=root / "registry",
                                      evaluations_dir=root / "evaluations", holds_path=root / "holds.json",
+                                     releases_dir=root / "releases",
                                      secure_cookies=False, clock=lambda: NOW)
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

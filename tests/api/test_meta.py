@@ -12,8 +12,9 @@ from fastapi.testclient import TestClient
 from observatoire.api.app import create_app
 from observatoire.api.routes import pages
 from observatoire.event.taxonomy import CATEGORIES
-from observatoire.settings import Settings
 from observatoire.store.parquet import ParquetStore
+
+from conftest import add_role_accounts, governance_settings, login_as
 
 
 def test_when_asked_then_health_is_ok(client: TestClient) -> None:
@@ -68,7 +69,11 @@ def test_when_vendor_missing_then_page_says_make_web(client: TestClient, tmp_pat
 
 
 def test_when_store_is_empty_then_meta_has_no_months(tmp_path: Path) -> None:
-    with TestClient(create_app(Settings(store_dir=tmp_path / "empty"))) as c:
+    settings = governance_settings(tmp_path / "gov", store_dir=tmp_path / "empty")
+    app = create_app(settings)
+    add_role_accounts(app)
+    with TestClient(app) as c:
+        login_as(c, "analyst")
         meta = c.get("/api/v1/meta").json()
         zones = c.get("/api/v1/zones").json()
     assert meta["months"] == {"first": None, "last": None, "available": []} and meta["default_period"] is None

@@ -92,17 +92,20 @@ def test_api_registers_a_plan_for_a_supervisor_only(settings, client) -> None:
     assert any(e["action"] == "evaluation_registered" and e["filters"]["plan"] == plan["id"] for e in entries)
 
 
-def test_api_reads_plans_and_analyses_publicly(settings, city, client, clock) -> None:
+def test_api_publishes_plans_and_gives_analyses_to_staff(settings, city, client, clock) -> None:
     plan = register(did_plan(), settings=settings, city=city, query=_query(settings, city), actor="user:sup",
                     role="supervisor")
     listed = client.get("/api/v1/evaluations").json()["evaluations"]
     assert [p["id"] for p in listed] == [plan["id"]]
     assert client.get(f"/api/v1/evaluations/{plan['id']}").json() == plan
     assert client.get("/api/v1/evaluations/ev-000000000000").status_code == 422
-    early = client.get(f"/api/v1/evaluations/{plan['id']}/analysis")
+    # the analysis reads the store: staff only (the public reads releases and the control report)
+    assert client.get(f"/api/v1/evaluations/{plan['id']}/analysis").status_code == 401
+    staff = _supervisor(settings)
+    early = client.get(f"/api/v1/evaluations/{plan['id']}/analysis", headers=staff)
     assert early.status_code == 422 and "no post-period" in early.json()["detail"]
     clock.now = ANALYSED
-    body = client.get(f"/api/v1/evaluations/{plan['id']}/analysis").json()
+    body = client.get(f"/api/v1/evaluations/{plan['id']}/analysis", headers=_supervisor(settings)).json()
     assert body["plan_id"] == plan["id"] and body["design"] == "staggered_did"
 
 

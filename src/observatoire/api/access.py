@@ -75,6 +75,7 @@ ANALYSIS = roles("analyst", "supervisor", "auditor")         # cell-level places
 ALERTS = roles("operator", "supervisor", "auditor")          # real-time alerts
 EVENTS = roles("analyst", "supervisor", "dpo", "auditor")    # event-level pseudonymised records
 AUDIT = roles("dpo", "auditor")                              # the audit log
+MAP = roles("analyst", "operator", "supervisor", "dpo", "auditor")    # exact zone-level figures (staff map)
 ADMIN = roles("admin")
 ADMIN_READ = roles("admin", "auditor")
 
@@ -87,10 +88,18 @@ ACCESS: dict[tuple[str, str], Requirement] = {
     ("GET", "/docs"): Requirement(roles=PUBLIC),
     ("GET", "/docs/oauth2-redirect"): Requirement(roles=PUBLIC),
     ("GET", "/redoc"): Requirement(roles=PUBLIC),
-    # published aggregates: zone-level counts, the store's holdings, the rule registry
-    ("GET", "/api/v1/meta"): Requirement(roles=PUBLIC),
-    ("GET", "/api/v1/zones"): Requirement(roles=PUBLIC),
+    # the public edge: releases only (release/, docs/release.md), never the store; every answer audited
+    ("GET", "/public"): Requirement(roles=PUBLIC),
+    ("GET", "/public/methodologie"): Requirement(roles=PUBLIC),
+    ("GET", "/api/v1/public/releases"): Requirement(roles=PUBLIC, dataset="releases"),
+    ("GET", "/api/v1/public/releases/{release_id}"): Requirement(roles=PUBLIC, dataset="releases"),
+    ("GET", "/api/v1/public/releases/{release_id}/{name}"): Requirement(roles=PUBLIC, dataset="releases"),
+    ("GET", "/api/v1/public/ledger"): Requirement(roles=PUBLIC, dataset="releases"),
+    # published documents: the rule registry, the regulator documents (configuration, not data)
     ("GET", "/api/v1/rules"): Requirement(roles=PUBLIC),
+    # exact zone-level figures and the store's holdings, for staff (the map page)
+    ("GET", "/api/v1/meta"): Requirement(roles=MAP, dataset="events"),
+    ("GET", "/api/v1/zones"): Requirement(roles=MAP, dataset="events"),
     ("GET", "/api/v1/register"): Requirement(roles=PUBLIC),
     ("GET", "/api/v1/aipd"): Requirement(roles=PUBLIC),
     ("POST", "/api/v1/rules/{rule_id}/versions"): Requirement(roles=roles("analyst", "supervisor")),
@@ -104,12 +113,12 @@ ACCESS: dict[tuple[str, str], Requirement] = {
     # real-time alerts, and operators' verdicts on them
     ("GET", "/api/v1/alerts"): Requirement(roles=ALERTS, dataset="events"),
     ("POST", "/api/v1/alerts/{alert_id}/feedback"): Requirement(roles=roles("operator", "supervisor")),
-    # effectiveness evaluations: plans registered by a supervisor before a deployment; plans and their bound
-    # analyses are published (aggregates over zones and periods, no record), the analysis audited as it reads events
+    # effectiveness evaluations: plans registered by a supervisor before a deployment are published (documents,
+    # not data); their bound analyses read the store, so they are for staff (the control report carries them)
     ("POST", "/api/v1/evaluations"): Requirement(roles=roles("supervisor")),
     ("GET", "/api/v1/evaluations"): Requirement(roles=PUBLIC),
     ("GET", "/api/v1/evaluations/{plan_id}"): Requirement(roles=PUBLIC),
-    ("GET", "/api/v1/evaluations/{plan_id}/analysis"): Requirement(roles=PUBLIC, dataset="events"),
+    ("GET", "/api/v1/evaluations/{plan_id}/analysis"): Requirement(roles=EVENTS, dataset="events"),
     # event-level pseudonymised records: a purpose, fields per role (EVENT_FIELDS)
     ("GET", "/api/v1/events"): Requirement(roles=EVENTS, purpose=True, dataset="events"),
     # handing records over (a data subject's access request, a judicial requisition): the DPO only, to a named
@@ -129,8 +138,8 @@ ACCESS: dict[tuple[str, str], Requirement] = {
     ("GET", "/api/v1/tokens"): Requirement(roles=ADMIN_READ),
     ("POST", "/api/v1/tokens"): Requirement(roles=ADMIN),
     ("DELETE", "/api/v1/tokens/{token_id}"): Requirement(roles=ADMIN),
-    # audits of places (docs/fairness.md): provenance is a published zone-level aggregate
-    ("GET", "/api/v1/audits/provenance"): Requirement(roles=PUBLIC),
+    # audits of places (docs/fairness.md)
+    ("GET", "/api/v1/audits/provenance"): Requirement(roles=EVENTS, dataset="events"),
     ("GET", "/api/v1/audits/fairness"): Requirement(roles=EVENTS, dataset="events"),
     ("GET", "/api/v1/audits/feedback-loop"): Requirement(roles=EVENTS, dataset="events"),
     ("GET", "/api/v1/audits/urn"): Requirement(roles=EVENTS),

@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from observatoire.api.access import check_routes, enforce
 from observatoire.api.deps import GridCache, StoreReader
 from observatoire.api.routes import (alerts, audit, audits, auth, evaluations, events, forecasts, health, hotspots,
-                                    indicators, meta, pages, regulator, rules, zones)
+                                    indicators, meta, pages, public, regulator, rules, zones)
 from observatoire.auth.service import Auth
 from observatoire.api.routes.pages import static_dir
 from observatoire.errors import InputError, ObservatoireError
@@ -73,12 +73,14 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.grids = GridCache(city)
     app.state.auth = Auth.from_settings(settings)
     app.state.audit = AuditLog(settings.audit_dir, clock=settings.clock)
+    app.state.releases = settings.releases()
+    app.state.release_config = settings.release_config()
     app.add_exception_handler(InputError, _input_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ObservatoireError, _store_error)
     for router in (health.router, meta.router, zones.router, hotspots.router, forecasts.router, indicators.router,
                    alerts.router, rules.router, events.router, audit.router, audits.router, evaluations.router,
-                   regulator.router, auth.router, pages.router):
+                   regulator.router, auth.router, public.router, pages.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=static_dir()), name="static")
     check_routes(app)

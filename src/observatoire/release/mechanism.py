@@ -36,11 +36,14 @@ class Measurement:
 
 
 def _measurement(scale: float):
-    import opendp.prelude as dp
+    # The modules themselves, not opendp.prelude (which imports its scikit-learn extras: seconds).
+    from opendp.domains import atom_domain, vector_domain
+    from opendp.measurements import make_laplace
+    from opendp.metrics import l1_distance
+    from opendp.mod import enable_features
 
-    dp.enable_features("contrib")
-    space = dp.vector_domain(dp.atom_domain(T=int)), dp.l1_distance(T=int)
-    return dp.m.make_laplace(*space, scale=scale)
+    enable_features("contrib")
+    return make_laplace(vector_domain(atom_domain(T=int)), l1_distance(T=int), scale=scale)
 
 
 def measure(counts: list[int] | np.ndarray, epsilon: float) -> Measurement:

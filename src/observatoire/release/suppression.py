@@ -3,10 +3,11 @@
 Every published number of a release is a sum over cells of one measured table ``y`` (noisy integers,
 of any sign). Numbers under ``k`` are suppressed (shown "< k": the attacker learns ``q <= k - 1``);
 numbers suppressed to protect them are shown as masked (the attacker learns ``q >= k``). The attacker
-knows every other number exactly and solves the linear system: :func:`exposed` bounds each suppressed
-number by two linear programmes (HiGHS, through SciPy) over integer-valued ``y`` under all of that (with
-``nonnegative=True``, also ``y >= 0``), and a number is recovered when its bounds leave at most one integer. :func:`protect` adds secondary suppressions, the
-smallest published sibling first (a number sharing a margin with the exposed one), until none is recovered.
+knows every other number exactly and solves the linear system: :func:`bounds` bounds each suppressed
+number by two linear programmes (HiGHS) over integer-valued ``y`` under all of that (with
+``nonnegative=True``, also ``y >= 0``), and a number is recovered when its bounds leave at most one integer.
+:func:`protect` adds secondary suppressions, each time the smallest of the published numbers the attacker's
+proof uses, until none is recovered.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linprog
-from scipy.sparse import csr_matrix, vstack
 
 PUBLISHED, PRIMARY, SECONDARY = "published", "primary", "secondary"
 
@@ -25,6 +24,7 @@ PUBLISHED, PRIMARY, SECONDARY = "published", "primary", "secondary"
 class Bounds:
     low: float
     high: float
+    used: frozenset[int] = frozenset()      # published numbers the attacker's optimal certificates use
 
     @property
     def exact(self) -> bool:
@@ -32,13 +32,52 @@ class Bounds:
         return np.floor(self.high + 1e-7) - np.ceil(self.low - 1e-7) < 1
 
 
-def _rows(supports: Sequence[Sequence[int]], which: Sequence[int], n: int) -> csr_matrix:
-    data, cols, ptr = [], [], [0]
-    for i in which:
-        cols += list(supports[i])
-        data += [1.0] * len(supports[i])
-        ptr.append(len(cols))
-    return csr_matrix((data, cols, ptr), shape=(len(which), n))
+def _lp(supports: Sequence[Sequence[int]], values: Sequence[int], status: Sequence[str], k: int, n_cells: int,
+        nonnegative: bool):
+    """The attacker's feasible set as one HiGHS model: a row per published or suppressed number."""
+    import highspy
+
+    rows = [i for i, s in enumerate(status)]
+    inf = highspy.kHighsInf
+    lower = [float(values[i]) if status[i] == PUBLISHED else (-inf if status[i] == PRIMARY else float(k))
+             for i in rows]
+    upper = [float(values[i]) if status[i] == PUBLISHED else (k - 1.0 if status[i] == PRIMARY else inf)
+             for i in rows]
+    start, index = [0], []
+    for i in rows:
+        index += list(supports[i])
+        start.append(len(index))
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n_cells, len(rows)
+    lp.col_cost_ = np.zeros(n_cells)
+    lp.col_lower_ = np.full(n_cells, 0.0 if nonnegative else -inf)
+    lp.col_upper_ = np.full(n_cells, inf)
+    lp.row_lower_, lp.row_upper_ = np.array(lower), np.array(upper)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_ = np.array(start, dtype=np.int32)
+    lp.a_matrix_.index_ = np.array(index, dtype=np.int32)
+    lp.a_matrix_.value_ = np.ones(len(index))
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("presolve", "off")             # keep the basis between objectives (warm starts)
+    h.passModel(lp)
+    return h
+
+
+def _optimum(h, cost: np.ndarray) -> tuple[float, np.ndarray]:
+    """The minimum of ``cost . y`` over the model (``-inf`` when unbounded) and the rows whose duals are not 0
+    (the numbers that prove the bound)."""
+    import highspy
+
+    h.changeColsCost(len(cost), np.arange(len(cost), dtype=np.int32), cost)
+    h.run()
+    state = h.getModelStatus()
+    if state == highspy.HighsModelStatus.kOptimal:
+        duals = np.asarray(h.getSolution().row_dual)
+        return float(h.getInfo().objective_function_value), np.flatnonzero(np.abs(duals) > 1e-9)
+    if state in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+        return -np.inf, np.array([], dtype=int)
+    raise RuntimeError(f"suppression check: linear programme failed ({h.modelStatusToString(state)})")
 
 
 def bounds(supports: Sequence[Sequence[int]], values: Sequence[int], status: Sequence[str], k: int,
@@ -46,32 +85,21 @@ def bounds(supports: Sequence[Sequence[int]], values: Sequence[int], status: Seq
     """Per suppressed number, the least and greatest value the published ones allow.
 
     ``supports[i]`` are the cells number ``i`` sums, ``values[i]`` its value, ``status[i]`` one of
-    ``published``, ``primary`` (shown "< k") or ``secondary`` (masked, at least ``k``).
+    ``published``, ``primary`` (shown "< k") or ``secondary`` (masked, at least ``k``). One HiGHS model
+    answers every number, warm-started from one objective to the next.
     """
-    pub = [i for i, s in enumerate(status) if s == PUBLISHED]
-    prim = [i for i, s in enumerate(status) if s == PRIMARY]
-    sec = [i for i, s in enumerate(status) if s == SECONDARY]
-    a_eq = _rows(supports, pub, n_cells) if pub else None
-    b_eq = np.array([values[i] for i in pub], float) if pub else None
-    ub_rows = [_rows(supports, prim, n_cells)] if prim else []
-    ub_vals = [np.full(len(prim), k - 1.0)] if prim else []
-    if sec:
-        ub_rows.append(-_rows(supports, sec, n_cells))
-        ub_vals.append(np.full(len(sec), -float(k)))
-    a_ub = vstack(ub_rows).tocsr() if ub_rows else None
-    b_ub = np.concatenate(ub_vals) if ub_vals else None
+    hidden = [i for i, s in enumerate(status) if s != PUBLISHED]
+    if not hidden:
+        return {}
+    h = _lp(supports, values, status, k, n_cells, nonnegative)
     out: dict[int, Bounds] = {}
-    cells = (0, None) if nonnegative else (None, None)
-    for i in prim + sec:
+    for i in hidden:
         c = np.zeros(n_cells)
         c[list(supports[i])] = 1.0
-        low = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=cells, method="highs")
-        high = linprog(-c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=cells, method="highs")
-        for res in (low, high):
-            if res.status not in (0, 3):                    # 3: unbounded
-                raise RuntimeError(f"suppression check: linear programme failed ({res.message})")
-        ends = (-np.inf if low.status == 3 else low.fun, np.inf if high.status == 3 else -high.fun)
-        out[i] = Bounds(ends[0], ends[1])
+        low, low_rows = _optimum(h, c)
+        high, high_rows = _optimum(h, -c)
+        used = frozenset(int(r) for r in np.concatenate([low_rows, high_rows]) if status[r] == PUBLISHED)
+        out[i] = Bounds(low, -high, used)
     return out
 
 
@@ -85,36 +113,22 @@ def exposed(supports: Sequence[Sequence[int]], values: Sequence[int], status: Se
 def protect(supports: Sequence[Sequence[int]], values: Sequence[int], k: int, n_cells: int) -> list[str]:
     """Status of each number: primary suppression under ``k``, then secondary until none is recovered.
 
-    For an exposed number ``q``, the candidates are the published numbers that share a margin with it
-    (their cells and ``q``'s are disjoint parts of one other number), from the most specific margin; the
-    smallest is masked. When no margin has a published part left, the smallest published margin of ``q``
-    is masked instead.
+    For each exposed number, the published numbers its attacker's certificate uses (the rows with non-zero
+    duals of the two linear programmes) are the candidates; the smallest is masked. Rounds repeat until no
+    suppressed number is recovered; at worst every number is masked.
     """
-    sets = [frozenset(s) for s in supports]
     status = [PRIMARY if v < k else PUBLISHED for v in values]
     while True:
-        found = exposed(supports, values, status, k, n_cells)
+        found = {i: b for i, b in bounds(supports, values, status, k, n_cells).items() if b.exact}
         if not found:
             return status
         changed = False
-        for q in found:
-            pick = _candidate(q, sets, values, status)
-            if pick is None:
-                continue
-            status[pick] = SECONDARY
-            changed = True
-        if not changed:                                   # nothing left to mask: mask every published number
-            status = [SECONDARY if s == PUBLISHED else s for s in status]
-            return status
-
-
-def _candidate(q: int, sets: Sequence[frozenset[int]], values: Sequence[int], status: Sequence[str]) -> int | None:
-    mine = sets[q]
-    parents = sorted((i for i, s in enumerate(sets) if s > mine), key=lambda i: len(sets[i]))
-    for p in parents:
-        siblings = [i for i, s in enumerate(sets)
-                    if status[i] == PUBLISHED and s < sets[p] and not (s & mine)]
-        if siblings:
-            return min(siblings, key=lambda i: (values[i], len(sets[i]), i))
-    margins = [p for p in parents if status[p] == PUBLISHED]
-    return min(margins, key=lambda i: (values[i], i)) if margins else None
+        for b in found.values():
+            if any(status[r] != PUBLISHED for r in b.used):
+                continue                                  # already broken by a mask of this round
+            candidates = [r for r in b.used if status[r] == PUBLISHED]
+            if candidates:
+                status[min(candidates, key=lambda r: (values[r], len(supports[r]), r))] = SECONDARY
+                changed = True
+        if not changed:                                   # no certificate left to break: mask everything
+            return [SECONDARY if s == PUBLISHED else s for s in status]

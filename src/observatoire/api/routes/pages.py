@@ -29,11 +29,16 @@ def missing_vendor_files(root: Path) -> list[str]:
     return [f for f in VENDOR_FILES if not (root / f).is_file()]
 
 
-@router.get("/", response_class=HTMLResponse, include_in_schema=False)
-def index() -> HTMLResponse:
-    """The map page; it says to run ``make web`` when Leaflet is missing instead of staying blank."""
+def static_page(name: str) -> HTMLResponse:
+    """A packaged page; it says to run ``make web`` when Leaflet is missing instead of staying blank."""
     root = static_dir()
-    html = (root / "index.html").read_text(encoding="utf-8")
+    html = (root / name).read_text(encoding="utf-8")
     if missing_vendor_files(root):
         html = html.replace(_NOTICE_SLOT, _NOTICE)
     return HTMLResponse(html)
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def index() -> HTMLResponse:
+    """The staff map page (anonymous visitors are sent on to the public portal, ``/public``)."""
+    return static_page("index.html")

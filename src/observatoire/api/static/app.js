@@ -749,6 +749,13 @@ async function main() {
     document.body.dataset.state = "error";
     return;
   }
+  // Exact figures are for staff: an anonymous visitor reads the published releases on the public portal.
+  state.session = loadSession();
+  await state.session;
+  if (!(state.me && state.me.login)) {
+    window.location.replace("public");
+    return;
+  }
   state.map = L.map("map", { zoomSnap: 0.25, scrollWheelZoom: false });
   state.map.attributionControl.setPrefix("Leaflet");
   // Zone-level layers (indicators, alerts) above the choropleth (overlay pane: 400), grid cells above them.
@@ -756,7 +763,6 @@ async function main() {
   state.map.createPane("cells").style.zIndex = 450;
   $("forecast-k").textContent = frNumber(FORECAST_K * 100);
   $("logout").addEventListener("click", logout);
-  state.session = loadSession();
   const session = state.session;
   try {
     state.meta = await getJson(`${API}/meta`);

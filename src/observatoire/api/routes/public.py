@@ -1,0 +1,79 @@
+"""The public edge: releases only (``docs/release.md``). No route here reads the store.
+
+- ``GET /api/v1/public/releases``: the published releases (manifests), newest first.
+- ``GET /api/v1/public/releases/{release_id}``: one release's manifest and tables.
+- ``GET /api/v1/public/releases/{release_id}/{name}``: its files (``zones.csv``, ``city.csv``, ``zones.geojson``,
+  ``release.json``) to download.
+- ``GET /api/v1/public/ledger``: the privacy ledger (each release's loss, per measured table and per year).
+- ``GET /public``, ``GET /public/methodologie``: the public portal and its methodology page.
+
+Every call is audited as ``consult`` of the dataset ``releases`` (``api/access.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse
+
+from observatoire.api.routes.pages import static_page
+from observatoire.release.archive import ReleaseArchive
+
+router = APIRouter(tags=["public"])
+
+MEDIA_TYPES = {"zones.csv": "text/csv; charset=utf-8", "city.csv": "text/csv; charset=utf-8",
+               "zones.geojson": "application/geo+json", "release.json": "application/json"}
+
+
+def _archive(request: Request) -> ReleaseArchive:
+    archive: ReleaseArchive = request.app.state.releases
+    return archive
+
+
+def _summary(manifest: dict[str, Any]) -> dict[str, Any]:
+    return {"id": manifest["id"], "period": manifest["period"], "created_at": manifest["created_at"],
+            "epsilon": manifest["privacy_loss"]["epsilon"], "k": manifest["suppression"]["k"],
+            "sources": manifest["sources"]["included"], "files": sorted(manifest["files"])}
+
+
+@router.get("/api/v1/public/releases")
+def releases(request: Request) -> dict[str, Any]:
+    """The published monthly releases, newest first (their period, privacy loss, threshold and files)."""
+    manifests = _archive(request).manifests()
+    request.state.audit_rows = len(manifests)
+    return {"releases": [_summary(m) for m in reversed(manifests)]}
+
+
+@router.get("/api/v1/public/releases/{release_id}")
+def release(request: Request, release_id: str) -> dict[str, Any]:
+    """One release: its manifest (mechanism, parameters, privacy loss, code version) and its tables."""
+    archive = _archive(request)
+    manifest = archive.manifest(release_id)
+    return {"manifest": manifest, "tables": archive.tables(release_id)}
+
+
+@router.get("/api/v1/public/releases/{release_id}/{name}")
+def release_file(request: Request, release_id: str, name: str) -> FileResponse:
+    """A release's file to download, byte for byte as published (its SHA-256 is in the manifest)."""
+    path = _archive(request).path(release_id, name)
+    return FileResponse(path, media_type=MEDIA_TYPES[name], filename=f"observatoire-{release_id}-{name}")
+
+
+@router.get("/api/v1/public/ledger")
+def ledger(request: Request) -> dict[str, Any]:
+    """The privacy ledger: every release's loss (epsilon, delta) per measured table, and per year against the
+    configured budget."""
+    return _archive(request).ledger(request.app.state.release_config.annual_budget)
+
+
+@router.get("/public", response_class=HTMLResponse, include_in_schema=False)
+def portal() -> HTMLResponse:
+    """The public portal: the map of the published releases, their downloads and links."""
+    return static_page("portal.html")
+
+
+@router.get("/public/methodologie", response_class=HTMLResponse, include_in_schema=False)
+def methodology() -> HTMLResponse:
+    """What is counted, how it is protected, and the ledger."""
+    return static_page("methodologie.html")

@@ -1,0 +1,60 @@
+"""Publishing on a schedule: ``serve`` publishes each month once it has closed (``publication.lag_days`` after
+its end), hourly, in a daemon thread, through the same :func:`~observatoire.release.build.publish_due` as the
+command line and the demo."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from observatoire.release.build import PublishReport, publish_due
+
+log = logging.getLogger(__name__)
+
+
+def publish_from_settings(settings: Any, *, actor: str) -> PublishReport:
+    """Publish every due month of ``settings``' store into its release archive, audited."""
+    city = settings.city()
+    return publish_due(store=settings.store(city), city=city, config=settings.release_config(),
+                       archive=settings.releases(), retention_days=dict(settings.retention_days),
+                       now=settings.clock(), audit=settings.audit_log(), actor=actor)
+
+
+class ReleaseScheduler:
+    """Publishes due months in a daemon thread: once at start, then every ``interval_s`` seconds."""
+
+    def __init__(self, settings: Any, interval_s: float = 3600.0) -> None:
+        self.settings = settings
+        self.interval_s = float(interval_s)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last: PublishReport | None = None
+
+    def run_once(self) -> PublishReport | None:
+        try:
+            self.last = publish_from_settings(self.settings, actor="system:release-schedule")
+        except Exception as exc:  # noqa: BLE001 - a failed run is logged and retried at the next interval
+            log.error("scheduled release failed (%s); retrying in %.0f s", type(exc).__name__, self.interval_s)
+            return None
+        if self.last.built:
+            log.info("published releases: %s", ", ".join(self.last.built))
+        for month, why in self.last.refused.items():
+            log.warning("release %s not published: %s", month, why)
+        return self.last
+
+    def _loop(self) -> None:
+        while True:
+            self.run_once()
+            if self._stop.wait(self.interval_s):
+                return
+
+    def start(self) -> "ReleaseScheduler":
+        self._thread = threading.Thread(target=self._loop, name="observatoire-release", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float | None = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)

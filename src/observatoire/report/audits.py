@@ -1,0 +1,200 @@
+"""The control audits run on the period's data (restricted): fairness of places and the feedback-loop monitor.
+
+The same functions as ``/api/v1/audits/fairness`` and ``/api/v1/audits/feedback-loop``
+(``audits/fairness.py``, ``audits/feedback_loop.py``, configured by ``audits/audits.toml``), with the
+parameters fixed here and printed in the report:
+
+- fairness: the allocation is the cells the historical-average forecast trained on the period selects
+  (5 % of the city's area, 250 m cells, the forecast's seven days after the period); the need is the
+  configured independently reported incidents of the period; ratios against the reference area group
+  with stratified bootstrap intervals.
+- feedback loop: concentration across zones (Gini of rates per resident) of directed discoveries against
+  independent reports, over windows of a twelfth of the period (at least one day); the alarm is the
+  one-sided permutation test of an upward trend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+
+from observatoire.analytics.counts import filter_events
+from observatoire.analytics.forecast import get_forecaster
+from observatoire.analytics.forecast.grid import assign_cells
+from observatoire.analytics.places import CappedForecaster, city_grid, query_placed, select_cells
+from observatoire.audits.config import AuditConfig, area_groups
+from observatoire.audits.fairness import FairnessAudit, exposure_audit, grid_units, place_on_units
+from observatoire.audits.feedback_loop import MonitorResult, feedback_monitor
+from observatoire.city.profile import CityProfile
+from observatoire.errors import InputError
+from observatoire.report import charts, fr
+from observatoire.report.document import chart, section, table, text
+from observatoire.report.period import Period
+
+CELL_M = 250.0
+AREA_SHARE = 0.05
+METHOD = "historical_average"
+HORIZON_DAYS = 7
+SEED = 0
+GROUP_FR = {"less_deprived": "moins défavorisés", "more_deprived": "plus défavorisés"}
+
+
+def _need_on_grid(events: Any, cgrid: Any, period: Period, config: AuditConfig) -> tuple[np.ndarray, list]:
+    """Grid cell (−1: no point) and zone of each independently reported incident of the period."""
+    kept = filter_events(events, start=period.start, end=period.end, categories=list(config.need_categories),
+                         discoveries=list(config.need_discovery))
+    t = kept.select("lon", "lat", "zone_id").to_pyarrow()
+    lon = np.asarray(t["lon"].to_numpy(zero_copy_only=False), dtype=float)
+    lat = np.asarray(t["lat"].to_numpy(zero_copy_only=False), dtype=float)
+    cell = np.full(lon.size, -1, dtype=np.int64)
+    has = np.isfinite(lon) & np.isfinite(lat)
+    if has.any():
+        x, y = cgrid.project(lon[has], lat[has])
+        cell[has] = assign_cells(cgrid.grid, x, y)
+    return cell, t["zone_id"].to_pylist()
+
+
+def fairness(events: Any, city: CityProfile, config: AuditConfig, period: Period) -> FairnessAudit:
+    """Exposure to the period's forecast allocation per resident and per unit of need, by area group.
+
+    Raises
+    ------
+    InputError
+        No located event in the period, or a city profile without boundaries.
+    """
+    cgrid = city_grid(city, CELL_M)
+    units = grid_units(cgrid, city)
+    group = units.groups(area_groups(city, config.groups))
+    placed = query_placed(events, cgrid, start=period.start, end=period.end, reference=period.start_at)
+    if len(placed.events.t) == 0:
+        raise InputError("aucun événement localisé dans la période : pas d'allocation à auditer")
+    rng_fit, rng_select, rng_boot = np.random.default_rng(SEED).spawn(3)
+    forecaster = CappedForecaster(get_forecaster(METHOD), 200_000)
+    scores = np.asarray(forecaster.fit_predict(placed.events, cgrid.grid, start=0.0, end=float(period.days),
+                                               horizon=float(HORIZON_DAYS), rng=rng_fit).scores)
+    weights = np.zeros(cgrid.grid.n_cells)
+    weights[select_cells(scores, cgrid.grid, AREA_SHARE, rng_select)] = 1.0
+    exposure = units.from_cells(weights) * CELL_M ** 2 / 1e6          # selected km²
+    need = place_on_units(units, *_need_on_grid(events, cgrid, period, config))
+    return exposure_audit(group, units.residents, exposure, need, reference=config.groups.reference, rng=rng_boot,
+                          band=config.band, level=config.level, n_boot=config.bootstrap)
+
+
+@dataclass(frozen=True, slots=True)
+class Loop:
+    """The monitor's result with its windows and the events counted in each."""
+
+    result: MonitorResult
+    window_days: int
+    starts: list
+    directed: list[int]
+    independent: list[int]
+
+
+def feedback_loop(events: Any, city: CityProfile, config: AuditConfig, period: Period) -> Loop:
+    """The feedback-loop monitor over the period's windows (a twelfth of the period each).
+
+    Raises
+    ------
+    InputError
+        A window without directed or without independent incidents.
+    """
+    window_days = max(1, period.days // 12)
+    n_windows = period.days // window_days
+    kept = filter_events(events, start=period.start, end=period.end, categories=list(config.need_categories),
+                         discoveries=["directed", "independent"])
+    kept = kept.filter(kept.zone_id.notnull())
+    t = kept.select("occurred_at", "zone_id", "discovery").to_pyarrow()
+    zone_index = {z.zone_id: i for i, z in enumerate(city.zones)}
+    w = np.array([(at - period.start_at).days // window_days for at in t["occurred_at"].to_pylist()], np.int64)
+    z = np.array([zone_index.get(v, -1) for v in t["zone_id"].to_pylist()], np.int64)
+    directed = np.array([d == "directed" for d in t["discovery"].to_pylist()], bool)
+    ok = (w >= 0) & (w < n_windows) & (z >= 0)
+    att = np.zeros((n_windows, len(city.zones)))
+    ind = np.zeros_like(att)
+    np.add.at(att, (w[ok & directed], z[ok & directed]), 1)
+    np.add.at(ind, (w[ok & ~directed], z[ok & ~directed]), 1)
+    empty = int(np.sum((att.sum(axis=1) == 0) | (ind.sum(axis=1) == 0)))
+    if empty:
+        raise InputError(f"{empty} fenêtre(s) sur {n_windows} sans fait découvert par l'attention dirigée ou sans "
+                         "signalement indépendant")
+    population = np.array([max(zz.population, 1) for zz in city.zones], dtype=float)
+    result = feedback_monitor(att, ind, rng=np.random.default_rng(SEED), alpha=config.monitor_alpha,
+                              permutations=config.monitor_permutations, measure="gini", population=population)
+    starts = [period.start + timedelta(days=i * window_days) for i in range(n_windows)]
+    return Loop(result, window_days, starts, [int(x) for x in att.sum(axis=1)], [int(x) for x in ind.sum(axis=1)])
+
+
+def _group(label: str) -> str:
+    return GROUP_FR.get(label, label)
+
+
+def fairness_section(events: Any, city: CityProfile, config: AuditConfig, period: Period) -> dict[str, Any]:
+    """The fairness audit as a section: groups, ratios with their intervals and flags, a chart."""
+    source = ("événements de l'entrepôt sur la période ; audit d'équité des lieux (audits/fairness.py, "
+              "configuration audits/audits.toml)")
+    title = "Équité des lieux"
+    about = text(
+        f"Allocation auditée : les cellules de {fr.integer(CELL_M)} m que la prévision « moyenne historique » "
+        f"entraînée sur la période sélectionne ({fr.percent(AREA_SHARE, 0)} de la surface de la ville). Besoin "
+        "mesuré indépendamment : les faits signalés par des tiers (appels, réquisitions) de la période. Les "
+        f"arrondissements sont groupés selon l'indicateur « {config.groups.indicator} » du profil de la ville. "
+        f"Un rapport est signalé quand tout son intervalle de confiance à {fr.percent(config.level, 0)} sort de "
+        f"la bande [{fr.number(config.band[0])} ; {fr.number(config.band[1])}].")
+    try:
+        audit = fairness(events, city, config, period)
+    except InputError as exc:
+        return section(title, source, about, text(f"Audit non calculable : {exc}."))
+    groups = [[_group(g.group), fr.integer(g.units), fr.integer(round(g.residents)), fr.number(g.exposure, 2),
+               fr.number(g.need, 0), fr.number(g.exposure_per_1000, 4), fr.number(g.exposure_per_need, 4)]
+              for g in audit.groups]
+    measure = {"per_resident": "par habitant", "per_need": "par unité de besoin"}
+    ratios = [[f"{_group(r.group)} / {_group(r.reference)}", measure[r.measure], fr.number(r.ratio),
+               fr.interval(r.ci_low, r.ci_high), "oui" if r.flagged else "non"] for r in audit.ratios]
+    uri = charts.ratios_with_intervals([f"{_group(r.group)}, {measure[r.measure]}" for r in audit.ratios],
+                                       [r.ratio for r in audit.ratios], [r.ci_low for r in audit.ratios],
+                                       [r.ci_high for r in audit.ratios], audit.band, xlabel="rapport d'exposition")
+    return section(
+        title, source, about,
+        table(["groupe", "unités", "habitants", "exposition (km² sélectionnés)", "besoin (faits)",
+               "exposition pour 1 000 hab.", "exposition par fait"], groups),
+        table(["rapport", "mesure", "valeur", f"IC {fr.percent(audit.level, 0)} (bootstrap, "
+               f"{fr.integer(audit.n_boot)} tirages)", "signalé"], ratios),
+        chart(uri, "Rapports d'exposition entre groupes d'arrondissements avec leurs intervalles de confiance"),
+        text("Conclusion : " + ("au moins un rapport sort de la bande, l'allocation doit être examinée."
+                                if audit.flagged() else "aucun rapport ne sort de la bande.")),
+    )
+
+
+def feedback_loop_section(events: Any, city: CityProfile, config: AuditConfig, period: Period) -> dict[str, Any]:
+    """The feedback-loop monitor as a section: windows, trend, p-value and alarm, a chart."""
+    source = ("événements de l'entrepôt sur la période ; moniteur de boucle de rétroaction "
+              "(audits/feedback_loop.py, configuration audits/audits.toml)")
+    title = "Boucle de rétroaction"
+    about = text(
+        "Le moniteur compare, fenêtre par fenêtre, la concentration entre arrondissements (indice de Gini des "
+        "taux par habitant) des faits découverts là où l'attention est dirigée (patrouilles, vidéo) à celle des "
+        "faits signalés indépendamment. Une tendance à la hausse de l'écart signale une attention qui se "
+        f"nourrit d'elle-même ; l'alarme est un test de permutation unilatéral au seuil de "
+        f"{fr.percent(config.monitor_alpha, 0)}.")
+    try:
+        loop = feedback_loop(events, city, config, period)
+    except InputError as exc:
+        return section(title, source, about, text(f"Moniteur non calculable sur la période : {exc}."))
+    r = loop.result
+    rows = [[fr.day(s), fr.number(a, 3), fr.number(i, 3), fr.number(d, 3), fr.integer(nd), fr.integer(ni)]
+            for s, a, i, d, nd, ni in zip(loop.starts, r.attention, r.independent, r.difference, loop.directed,
+                                          loop.independent, strict=True)]
+    uri = charts.two_lines([s.strftime("%d/%m") for s in loop.starts], list(r.attention), list(r.independent),
+                           ("attention dirigée", "signalements indépendants"), ylabel="Gini")
+    return section(
+        title, source, about,
+        chart(uri, "Concentration de l'attention dirigée et des signalements indépendants par fenêtre"),
+        table([f"fenêtre de {fr.integer(loop.window_days)} j (début)", "Gini attention", "Gini indépendant", "écart",
+               "faits dirigés", "faits indépendants"], rows),
+        text(f"Pente de l'écart : {fr.number(r.slope, 4)} par fenêtre ; p = {fr.number(r.p_value, 3)} "
+             f"({fr.integer(r.permutations)} permutations). Alarme : {'oui' if r.alarm else 'non'}."),
+    )
