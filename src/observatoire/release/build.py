@@ -183,8 +183,10 @@ def build_release(month: str, *, store: Any, city: CityProfile, config: ReleaseC
 
 
 def _first_whole_month(first: datetime) -> datetime:
+    """The first month the data covers whole: the month of the first event when it falls on the month's first
+    day, else the month after."""
     start = first.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    return start if first == start else month_bounds(start.strftime("%Y-%m"))[1]
+    return start if first.day == 1 else month_bounds(start.strftime("%Y-%m"))[1]
 
 
 @dataclass(slots=True)
