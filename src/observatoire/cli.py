@@ -433,6 +433,9 @@ app.add_typer(rules_app, name="rules")
 app.add_typer(documents_app, name="documents")
 app.add_typer(evaluation_app, name="evaluation")
 app.add_typer(release_app, name="release")
+from observatoire.report.cli import register as register_report  # noqa: E402
+
+register_report(app)
 
 
 def main() -> None:

@@ -70,7 +70,7 @@ class Settings:
 
         ``home`` (or ``OBSERVATOIRE_HOME``) puts every state path under one directory, as the demo
         lays it out: ``store/``, ``keys/pseudonym.key``, ``audit/``, ``auth/``, ``registry/``,
-        ``evaluations/``, ``holds.json``; a specific variable or override still wins.
+        ``evaluations/``, ``holds.json``, ``releases/``; a specific variable or override still wins.
         """
         env: dict[str, object] = {}
         root = home or (Path(v) if (v := os.environ.get("OBSERVATOIRE_HOME")) else None)

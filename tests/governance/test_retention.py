@@ -166,6 +166,7 @@ def test_api_counts_drop_expired_records_at_expiry(tmp_path: Path, city: CityPro
         assert before == {"mains_courantes": 324, "municipal_reports": 160, "verbalisations": 240}
         raw = ParquetStore(root).events()
         clock.now = datetime(2027, 6, 1, tzinfo=UTC)            # verbalisations, reports: 3 years; logbook: 5
+        login_as(client, "supervisor")                          # the session of 2025 has long ended
         cut = clock.now - 1095 * DAY
         expected = {s: count(raw.filter((raw.source == s) & ((raw.occurred_at > cut) | (s == "mains_courantes"))))
                     for s in before}

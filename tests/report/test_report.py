@@ -2,9 +2,9 @@
 free of anything from the store, the HTML self-contained, bad input refused, and the command.
 
 One synthetic deployment is built per module: 3,200 logbook events over sixteen months (about a third
-discovered by directed attention), the releases of October and November 2024 (December unpublished), audit entries stamped inside the quarter
-(consultations, an export, refusals, a purge, a legal hold), an operator's verdict on one alert of the
-quarter and an evaluation plan registered before its deployment.
+discovered by directed attention), the releases of October and November 2024 (December left unpublished),
+audit entries stamped inside the quarter (consultations, an export, refusals, a purge, a legal hold), an
+operator's verdict on one alert of the quarter and an evaluation plan registered before its deployment.
 """
 
 from __future__ import annotations
@@ -238,14 +238,11 @@ def test_public_version_never_opens_the_store_or_the_audit_log(world: dict, monk
 def test_months_without_a_release_are_stated(world: dict) -> None:
     page = build_report(world["settings"], "2024", version="public", fmt="html", now=NOW).decode("utf-8")
     assert page.count("non publié") >= 9
-    assert "septembre 2024 : non publié" in page.replace("Septembre", "septembre")
+    assert "Septembre 2024 : non publié." in page
 
 
-@pytest.mark.parametrize("period", ["2024-Q5", "2024-13", "24", "2024-Q4 ", "T4 2024", ""])
+@pytest.mark.parametrize("period", ["2024-Q5", "2024-13", "24", "T4 2024", "2024-Q4-", ""])
 def test_a_bad_period_is_refused(period: str) -> None:
-    if period.strip() == "2024-Q4":
-        assert parse_period(period).label == "2024-Q4"
-        return
     with pytest.raises(InputError, match="quarter YYYY-Qn"):
         parse_period(period)
 

@@ -64,7 +64,8 @@ def access_section(entries: list[dict[str, Any]], integrity: Any) -> dict[str, A
 
 def purges_section(entries: list[dict[str, Any]], retention_days: dict[str, int], audit_days: int) -> dict[str, Any]:
     """Retention periods per source, and each purge of the period with the rows it removed or kept."""
-    retention = [[source, fr.integer(days), fr.number(days / 365.25, 1)] for source, days in sorted(retention_days.items())]
+    retention = [[source, fr.integer(days), fr.number(days / 365.25, 1)]
+                 for source, days in sorted(retention_days.items())]
     rows = []
     for e in entries:
         if e["action"] != "purge":

@@ -1,7 +1,8 @@
 """``observatoire report --period 2026-Q4 --format html|pdf --version public|restricted --out FILE``.
 
 Registered on the main command line by ``register(app)`` (in ``cli.py``); bad input gives one ``error:``
-line and exit code 2.
+line and exit code 2. Each report written is an audit entry ``export`` (dataset ``control_report``, the period
+and version, its recipient: the public or the control committee).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Annotated, Optional
 import typer
 
 from observatoire.errors import ObservatoireError
+from observatoire.governance.audit import cli_actor
 from observatoire.settings import Settings
 
 
@@ -36,6 +38,10 @@ def report_command(
         raise typer.Exit(2) from None
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
+    settings.audit_log().record(
+        "export", actor=cli_actor(), role="admin", dataset="control_report",
+        filters={"period": period, "version": version, "format": format},
+        recipient="public" if version == "public" else "comité de contrôle", detail={"bytes": len(data)})
     print(f"wrote {out} ({version}, {format}, {len(data):,} bytes)", file=sys.stderr)
 
 

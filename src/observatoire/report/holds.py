@@ -32,6 +32,7 @@ def holds_section(holds: Any, period: Period) -> dict[str, Any]:
         text("Un gel garde des enregistrements au-delà de leur durée de conservation (procédure judiciaire, "
              "demande d'une autorité). Le motif et la référence de chaque gel sont consignés dans le fichier des "
              "gels et ne sont pas reproduits ici."),
-        table(["gel", "source", "arrondissement", "période des faits", "enregistrements désignés", "posé le", "levé le"],
+        table(["gel", "source", "arrondissement", "période des faits", "enregistrements désignés", "posé le",
+               "levé le"],
               rows or [["aucun gel en vigueur dans la période", "–", "–", "–", "–", "–", "–"]]),
     )

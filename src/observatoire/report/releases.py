@@ -55,8 +55,15 @@ def publications(found: dict[str, dict[str, Any] | None]) -> dict[str, Any]:
     )
 
 
-def _city_cell(tables: dict[str, Any], row: str, column: str) -> dict[str, Any]:
-    return next(c for c in tables["city"] if c["row"] == row and c["column"] == column)
+def _city_cell(tables: dict[str, Any], row: str, column: str) -> dict[str, Any] | None:
+    """A number of a release's city table (None when that release has no such row and column)."""
+    return next((c for c in tables["city"] if c["row"] == row and c["column"] == column), None)
+
+
+def _shown(release: dict[str, Any] | None, cell: dict[str, Any] | None) -> str:
+    if release is None:
+        return NOT_PUBLISHED
+    return "–" if cell is None else fr.released(cell)
 
 
 def city_series(found: dict[str, dict[str, Any] | None]) -> dict[str, Any]:
@@ -69,7 +76,7 @@ def city_series(found: dict[str, dict[str, Any] | None]) -> dict[str, Any]:
     rows, values, margins = [], {}, {}
     for row, column, label in lines:
         cells = [None if r is None else _city_cell(r["tables"], row, column) for r in found.values()]
-        rows.append([label] + [NOT_PUBLISHED if c is None else fr.released(c) for c in cells])
+        rows.append([label] + [_shown(r, c) for r, c in zip(found.values(), cells, strict=True)])
         if row == "groupe":
             values[label] = [None if c is None else c["value"] for c in cells]
             margins[label] = [None if c is None else c["margin_95"] for c in cells]
@@ -98,9 +105,10 @@ def zones(found: dict[str, dict[str, Any] | None]) -> dict[str, Any]:
         rows = []
         for z in r["tables"]["zones"]:
             total = z["values"]["total"]
-            rate = ("–" if total["rate_per_1000"] is None else
-                    f"{fr.number(total['rate_per_1000'], 2)}{fr.NNBSP}±{fr.NNBSP}{fr.number(total['rate_margin_95'], 2)}")
-            rows.append([z["short_name"] or z["name"]] + [fr.released(z["values"][c["code"]]) for c in columns] + [rate])
+            rate = ("–" if total["rate_per_1000"] is None else f"{fr.number(total['rate_per_1000'], 2)}{fr.NNBSP}±"
+                    f"{fr.NNBSP}{fr.number(total['rate_margin_95'], 2)}")
+            cells = [fr.released(z["values"][c["code"]]) for c in columns]
+            rows.append([z["short_name"] or z["name"], *cells, rate])
         blocks.append(table(["arrondissement"] + [c["label_fr"] for c in columns] + ["taux pour 1 000 hab."], rows))
     return section("Par arrondissement, mois par mois", SOURCE + " : tableau « zones »", *blocks)
 
