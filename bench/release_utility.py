@@ -25,11 +25,10 @@ slightly in the noise (the simulation is seeded); ``--noise numpy`` draws the sa
 distribution from a seeded NumPy generator instead, for reproducible numbers.
 
     .venv/bin/python bench/release_utility.py [--scale 1.0] [--eps 0.25 0.5 1 2 4] [--reps 5] [--seed 2025]
-    .venv/bin/python bench/release_utility.py --quick        # scale 0.1, 1 month, 1 repetition, ε 0.25 and 1
+    .venv/bin/python bench/release_utility.py --quick        # scale 0.1, 2 months, 1 repetition, ε 0.25 and 1
 
-Secondary suppression dominates the cost: ``suppression.protect`` solves two linear programmes per suppressed
-number per round, and a release of the simulated city takes some 15-30 s of one core; the releases run in
-``--jobs`` processes (the defaults, 11 months x 5 values of ε x 5 repetitions, take about 45 min on 2 cores).
+Secondary suppression (``suppression.protect``: linear programmes per suppressed number and round) is the
+cost of a release; the releases run in ``--jobs`` processes.
 """
 
 from __future__ import annotations
@@ -130,10 +129,10 @@ def main() -> None:
                         help="opendp: the release gate's own mechanism (unseeded); numpy: same law, seeded")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="processes measuring and publishing in parallel (default: every core)")
-    parser.add_argument("--quick", action="store_true", help="scale 0.1, 1 month, 1 repetition, ε 0.25 and 1 (the smoke test)")
+    parser.add_argument("--quick", action="store_true", help="scale 0.1, 2 months, 1 repetition, ε 0.25 and 1 (the smoke test)")
     args = parser.parse_args()
     if args.quick:
-        args.scale, args.months, args.reps, args.eps = 0.1, 1, 1, [0.25, 1.0]
+        args.scale, args.months, args.reps, args.eps = 0.1, 2, 1, [0.25, 1.0]
     t_start = time.perf_counter()
     console = Console(width=150)
 

@@ -28,7 +28,7 @@ def test_bench_script_runs_and_prints_its_table(script: str, args: list[str]) ->
 
 @pytest.mark.slow
 def test_release_utility_bench_prints_its_tables() -> None:
-    """The release gate's utility bench, quick (scale 0.1, one month, ε 0.25 and 1, one repetition): ~45 s."""
+    """The release gate's utility bench, quick (scale 0.1, two months, ε 0.25 and 1, one repetition): ~30 s."""
     out = subprocess.run([sys.executable, str(BENCH / "release_utility.py"), "--quick"], capture_output=True,
                          text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]

@@ -143,23 +143,19 @@ def test_indicator_and_alert_layers_show_the_figures_of_the_api(
     assert not errors, errors
 
 
-def test_an_anonymous_visitor_is_asked_to_log_in_for_the_restricted_layers(
+def test_an_anonymous_visitor_is_sent_to_the_public_portal_before_any_staff_figure(
     base_url: str, browser: Any,  # noqa: F811
 ) -> None:
     errors: list[str] = []
+    asked: list[str] = []
     page = browser.new_page(viewport={"width": 1200, "height": 900}, locale="fr-FR")
     page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: asked.append(r.url))
     page.goto(f"{base_url}/")
-    _wait_ready(page)
-    for box in ("layer-indicators", "layer-alerts", "layer-hotspots"):
-        page.check(f"#{box}")
-        page.wait_for_function(f"['forbidden', 'ready'].includes(document.querySelector('#{box}').dataset.state)",
-                               timeout=60000)
-        assert page.eval_on_selector(f"#{box}", "b => b.dataset.state") == "forbidden"   # 401 for anonymous
-        kind = box.removeprefix("layer-")
-        assert "connectez-vous" in page.inner_text(f"#layer-notes [data-layer='{kind}']")
-        assert page.locator(f"path[data-layer='{kind}']").count() == 0
-    assert page.locator("#zones-table tbody tr").count() > 0    # the public choropleth still works
+    page.wait_for_url(f"{base_url}/public", timeout=10000)
+    staff = ("/api/v1/zones", "/api/v1/meta", "/api/v1/hotspots", "/api/v1/forecasts", "/api/v1/indicators",
+             "/api/v1/alerts")
+    assert not [u for u in asked if any(p in u for p in staff)]     # the page asked for no exact figure
     page.close()
     assert not errors, errors
 

@@ -36,6 +36,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/public/releases/{release_id}"): EVERYONE,
     ("GET", "/api/v1/public/releases/{release_id}/{name}"): EVERYONE,
     ("GET", "/api/v1/public/ledger"): EVERYONE,
+    ("GET", "/api/v1/public/report"): EVERYONE,
     ("GET", "/api/v1/meta"): {"analyst", "operator", "supervisor", "dpo", "auditor"},
     ("GET", "/api/v1/zones"): {"analyst", "operator", "supervisor", "dpo", "auditor"},
     ("GET", "/api/v1/rules"): EVERYONE,

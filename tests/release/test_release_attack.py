@@ -229,6 +229,7 @@ def test_no_public_route_reads_the_store(world) -> None:
     urls = {"/api/v1/public/releases/{release_id}": "/api/v1/public/releases/2024-01",
             "/api/v1/public/releases/{release_id}/{name}": "/api/v1/public/releases/2024-01/zones.geojson",
             "/api/v1/evaluations/{plan_id}": "/api/v1/evaluations/ev-000000000000", "/static": "/static/app.css",
+            "/api/v1/public/report": "/api/v1/public/report?period=2024-Q1&format=html",
             "/login/oidc/callback": "/login/oidc/callback?code=x&state=y"}
     with TestClient(app) as anon:
         for method, path in public:
@@ -236,6 +237,8 @@ def test_no_public_route_reads_the_store(world) -> None:
                 continue
             response = anon.get(urls.get(path, path), follow_redirects=False)
             assert response.status_code < 500, (path, response.status_code)
+            if path.startswith("/api/v1/public/"):
+                assert response.status_code == 200, (path, response.text[:200])
     assert spy.reads == []
 
 

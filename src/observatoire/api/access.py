@@ -95,6 +95,7 @@ ACCESS: dict[tuple[str, str], Requirement] = {
     ("GET", "/api/v1/public/releases/{release_id}"): Requirement(roles=PUBLIC, dataset="releases"),
     ("GET", "/api/v1/public/releases/{release_id}/{name}"): Requirement(roles=PUBLIC, dataset="releases"),
     ("GET", "/api/v1/public/ledger"): Requirement(roles=PUBLIC, dataset="releases"),
+    ("GET", "/api/v1/public/report"): Requirement(roles=PUBLIC, dataset="releases"),
     # published documents: the rule registry, the regulator documents (configuration, not data)
     ("GET", "/api/v1/rules"): Requirement(roles=PUBLIC),
     # exact zone-level figures and the store's holdings, for staff (the map page)

@@ -5,6 +5,8 @@
 - ``GET /api/v1/public/releases/{release_id}/{name}``: its files (``zones.csv``, ``city.csv``, ``zones.geojson``,
   ``release.json``) to download.
 - ``GET /api/v1/public/ledger``: the privacy ledger (each release's loss, per measured table and per year).
+- ``GET /api/v1/public/report?period=2026-Q4&format=html|pdf``: the public control report (releases, the
+  ledger and the published registry only: ``docs/report.md``).
 - ``GET /public``, ``GET /public/methodologie``: the public portal and its methodology page.
 
 Every call is audited as ``consult`` of the dataset ``releases`` (``api/access.py``).
@@ -12,9 +14,9 @@ Every call is audited as ``consult`` of the dataset ``releases`` (``api/access.p
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse
 
 from observatoire.api.routes.pages import static_page
@@ -65,6 +67,22 @@ def ledger(request: Request) -> dict[str, Any]:
     """The privacy ledger: every release's loss (epsilon, delta) per measured table, and per year against the
     configured budget."""
     return _archive(request).ledger(request.app.state.release_config.annual_budget)
+
+
+@router.get("/api/v1/public/report")
+def report(request: Request,
+           period: Annotated[str, Query(description="A quarter 2026-Q4, a month 2026-11 or a year 2026.")],
+           format: Annotated[Literal["html", "pdf"], Query(description="html or pdf.")] = "html",  # noqa: A002
+           ) -> Response:
+    """The public version of the periodic control report: built from the releases only."""
+    from observatoire.report.build import build_report
+
+    settings = request.app.state.settings
+    data = build_report(settings, period, version="public", fmt=format, now=settings.clock())
+    if format == "pdf":
+        return Response(data, media_type="application/pdf", headers={
+            "Content-Disposition": f'attachment; filename="observatoire-rapport-{period}.pdf"'})
+    return HTMLResponse(data.decode("utf-8"))
 
 
 @router.get("/public", response_class=HTMLResponse, include_in_schema=False)
