@@ -22,6 +22,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from observatoire.api.app import create_app
+from observatoire.auth.tokens import Tokens
 from observatoire.gate.pseudonym import load_keyring
 from observatoire.settings import Settings
 from tests.conftest import write
@@ -97,9 +98,13 @@ def test_planted_identifiers_are_found_nowhere(tmp_path: Path) -> None:
     seen = {"command output": out.stdout + out.stderr, "manifest": (store / "manifest.json").read_text()}
     for path in store.rglob("*.parquet"):
         seen[str(path.relative_to(store))] = str(pq.read_table(path).to_pylist())
-    client = TestClient(create_app(Settings(store_dir=store, key_path=keys)))
+    settings = Settings(store_dir=store, key_path=keys, auth_dir=tmp_path / "auth", audit_dir=tmp_path / "audit",
+                        releases_dir=tmp_path / "releases")
+    _, token = Tokens(settings.auth_dir, settings.clock).issue("canary", "analyst", issued_by="test")
+    client = TestClient(create_app(settings), headers={"Authorization": f"Bearer {token}"})
     for url in ("/", "/health", "/api/v1/meta", "/api/v1/zones", "/api/v1/zones?source=mains_courantes",
-                "/api/v1/zones?start=2025-01-01&end=2026-01-01&category=violence"):
+                "/api/v1/zones?start=2025-01-01&end=2026-01-01&category=violence", "/api/v1/public/releases",
+                "/api/v1/public/ledger"):
         response = client.get(url)
         assert response.status_code == 200, url
         seen[url] = response.text
