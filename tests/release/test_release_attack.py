@@ -183,6 +183,20 @@ def test_every_public_answer_combined_recovers_no_cell_under_k(world) -> None:
     assert instants <= {NOW.isoformat().encode()[:19]}
 
 
+@pytest.mark.parametrize("url", [
+    "/api/v1/public/releases/..%2F..%2Fmanifest.json", "/api/v1/public/releases/2024-01/..%2Fmanifest.json",
+    "/api/v1/public/releases/2024-01/manifest.json", "/api/v1/public/releases/2024-07",
+    "/api/v1/public/releases/2024-01/%2E%2E", "/api/v1/public/releases/.private/2024-01.json",
+    "/api/v1/public/report?period=2024-Q9", "/api/v1/public/report?period=2024-Q1&format=docx",
+])
+def test_hostile_public_requests_get_a_clear_refusal(world, url) -> None:
+    _, settings = world
+    with TestClient(create_app(settings)) as anon:
+        response = anon.get(url)
+    assert response.status_code in (404, 422), (url, response.status_code)
+    assert "noisy" not in response.text and "input_sha256" not in response.text
+
+
 def test_purges_and_retention_do_not_touch_published_releases(world, tmp_path) -> None:
     city, settings = world
     with TestClient(create_app(settings)) as anon:

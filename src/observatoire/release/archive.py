@@ -10,8 +10,8 @@ Layout under ``settings.releases_dir`` (apart from the store: retention and purg
     .private/<id>.json        the noisy measurement the tables were made from, and the SHA-256 of the exact
                               input (never served: kept to reproduce and verify the release)
 
-A release is written under ``.staging/`` and moved into place with one rename, then made read-only; an id
-that exists is never written again. Builds take ``.lock`` so that two of them cannot both spend the last
+A release is written under ``.staging/`` and moved into place with one rename, its files read-only (0444);
+an id that exists is never written again. Builds take ``.lock`` so that two of them cannot both spend the last
 of a year's budget.
 """
 
@@ -135,7 +135,6 @@ class ReleaseArchive:
         except OSError as exc:
             shutil.rmtree(staging, ignore_errors=True)
             raise StoreError(f"release {release_id} could not be put in place ({type(exc).__name__})") from None
-        os.chmod(final, 0o555)
         fsync_dir(self.root)
         return final
 
