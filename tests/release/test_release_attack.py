@@ -106,6 +106,26 @@ def test_no_suppressed_number_of_a_release_layout_is_recovered(cells: list[int])
     assert not [nums[i] for i, b in bounds.items() if exact(b)]
 
 
+# Noisy numbers of a release (Marseille's layout) on which HiGHS, warm-started, once stopped with "Unknown".
+STALLED = [-1, 8, 13, 2, 0, 22, 8, 6, 12, 5, -2, 29, 17, 21, 29, 17, -1, 83, 7, 6, 0, 4, -1, 16, 6, 10, 3, 3, 0, 22,
+           15, 36, 23, 20, 1, 95, 3, 9, 4, 3, 0, 19, 6, 16, 12, 6, -1, 39, 45, 58, 58, 35, 0, 196, 11, 41, 39, 15, -2,
+           104, 17, 31, 16, 12, 0, 76, 18, 33, 40, 9, -1, 99, 35, 63, 50, 38, 0, 186, 13, 28, 21, 10, 0, 72, 2, 4, 14,
+           6, 2, 28, 6, 13, 10, 5, -1, 33, 223, 229, -3, -3, 415, 200, 208, -1, 8, 380, 194, 204, -15, -3, 207, -6,
+           100, 1219]
+
+
+def test_a_case_that_stalled_the_warm_started_solver_is_protected() -> None:
+    config = load_release_config()
+    layout = Layout.of(load_city(), config)
+    nums = numbers(layout, config)
+    supports = [n.cells for n in nums]
+    status = protect(supports, STALLED, 10, 221)
+    known = {i: v for i, (v, s) in enumerate(zip(STALLED, status)) if s == PUBLISHED}
+    hidden = {i: ("< 10" if s == PRIMARY else "masqué") for i, s in enumerate(status) if s != PUBLISHED}
+    assert len(hidden) >= 40
+    assert not any(exact(b) for b in attack(supports, known, hidden, 10, 221).values())
+
+
 # -- the public API of a month, attacked ----------------------------------------------------------------
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):

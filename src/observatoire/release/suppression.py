@@ -64,6 +64,13 @@ def _lp(supports: Sequence[Sequence[int]], values: Sequence[int], status: Sequen
     return h
 
 
+def _settled() -> tuple:
+    import highspy
+
+    m = highspy.HighsModelStatus
+    return (m.kOptimal, m.kUnbounded, m.kUnboundedOrInfeasible)
+
+
 def _optimum(h, cost: np.ndarray) -> tuple[float, np.ndarray]:
     """The minimum of ``cost . y`` over the model (``-inf`` when unbounded) and the rows whose duals are not 0
     (the numbers that prove the bound)."""
@@ -72,6 +79,14 @@ def _optimum(h, cost: np.ndarray) -> tuple[float, np.ndarray]:
     h.changeColsCost(len(cost), np.arange(len(cost), dtype=np.int32), cost)
     h.run()
     state = h.getModelStatus()
+    if state not in _settled():
+        # A warm start can leave the simplex stuck on a degenerate basis ("Unknown", rarely "Infeasible" on a
+        # feasible model): solve this objective again from scratch, with presolve.
+        h.clearSolver()
+        h.setOptionValue("presolve", "on")
+        h.run()
+        state = h.getModelStatus()
+        h.setOptionValue("presolve", "off")
     if state == highspy.HighsModelStatus.kOptimal:
         duals = np.asarray(h.getSolution().row_dual)
         return float(h.getInfo().objective_function_value), np.flatnonzero(np.abs(duals) > 1e-9)
