@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,8 +18,9 @@ from observatoire.governance.audit import AuditLog
 from observatoire.release.archive import ReleaseArchive
 from observatoire.release.build import Refusal, build_release, publish_due, verify_release
 from observatoire.release.config import load_release_config
+from observatoire.release.schedule import ReleaseScheduler
 from observatoire.release.tables import UNLOCATED, Layout, exact_matrix
-from observatoire.settings import _packaged_retention_days
+from observatoire.settings import Settings, _packaged_retention_days
 
 sys.path.insert(0, str(Path(__file__).parent))
 from release_fixtures import city_store  # noqa: E402
@@ -192,3 +194,48 @@ def test_the_manifest_names_code_version_and_parameters(store, city, archive) ->
     for name in manifest["files"]:
         assert private["input_sha256"] not in archive.path("2024-01", name).read_text(encoding="utf-8")
     assert private["input_sha256"] not in json.dumps(manifest)
+
+
+def _settings(store, tmp_path) -> Settings:
+    return Settings(store_dir=store.root, releases_dir=tmp_path / "releases", audit_dir=tmp_path / "audit",
+                    clock=lambda: NOW)
+
+
+def test_serve_publishes_the_closed_months_on_its_schedule(store, tmp_path) -> None:
+    scheduler = ReleaseScheduler(_settings(store, tmp_path), interval_s=3600).start()
+    try:
+        deadline = time.monotonic() + 60
+        while scheduler.last is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        scheduler.stop()
+    assert scheduler.last is not None and scheduler.last.built == MONTHS   # March closed on 8 April
+    assert ReleaseArchive(tmp_path / "releases").ids() == MONTHS
+
+
+def _cli(monkeypatch, capsys, *args: str) -> tuple[int, str]:
+    import observatoire.cli as cli
+
+    monkeypatch.setattr(sys, "argv", ["observatoire", "release", *args])
+    try:
+        cli.main()
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    return code, capsys.readouterr().err
+
+
+def test_the_command_line_publishes_refuses_lists_and_verifies(store, tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("OBSERVATOIRE_STORE", str(store.root))
+    monkeypatch.setenv("OBSERVATOIRE_RELEASES", str(tmp_path / "releases"))
+    monkeypatch.setenv("OBSERVATOIRE_AUDIT", str(tmp_path / "audit"))
+    code, err = _cli(monkeypatch, capsys, "build", "--period", "2024-02")
+    assert code == 0 and "release 2024-02 published: epsilon 1" in err
+    code, err = _cli(monkeypatch, capsys, "build", "--period", "2024-02")
+    assert code == 2 and "already published" in err and "Traceback" not in err
+    code, err = _cli(monkeypatch, capsys, "build", "--period", "février")
+    assert code == 2 and "YYYY-MM" in err
+    code, err = _cli(monkeypatch, capsys, "verify")
+    assert code == 0 and "1 release(s) reproduce" in err
+    code, err = _cli(monkeypatch, capsys, "list")
+    assert code == 0 and "2024-02" in err

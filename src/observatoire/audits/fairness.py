@@ -41,6 +41,8 @@ from typing import Any
 import numpy as np
 import shapely
 
+from observatoire.analytics.counts import filter_events
+from observatoire.analytics.forecast.grid import assign_cells
 from observatoire.analytics.places import CityGrid
 from observatoire.city.geo import local_metres
 from observatoire.city.profile import CityProfile
@@ -130,6 +132,22 @@ def grid_units(cgrid: CityGrid, city: CityProfile) -> Units:
     return Units(cell=cell[order], zone=zone[order], zone_ids=tuple(z.zone_id for z in city.zones),
                  area=area[order], residents=(pop[zone] * zone_share)[order],
                  cell_share=(area / cell_area[cell])[order], zone_share=zone_share[order])
+
+
+def need_on_grid(events: Any, cgrid: CityGrid, *, start: Any, end: Any, categories: Sequence[str],
+                 discoveries: Sequence[str]) -> tuple[np.ndarray, list[str | None]]:
+    """Grid cell (-1: no point) and zone of each event of ``[start, end)`` that measures need (the given
+    categories, discovered the given ways), for :func:`place_on_units`."""
+    kept = filter_events(events, start=start, end=end, categories=list(categories), discoveries=list(discoveries))
+    table = kept.select("lon", "lat", "zone_id").to_pyarrow()
+    lon = np.asarray(table["lon"].to_numpy(zero_copy_only=False), dtype=float)
+    lat = np.asarray(table["lat"].to_numpy(zero_copy_only=False), dtype=float)
+    cell = np.full(lon.size, -1, dtype=np.int64)
+    has = np.isfinite(lon) & np.isfinite(lat)
+    if has.any():
+        x, y = cgrid.project(lon[has], lat[has])
+        cell[has] = assign_cells(cgrid.grid, x, y)
+    return cell, table["zone_id"].to_pylist()
 
 
 def place_on_units(units: Units, cell: np.ndarray, zone_id: Sequence[str | None]) -> np.ndarray:

@@ -250,3 +250,23 @@ def keep_directed(
         raise InputError("zone and directed must match, attention shares be positive with one per zone")
     keep_p = np.where(d, p.min() / p[z], 1.0)
     return rng.random(z.size) < keep_p
+
+
+def discoveries_by_window(table: Any, zone_ids: Sequence[str], *, t0: Any, window_days: int,
+                          n_windows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Directed and independent discoveries per window and zone, for :func:`feedback_monitor`.
+
+    ``table`` has ``occurred_at``, ``zone_id`` and ``discovery`` (an Arrow table); window ``i`` is
+    ``[t0 + i * window_days, t0 + (i + 1) * window_days)``; events outside the windows or the zones are left
+    out. Returns two ``(n_windows, len(zone_ids))`` arrays: directed, independent.
+    """
+    index = {z: i for i, z in enumerate(zone_ids)}
+    w = np.array([(t - t0).days // window_days for t in table["occurred_at"].to_pylist()], dtype=np.int64)
+    z = np.array([index.get(v, -1) for v in table["zone_id"].to_pylist()], dtype=np.int64)
+    directed = np.array([d == "directed" for d in table["discovery"].to_pylist()], dtype=bool)
+    ok = (w >= 0) & (w < n_windows) & (z >= 0)
+    att = np.zeros((n_windows, len(zone_ids)))
+    ind = np.zeros_like(att)
+    np.add.at(att, (w[ok & directed], z[ok & directed]), 1)
+    np.add.at(ind, (w[ok & ~directed], z[ok & ~directed]), 1)
+    return att, ind

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +26,7 @@ import pyarrow as pa
 
 from observatoire.governance.audit import AuditLog
 from observatoire.governance.retention import Retention
+from observatoire.periodic import Periodic
 from observatoire.store.parquet import ParquetStore
 
 log = logging.getLogger("observatoire.purge")
@@ -137,14 +137,13 @@ def _append_log(path: Path, record: dict[str, Any]) -> None:
         os.fsync(fh.fileno())
 
 
-class PurgeScheduler:
+class PurgeScheduler(Periodic):
     """Runs ``settings``' purge in a daemon thread: once at start, then every ``interval_s`` seconds."""
 
+    thread_name = "observatoire-purge"
+
     def __init__(self, settings: Any, interval_s: float) -> None:
-        self.settings = settings
-        self.interval_s = float(interval_s)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__(settings, interval_s)
         self.runs = 0
         self.last: PurgeReport | None = None
 
@@ -162,19 +161,3 @@ class PurgeScheduler:
             return None
         finally:
             self.runs += 1
-
-    def _loop(self) -> None:
-        while True:
-            self.run_once()
-            if self._stop.wait(self.interval_s):
-                return
-
-    def start(self) -> "PurgeScheduler":
-        self._thread = threading.Thread(target=self._loop, name="observatoire-purge", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float | None = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)

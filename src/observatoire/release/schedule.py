@@ -5,9 +5,9 @@ command line and the demo."""
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
+from observatoire.periodic import Periodic
 from observatoire.release.build import PublishReport, publish_due
 
 log = logging.getLogger(__name__)
@@ -21,14 +21,13 @@ def publish_from_settings(settings: Any, *, actor: str) -> PublishReport:
                        now=settings.clock(), audit=settings.audit_log(), actor=actor)
 
 
-class ReleaseScheduler:
+class ReleaseScheduler(Periodic):
     """Publishes due months in a daemon thread: once at start, then every ``interval_s`` seconds."""
 
+    thread_name = "observatoire-release"
+
     def __init__(self, settings: Any, interval_s: float = 3600.0) -> None:
-        self.settings = settings
-        self.interval_s = float(interval_s)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__(settings, interval_s)
         self.last: PublishReport | None = None
 
     def run_once(self) -> PublishReport | None:
@@ -42,19 +41,3 @@ class ReleaseScheduler:
         for month, why in self.last.refused.items():
             log.warning("release %s not published: %s", month, why)
         return self.last
-
-    def _loop(self) -> None:
-        while True:
-            self.run_once()
-            if self._stop.wait(self.interval_s):
-                return
-
-    def start(self) -> "ReleaseScheduler":
-        self._thread = threading.Thread(target=self._loop, name="observatoire-release", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float | None = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)

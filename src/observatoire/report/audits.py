@@ -23,11 +23,10 @@ import numpy as np
 
 from observatoire.analytics.counts import filter_events
 from observatoire.analytics.forecast import get_forecaster
-from observatoire.analytics.forecast.grid import assign_cells
 from observatoire.analytics.places import CappedForecaster, city_grid, query_placed, select_cells
 from observatoire.audits.config import AuditConfig, area_groups
-from observatoire.audits.fairness import FairnessAudit, exposure_audit, grid_units, place_on_units
-from observatoire.audits.feedback_loop import MonitorResult, feedback_monitor
+from observatoire.audits.fairness import FairnessAudit, exposure_audit, grid_units, need_on_grid, place_on_units
+from observatoire.audits.feedback_loop import MonitorResult, discoveries_by_window, feedback_monitor
 from observatoire.city.profile import CityProfile
 from observatoire.errors import InputError
 from observatoire.report import charts, fr
@@ -40,21 +39,6 @@ METHOD = "historical_average"
 HORIZON_DAYS = 7
 SEED = 0
 GROUP_FR = {"less_deprived": "moins défavorisés", "more_deprived": "plus défavorisés"}
-
-
-def _need_on_grid(events: Any, cgrid: Any, period: Period, config: AuditConfig) -> tuple[np.ndarray, list]:
-    """Grid cell (−1: no point) and zone of each independently reported incident of the period."""
-    kept = filter_events(events, start=period.start, end=period.end, categories=list(config.need_categories),
-                         discoveries=list(config.need_discovery))
-    t = kept.select("lon", "lat", "zone_id").to_pyarrow()
-    lon = np.asarray(t["lon"].to_numpy(zero_copy_only=False), dtype=float)
-    lat = np.asarray(t["lat"].to_numpy(zero_copy_only=False), dtype=float)
-    cell = np.full(lon.size, -1, dtype=np.int64)
-    has = np.isfinite(lon) & np.isfinite(lat)
-    if has.any():
-        x, y = cgrid.project(lon[has], lat[has])
-        cell[has] = assign_cells(cgrid.grid, x, y)
-    return cell, t["zone_id"].to_pylist()
 
 
 def fairness(events: Any, city: CityProfile, config: AuditConfig, period: Period) -> FairnessAudit:
@@ -78,7 +62,9 @@ def fairness(events: Any, city: CityProfile, config: AuditConfig, period: Period
     weights = np.zeros(cgrid.grid.n_cells)
     weights[select_cells(scores, cgrid.grid, AREA_SHARE, rng_select)] = 1.0
     exposure = units.from_cells(weights) * CELL_M ** 2 / 1e6          # selected km²
-    need = place_on_units(units, *_need_on_grid(events, cgrid, period, config))
+    need = place_on_units(units, *need_on_grid(events, cgrid, start=period.start, end=period.end,
+                                               categories=config.need_categories,
+                                               discoveries=config.need_discovery))
     return exposure_audit(group, units.residents, exposure, need, reference=config.groups.reference, rng=rng_boot,
                           band=config.band, level=config.level, n_boot=config.bootstrap)
 
@@ -108,15 +94,8 @@ def feedback_loop(events: Any, city: CityProfile, config: AuditConfig, period: P
                          discoveries=["directed", "independent"])
     kept = kept.filter(kept.zone_id.notnull())
     t = kept.select("occurred_at", "zone_id", "discovery").to_pyarrow()
-    zone_index = {z.zone_id: i for i, z in enumerate(city.zones)}
-    w = np.array([(at - period.start_at).days // window_days for at in t["occurred_at"].to_pylist()], np.int64)
-    z = np.array([zone_index.get(v, -1) for v in t["zone_id"].to_pylist()], np.int64)
-    directed = np.array([d == "directed" for d in t["discovery"].to_pylist()], bool)
-    ok = (w >= 0) & (w < n_windows) & (z >= 0)
-    att = np.zeros((n_windows, len(city.zones)))
-    ind = np.zeros_like(att)
-    np.add.at(att, (w[ok & directed], z[ok & directed]), 1)
-    np.add.at(ind, (w[ok & ~directed], z[ok & ~directed]), 1)
+    att, ind = discoveries_by_window(t, [zz.zone_id for zz in city.zones], t0=period.start_at,
+                                     window_days=window_days, n_windows=n_windows)
     empty = int(np.sum((att.sum(axis=1) == 0) | (ind.sum(axis=1) == 0)))
     if empty:
         raise InputError(f"{empty} fenêtre(s) sur {n_windows} sans fait découvert par l'attention dirigée ou sans "

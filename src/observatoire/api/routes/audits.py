@@ -16,7 +16,6 @@ from fastapi import APIRouter, Query, Request
 from observatoire.analytics.counts import filter_events
 from observatoire.analytics.evaluate import evaluate
 from observatoire.analytics.forecast import FORECASTERS, get_forecaster
-from observatoire.analytics.forecast.grid import assign_cells
 from observatoire.analytics.places import (
     CappedForecaster,
     cell_counts,
@@ -28,8 +27,9 @@ from observatoire.api.deps import CityDep, GridsDep, StoreDep
 from observatoire.api.params import count_filters, parse_date
 from observatoire.api.routes.cells import check_filter_sources, finite
 from observatoire.audits.config import AuditConfig, area_groups, load_audit_config
-from observatoire.audits.fairness import Units, accuracy_by_group, exposure_audit, grid_units, place_on_units
-from observatoire.audits.feedback_loop import feedback_monitor
+from observatoire.audits.fairness import (Units, accuracy_by_group, exposure_audit, grid_units, need_on_grid,
+                                          place_on_units)
+from observatoire.audits.feedback_loop import discoveries_by_window, feedback_monitor
 from observatoire.audits.provenance import provenance_counts, provenance_matrix
 from observatoire.audits.stops import check_group_column, stop_audit
 from observatoire.audits.urn import city_urn, two_zone_urn
@@ -116,20 +116,6 @@ def provenance(
 # --------------------------------------------------------------------------- fairness
 
 
-def _placed_with_zone(events: Any, cgrid: Any, *, start: date, end: date, config: AuditConfig) -> Any:
-    kept = filter_events(events, start=start, end=end, categories=list(config.need_categories),
-                         discoveries=list(config.need_discovery))
-    table = kept.select("lon", "lat", "zone_id").to_pyarrow()
-    lon = np.asarray(table["lon"].to_numpy(zero_copy_only=False), dtype=float)
-    lat = np.asarray(table["lat"].to_numpy(zero_copy_only=False), dtype=float)
-    cell = np.full(lon.size, -1, dtype=np.int64)
-    has = np.isfinite(lon) & np.isfinite(lat)
-    if has.any():
-        x, y = cgrid.project(lon[has], lat[has])
-        cell[has] = assign_cells(cgrid.grid, x, y)
-    return cell, table["zone_id"].to_pylist()
-
-
 def _audit_dict(audit: Any) -> dict[str, Any]:
     return {
         "groups": [vars(g) for g in audit.groups],
@@ -208,8 +194,8 @@ def fairness(
     weights = np.zeros(grid.n_cells)
     weights[chosen] = 1.0
     exposure = units.from_cells(weights) * cell_m ** 2 / 1e6          # selected km²
-    cell, zone_ids = store.query(lambda events: _placed_with_zone(events, cgrid, start=first, end=stop,
-                                                                  config=config))
+    cell, zone_ids = store.query(lambda events: need_on_grid(
+        events, cgrid, start=first, end=stop, categories=config.need_categories, discoveries=config.need_discovery))
     need = place_on_units(units, cell, zone_ids)
     audit = exposure_audit(group, units.residents, exposure, need, reference=config.groups.reference, rng=rng_boot,
                            band=config.band, level=config.level, n_boot=config.bootstrap)
@@ -278,15 +264,8 @@ def feedback_loop(
     n_windows = int((t1 - t0).days // window_days)
     if n_windows < 6:
         raise InputError(f"the period holds {n_windows} whole windows of {window_days} days; the monitor needs 6")
-    zone_index = {z.zone_id: i for i, z in enumerate(city.zones)}
-    w = np.array([(t - t0).days // window_days for t in times])
-    z = np.array([zone_index.get(v, -1) for v in table["zone_id"].to_pylist()])
-    directed = np.array([d == "directed" for d in table["discovery"].to_pylist()])
-    ok = (w >= 0) & (w < n_windows) & (z >= 0)
-    att = np.zeros((n_windows, len(city.zones)))
-    ind = np.zeros_like(att)
-    np.add.at(att, (w[ok & directed], z[ok & directed]), 1)
-    np.add.at(ind, (w[ok & ~directed], z[ok & ~directed]), 1)
+    att, ind = discoveries_by_window(table, [zz.zone_id for zz in city.zones], t0=t0, window_days=window_days,
+                                     n_windows=n_windows)
     population = np.array([max(zz.population, 1) for zz in city.zones], dtype=float)
     result = feedback_monitor(att, ind, rng=np.random.default_rng(seed), alpha=config.monitor_alpha,
                               permutations=config.monitor_permutations, measure=measure,
