@@ -2,17 +2,8 @@
 // UI text is French; the English meaning is given in comments where it helps.
 // Nothing is loaded from outside this server: no tiles, no fonts, no CDN.
 
-const API = "api/v1";
-const CLASSES = 5;
-// ColorBrewer YlOrRd, sequential, by number of classes.
-const PALETTES = {
-  1: ["#fd8d3c"],
-  2: ["#fecc5c", "#f03b20"],
-  3: ["#ffeda0", "#feb24c", "#f03b20"],
-  4: ["#ffffb2", "#fecc5c", "#fd8d3c", "#e31a1c"],
-  5: ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"],
-};
-const NO_DATA = "#c8ccd1";
+import { API, NO_DATA, classify, escapeHtml, frNumber, getJson } from "./common.js";
+
 const KIND_LABELS = {
   incident: "Faits", // incidents
   enforcement: "Verbalisations", // enforcement
@@ -43,20 +34,6 @@ const WINDOW_LABELS = { "7d": "7 jours", "28d": "28 jours", ytd: "depuis le 1er 
 const FORECAST_K = 0.05;
 const METHOD_LABELS = { grid_etas: "ETAS sur grille", naive: "Référence naïve (semaine précédente)" };
 
-// French number display: decimal comma, narrow no-break space (U+202F) between thousands.
-const formats = {
-  0: new Intl.NumberFormat("fr-FR", { maximumFractionDigits: 0 }),
-  2: new Intl.NumberFormat("fr-FR", { minimumFractionDigits: 2, maximumFractionDigits: 2 }),
-};
-function frNumber(value, digits = 0) {
-  if (value === null || value === undefined || Number.isNaN(value)) return "—";
-  return formats[digits].formatToParts(value).map((p) => (p.type === "group" ? "\u202f" : p.value)).join("");
-}
-
-function escapeHtml(text) {
-  return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
-}
-
 function showNotice(message) {
   const box = $("notice");
   box.textContent = message;
@@ -67,24 +44,6 @@ function setStatus(message) {
   $("status").textContent = message;
 }
 
-async function getJson(url) {
-  let response;
-  try {
-    response = await fetch(url, { headers: { Accept: "application/json" } });
-  } catch {
-    const err = new Error("serveur injoignable"); // server unreachable
-    err.status = 0;
-    throw err;
-  }
-  const body = await response.json().catch(() => ({}));
-  if (!response.ok) {
-    const detail = typeof body.detail === "string" ? body.detail : `HTTP ${response.status}`;
-    const err = new Error(detail);
-    err.status = response.status;
-    throw err;
-  }
-  return body;
-}
 
 // One line per layer that could not be drawn (e.g. "log in to see this layer"), under the pickers.
 function layerNote(kind, html) {
@@ -115,30 +74,6 @@ function currentQuery() {
   if ($("source").value) params.set("source", $("source").value);
   if ($("category").value) params.set("category", $("category").value);
   return params.toString();
-}
-
-// Quantile classes on ranks; equal values always share a class. Returns [{min, max, color}] and a lookup.
-function classify(values) {
-  const sorted = values.filter((v) => v !== null && v !== undefined).sort((a, b) => a - b);
-  if (!sorted.length) return { classes: [], colorOf: () => NO_DATA };
-  const n = sorted.length;
-  const firstRank = new Map();
-  sorted.forEach((v, i) => { if (!firstRank.has(v)) firstRank.set(v, i); });
-  const groups = [];
-  for (const v of sorted) {
-    const index = Math.min(CLASSES - 1, Math.floor((firstRank.get(v) * CLASSES) / n));
-    const last = groups[groups.length - 1];
-    if (last && last.index === index) last.max = v;
-    else groups.push({ index, min: v, max: v });
-  }
-  const palette = PALETTES[groups.length];
-  groups.forEach((g, i) => { g.color = palette[i]; });
-  const colorOf = (v) => {
-    if (v === null || v === undefined) return NO_DATA;
-    for (const g of groups) if (v <= g.max) return g.color;
-    return groups[groups.length - 1].color;
-  };
-  return { classes: groups, colorOf };
 }
 
 function renderLegend(measure, classes) {

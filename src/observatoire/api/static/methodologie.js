@@ -1,7 +1,7 @@
 // Methodology page of the public portal: fills the parameters of the latest release (sources, groups,
 // epsilon, threshold) and the privacy ledger (per release, per year against the budget). UI text is French.
 
-import { API, SOURCE_LABELS, frDate, frNumber, getJson, monthLabel } from "./public-common.js";
+import { API, SOURCE_LABELS, frDate, frNumber, getJson, monthLabel } from "./common.js";
 
 const MECHANISMS = { discrete_laplace: "Laplace discrète (OpenDP)" };
 const MEASUREMENTS = { "zones x categories": "arrondissements × catégories" };

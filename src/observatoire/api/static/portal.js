@@ -2,17 +2,8 @@
 // zones, tables with each number's margin of error, and the release's files. UI text is French.
 // Nothing is loaded from outside this server: no tiles, no fonts, no CDN.
 
-import { API, SOURCE_LABELS, escapeHtml, frDate, frNumber, getJson, monthLabel } from "./public-common.js";
+import { API, SOURCE_LABELS, classify, escapeHtml, frDate, frNumber, getJson, monthLabel } from "./common.js";
 
-const CLASSES = 5;
-// ColorBrewer YlOrRd, sequential, by number of classes (as app.js).
-const PALETTES = {
-  1: ["#fd8d3c"],
-  2: ["#fecc5c", "#f03b20"],
-  3: ["#ffeda0", "#feb24c", "#f03b20"],
-  4: ["#ffffb2", "#fecc5c", "#fd8d3c", "#e31a1c"],
-  5: ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"],
-};
 // Numbers not published: under the threshold ("< k", hatched) and masked (secondary suppression, grey).
 const UNPUBLISHED_FILL = { primary: "url(#hatch-primary)", secondary: "#aab2bc" };
 const MEASURES = {
@@ -49,23 +40,6 @@ function plainWords(cell, k) {
   const m = frNumber(cell.margin_95);
   return `${frNumber(cell.value)} fait${cell.value > 1 ? "s" : ""} (± ${m}, à 95\u202f%) : l'écart entre le nombre `
     + `publié et le nombre réel est d'au plus ${m} dans 95\u202f% des cas.`;
-}
-
-// Quantile classes over the published values; equal values share a class (as app.js).
-function classify(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const firstRank = new Map();
-  sorted.forEach((v, i) => { if (!firstRank.has(v)) firstRank.set(v, i); });
-  const groups = [];
-  for (const v of sorted) {
-    const index = Math.min(CLASSES - 1, Math.floor((firstRank.get(v) * CLASSES) / sorted.length));
-    const last = groups[groups.length - 1];
-    if (last && last.index === index) last.max = v;
-    else groups.push({ index, min: v, max: v });
-  }
-  groups.forEach((g, i) => { g.color = PALETTES[groups.length][i]; });
-  const colorOf = (v) => (groups.find((g) => v <= g.max) || groups[groups.length - 1]).color;
-  return { classes: groups, colorOf };
 }
 
 // ---- Loading: the list of releases, then one release (tables and boundaries), cached.
