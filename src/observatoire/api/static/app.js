@@ -2,7 +2,7 @@
 // UI text is French; the English meaning is given in comments where it helps.
 // Nothing is loaded from outside this server: no tiles, no fonts, no CDN.
 
-import { API, NO_DATA, classify, escapeHtml, frNumber, getJson } from "./common.js";
+import { API, NO_DATA, addLegend, classify, escapeHtml, frNumber, getJson } from "./common.js";
 
 const KIND_LABELS = {
   incident: "Faits", // incidents
@@ -78,20 +78,7 @@ function currentQuery() {
 
 function renderLegend(measure, classes) {
   if (state.legend) state.legend.remove();
-  const legend = L.control({ position: "bottomright" });
-  legend.onAdd = () => {
-    const div = L.DomUtil.create("div", "legend");
-    div.id = "legend";
-    const rows = classes.map((c) => {
-      const range = c.min === c.max ? frNumber(c.min, measure.digits)
-        : `${frNumber(c.min, measure.digits)} – ${frNumber(c.max, measure.digits)}`;
-      return `<div><span class="swatch" style="background:${c.color}"></span>${range}</div>`;
-    });
-    div.innerHTML = `<h2>${escapeHtml(measure.label)}</h2>${rows.join("") || "<div>Aucune donnée</div>"}`;
-    return div;
-  };
-  legend.addTo(state.map);
-  state.legend = legend;
+  state.legend = addLegend(state.map, measure.label, classes, measure.digits);
 }
 
 function zoneSummary(p) {

@@ -90,3 +90,20 @@ export const SOURCE_LABELS = {
   mains_courantes: "Mains courantes de la police municipale",
   police_uk: "Faits publiés par la police britannique (police.uk)",
 };
+
+// A choropleth legend (Leaflet control, id "legend"): a title, one row per class ("min – max"), extra rows.
+export function addLegend(map, title, classes, digits, extraRows = [], attrs = "") {
+  const legend = L.control({ position: "bottomright" });
+  legend.onAdd = () => {
+    const div = L.DomUtil.create("div", "legend");
+    div.id = "legend";
+    const rows = classes.map((c) => {
+      const range = c.min === c.max ? frNumber(c.min, digits) : `${frNumber(c.min, digits)} – ${frNumber(c.max, digits)}`;
+      return `<div${attrs}><span class="swatch" style="background:${c.color}"></span>${range}</div>`;
+    }).concat(extraRows);
+    div.innerHTML = `<h2>${escapeHtml(title)}</h2>${rows.join("") || "<div>Aucune donnée</div>"}`;
+    return div;
+  };
+  legend.addTo(map);
+  return legend;
+}

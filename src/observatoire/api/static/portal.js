@@ -2,7 +2,7 @@
 // zones, tables with each number's margin of error, and the release's files. UI text is French.
 // Nothing is loaded from outside this server: no tiles, no fonts, no CDN.
 
-import { API, SOURCE_LABELS, classify, escapeHtml, frDate, frNumber, getJson, monthLabel } from "./common.js";
+import { API, SOURCE_LABELS, addLegend, classify, escapeHtml, frDate, frNumber, getJson, monthLabel } from "./common.js";
 
 // Numbers not published: under the threshold ("< k", hatched) and masked (secondary suppression, grey).
 const UNPUBLISHED_FILL = { primary: "url(#hatch-primary)", secondary: "#aab2bc" };
@@ -77,24 +77,12 @@ function zoneTooltip(row, cell, k) {
 
 function renderLegend(measure, classes, k) {
   if (state.legend) state.legend.remove();
-  const legend = L.control({ position: "bottomright" });
-  legend.onAdd = () => {
-    const div = L.DomUtil.create("div", "legend");
-    div.id = "legend";
-    const rows = classes.map((c) => {
-      const range = c.min === c.max ? frNumber(c.min, measure.digits)
-        : `${frNumber(c.min, measure.digits)} – ${frNumber(c.max, measure.digits)}`;
-      return `<div data-status="published"><span class="swatch" style="background:${c.color}"></span>${range}</div>`;
-    });
-    rows.push(`<div data-status="primary"><svg class="hatch" viewBox="0 0 14 12"><rect width="14" height="12" `
-      + `fill="${UNPUBLISHED_FILL.primary}" stroke="#5b6775"/></svg>&lt;\u202f${k} : moins de ${k} faits</div>`);
-    rows.push(`<div data-status="secondary"><span class="swatch" style="background:${UNPUBLISHED_FILL.secondary}">`
-      + "</span>masqué</div>");
-    div.innerHTML = `<h2>${escapeHtml(measure.label)}</h2>${rows.join("")}`;
-    return div;
-  };
-  legend.addTo(state.map);
-  state.legend = legend;
+  const unpublished = [
+    `<div data-status="primary"><svg class="hatch" viewBox="0 0 14 12"><rect width="14" height="12" `
+      + `fill="${UNPUBLISHED_FILL.primary}" stroke="#5b6775"/></svg>&lt;\u202f${k} : moins de ${k} faits</div>`,
+    `<div data-status="secondary"><span class="swatch" style="background:${UNPUBLISHED_FILL.secondary}">`
+      + "</span>masqué</div>"];
+  state.legend = addLegend(state.map, measure.label, classes, measure.digits, unpublished, ' data-status="published"');
 }
 
 function highlight(zoneId, on) {
