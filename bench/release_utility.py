@@ -175,7 +175,7 @@ def main() -> None:
         exacts = []
         for month in months:
             start, _ = month_bounds(month)
-            included, _why = sources_for(config, present, settings.retention_days, start, NOW)
+            included, _why = sources_for(config, settings.retention_days, start, NOW)
             k = config.k_for(included)
             k_used.add(k)
             exact = exact_matrix(events, layout, month=month, sources=included)

@@ -172,7 +172,7 @@ def demo(
     settings = Settings.from_env(**Settings.layout(out))
     exports = _simulate(out, seed, years, None, scale, settings)
     _ingest([exports], None, settings)
-    _publish(settings)
+    _publish(settings, _first_whole_month(years, settings))
     _demo_accounts(settings)
     console.print(f"serve this demo again with: observatoire serve --home {out}")
     if not no_serve:
@@ -181,14 +181,25 @@ def demo(
 
 
 
-def _publish(settings: Settings) -> None:
-    """Publish the closed months of the store (the public portal reads only these)."""
+def _first_whole_month(years: int, settings: Settings) -> str:
+    """The first calendar month the demo's simulation covers whole (from its dates, not from its data)."""
+    from observatoire.simulate.run import simulated_days
+
+    first, _ = simulated_days(None, years, settings.clock)
+    month = dt.date(first.year, first.month, 1)
+    if first.day > 1:
+        month = (month + dt.timedelta(days=32)).replace(day=1)
+    return f"{month:%Y-%m}"
+
+
+def _publish(settings: Settings, first_month: str) -> None:
+    """Publish the closed months from ``first_month`` (the public portal reads only releases)."""
     import time
 
     from observatoire.release.schedule import publish_from_settings
 
     started = time.perf_counter()
-    report = publish_from_settings(settings, actor=cli_actor())
+    report = publish_from_settings(settings, actor=cli_actor(), first_month=first_month)
     console.print(f"published {len(report.built)} monthly release(s) for the public portal in "
                   f"{time.perf_counter() - started:.1f} s" + (f" ({report.built[0]} to {report.built[-1]})"
                                                               if report.built else ""))

@@ -46,7 +46,7 @@ def app(tmp_path_factory: pytest.TempPathFactory, city: CityProfile) -> FastAPI:
                        file_sha256="0" * 64, rows_read=events.num_rows, events=events))
     settings = governance_settings(root / "governance", store_dir=root / "store", releases_dir=root / "releases")
     report = publish_due(store=store, city=city, config=settings.release_config(), archive=settings.releases(),
-                         retention_days=dict(settings.retention_days), now=NOW)
+                         retention_days=dict(settings.retention_days), now=NOW, first_month="2023-12")
     assert report.built and not report.refused, report
     return create_app(settings)
 

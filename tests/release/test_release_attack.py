@@ -138,7 +138,8 @@ def world(tmp_path_factory):
                         evaluations_dir=root / "evaluations", holds_path=root / "holds.json",
                         secure_cookies=False, clock=lambda: NOW)
     report = publish_due(store=store, city=city, config=settings.release_config(), archive=settings.releases(),
-                         retention_days=dict(settings.retention_days), now=NOW, audit=settings.audit_log())
+                         retention_days=dict(settings.retention_days), now=NOW, audit=settings.audit_log(),
+                         first_month="2024-01")
     assert report.built == ["2024-01", "2024-02"]
     return city, settings
 
@@ -208,6 +209,7 @@ def test_every_public_answer_combined_recovers_no_cell_under_k(world) -> None:
     "/api/v1/public/releases/2024-01/manifest.json", "/api/v1/public/releases/2024-07",
     "/api/v1/public/releases/2024-01/%2E%2E", "/api/v1/public/releases/.private/2024-01.json",
     "/api/v1/public/report?period=2024-Q9", "/api/v1/public/report?period=2024-Q1&format=docx",
+    "/api/v1/public/report?period=0000", "/api/v1/public/report?period=9999-Q4", "/api/v1/public/releases/0000-01",
 ])
 def test_hostile_public_requests_get_a_clear_refusal(world, url) -> None:
     _, settings = world
@@ -313,8 +315,11 @@ def test_releases_of_two_stores_differing_by_one_event_are_as_close_as_the_ledge
     for t in range(base - 3, base + 5):                   # threshold tests "released value >= t"
         tpr = _clopper_pearson(int((samples[1] >= t).sum()), runs, 1e-6)
         fpr = _clopper_pearson(int((samples[0] >= t).sum()), runs, 1e-6)
-        # no test separates the two stores better than e^eps allows, at 1e-6 per bound
+        # no test separates the two stores better than e^eps allows, at 1e-6 per bound, in either direction
         assert tpr[0] <= np.exp(eps) * fpr[1] + 1e-9, t
+        below1 = _clopper_pearson(int((samples[1] < t).sum()), runs, 1e-6)
+        below0 = _clopper_pearson(int((samples[0] < t).sum()), runs, 1e-6)
+        assert below0[0] <= np.exp(eps) * below1[1] + 1e-9, t
         lower_bounds.append(np.log(max(tpr[0], 1e-12) / fpr[1]))
     # and the noise is not larger than stated: the best test comes close to the ledger's epsilon
     assert max(lower_bounds) > 0.6 * eps
@@ -326,3 +331,35 @@ def test_releases_of_two_stores_differing_by_one_event_are_as_close_as_the_ledge
     three = np.array([sum(measure([0, 0, 0], eps).values) for _ in range(600)])
     assert np.mean(np.abs(three) <= margin(3, 1 / eps)) >= 0.93
     assert np.std(three) == pytest.approx(noise_sd(3, 1 / eps), rel=0.12)
+
+
+def test_the_public_report_is_built_once_a_day_per_period_and_set_of_releases(world, monkeypatch) -> None:
+    import observatoire.report.build as report_build
+
+    _, settings = world
+    calls: list[str] = []
+    real = report_build.build_report
+    monkeypatch.setattr(report_build, "build_report", lambda *a, **k: calls.append(a[1]) or real(*a, **k))
+    with TestClient(create_app(settings)) as anon:
+        first = anon.get("/api/v1/public/report?period=2024-Q1")
+        again = anon.get("/api/v1/public/report?period=2024-Q1")
+    assert first.status_code == again.status_code == 200 and first.content == again.content
+    assert calls == ["2024-Q1"]
+    assert "Publications de la période" in first.text and "janvier 2024" in first.text
+
+
+def test_public_copies_of_rules_register_and_plans_carry_no_figure_from_the_data(world) -> None:
+    from observatoire.evaluation.plans import NO_PRE_PERIOD, UNDERPOWERED, public_view
+
+    _, settings = world
+    with TestClient(create_app(settings)) as anon:
+        rules = anon.get("/api/v1/rules").json()["rules"]
+        register = anon.get("/api/v1/register?format=md").text
+        aipd = anon.get("/api/v1/aipd?format=md").text
+    assert rules and all(r["false_positives"] is None and r["false_positives_withheld"] for r in rules)
+    assert "communiqué au comité de contrôle" in register and "communiqués au comité de contrôle" in aipd
+    plan = {"id": "ev-1", "warnings": ["a cohort of a single zone: ...", NO_PRE_PERIOD,
+                                       f"{UNDERPOWERED}the power to detect -10% is 0.41, below the planned 0.80"],
+            "power_analysis": {"mean": 3.2, "dispersion": 0.4}, "content_hash": "x"}
+    assert public_view(plan) == {"id": "ev-1", "warnings": ["a cohort of a single zone: ..."], "content_hash": "x",
+                                 "power_analysis_withheld": True}

@@ -16,7 +16,7 @@ from observatoire.city.profile import load_city
 from observatoire.errors import InputError
 from observatoire.governance.audit import AuditLog
 from observatoire.release.archive import ReleaseArchive
-from observatoire.release.build import Refusal, build_release, publish_due, verify_release
+from observatoire.release.build import Refusal, build_release, due_months, publish_due, verify_release
 from observatoire.release.config import load_release_config
 from observatoire.release.schedule import ReleaseScheduler
 from observatoire.release.tables import UNLOCATED, Layout, exact_matrix
@@ -100,10 +100,11 @@ def test_a_release_never_changes_and_is_read_only(store, city, archive) -> None:
 
 @pytest.mark.parametrize("month, now, reason", [
     ("2024-03", datetime(2024, 4, 5, tzinfo=UTC), "not_closed"),      # 7 days after the end of March
-    ("2023-12", NOW, "before_data"),
     ("2024-13", NOW, None),
+    ("0000-01", NOW, None),
+    ("9999-12", NOW, None),
 ])
-def test_a_month_not_closed_or_before_the_data_is_refused(store, city, archive, month, now, reason) -> None:
+def test_a_month_not_closed_or_not_a_month_is_refused(store, city, archive, month, now, reason) -> None:
     with pytest.raises(InputError) as refused:
         _build(month, store, city, archive, now=now)
     if reason:
@@ -118,7 +119,7 @@ def test_the_ledger_refuses_a_release_over_the_years_budget_and_audits_it(store,
     config = load_release_config(custom)
     audit = AuditLog(tmp_path / "audit", clock=lambda: NOW)
     report = publish_due(store=store, city=city, config=config, archive=archive,
-                         retention_days=dict(_packaged_retention_days()), now=NOW, audit=audit)
+                         retention_days=dict(_packaged_retention_days()), now=NOW, audit=audit, first_month="2024-01")
     assert report.built == ["2024-01", "2024-02"]
     assert list(report.refused) == ["2024-03"] and "budget" in report.refused["2024-03"]
     ledger = archive.ledger(config.annual_budget)
@@ -159,7 +160,7 @@ def test_the_configuration_refuses_what_is_never_published(tmp_path) -> None:
     }
     for i, (line, message) in enumerate(cases.items()):
         path = tmp_path / f"r{i}.toml"
-        text = packaged.replace('sources = ["mains_courantes", "police_uk"]', line) if "sources" in line else packaged
+        text = packaged.replace('sources = ["mains_courantes"]', line) if "sources" in line else packaged
         path.write_text(text)
         if message:
             with pytest.raises(InputError, match=message):
@@ -188,7 +189,7 @@ def test_the_manifest_names_code_version_and_parameters(store, city, archive) ->
     manifest = _build("2024-01", store, city, archive)
     assert manifest["code_version"]["package"] and len(manifest["code_version"]["release_code_sha256"]) == 64
     assert manifest["parameters"]["k_applied"] == 10 and manifest["parameters"]["epsilon"] == 1.0
-    assert manifest["sources"] == {"included": ["mains_courantes"], "excluded": {"police_uk": "no data in the store"}}
+    assert manifest["sources"] == {"included": ["mains_courantes"], "excluded": {}}
     # the exact input's digest stays private: never in a public file
     private = archive.measurement("2024-01")
     for name in manifest["files"]:
@@ -196,13 +197,31 @@ def test_the_manifest_names_code_version_and_parameters(store, city, archive) ->
     assert private["input_sha256"] not in json.dumps(manifest)
 
 
-def _settings(store, tmp_path) -> Settings:
+def _settings(store, tmp_path, **kw) -> Settings:
     return Settings(store_dir=store.root, releases_dir=tmp_path / "releases", audit_dir=tmp_path / "audit",
-                    clock=lambda: NOW)
+                    clock=lambda: NOW, **kw)
+
+
+def test_which_months_are_due_depends_on_dates_and_configuration_never_on_the_data(store, city, tmp_path) -> None:
+    config = load_release_config()
+    empty = city_store(tmp_path / "empty", city, [])
+    archive = ReleaseArchive(tmp_path / "r")
+    assert due_months(archive, config, NOW) == []                     # no first month, no release: nothing
+    assert due_months(archive, config, NOW, first_month="2023-11") == ["2023-11", "2023-12"] + MONTHS
+    for s in (store, empty):                                          # the same releases whatever the data
+        a = ReleaseArchive(tmp_path / f"r-{id(s)}")
+        report = publish_due(store=s, city=city, config=config, archive=a,
+                             retention_days=dict(_packaged_retention_days()), now=NOW, first_month="2024-02")
+        assert report.built == ["2024-02", "2024-03"] and a.manifest("2024-02")["suppression"]["numbers"] == 114
+    _build("2024-01", store, city, archive)                          # a first month by hand, then on schedule
+    assert due_months(archive, config, NOW) == ["2024-02", "2024-03"]
 
 
 def test_serve_publishes_the_closed_months_on_its_schedule(store, tmp_path) -> None:
-    scheduler = ReleaseScheduler(_settings(store, tmp_path), interval_s=3600).start()
+    custom = tmp_path / "release.toml"
+    packaged = (Path(load_release_config.__code__.co_filename).parent / "release.toml").read_text()
+    custom.write_text(packaged.replace('# first_month = "2026-01"', 'first_month = "2024-01"'))
+    scheduler = ReleaseScheduler(_settings(store, tmp_path, release_path=custom), interval_s=3600).start()
     try:
         deadline = time.monotonic() + 60
         while scheduler.last is None and time.monotonic() < deadline:

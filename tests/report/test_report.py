@@ -283,3 +283,11 @@ def test_the_command_writes_the_file_and_exits_2_on_bad_input(world: dict, tmp_p
     assert bad.exit_code == 2
     assert bad.output.count("error:") == 1 and "2024-Q9" in bad.output
     assert not (tmp_path / "x.html").exists()
+    secret = tmp_path / "restreint.html"
+    ok = runner.invoke(app, ["report", "--period", QUARTER, "--format", "html", "--version", "restricted",
+                             "--out", str(secret), "--home", str(world["root"])])
+    assert ok.exit_code == 0, ok.output
+    assert secret.stat().st_mode & 0o777 == 0o600                  # exact figures: readable by its owner only
+    exports = [e for e in Settings.from_env(world["root"]).audit_log().entries() if e["dataset"] == "control_report"]
+    assert [(e["action"], e["filters"]["version"], e["recipient"]) for e in exports][-2:] == [
+        ("export", "public", "public"), ("export", "restricted", "comité de contrôle")]

@@ -7,6 +7,8 @@ Run it with uvicorn's factory mode (settings from ``OBSERVATOIRE_*`` variables):
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -75,6 +77,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.audit = AuditLog(settings.audit_dir, clock=settings.clock)
     app.state.releases = settings.releases()
     app.state.release_config = settings.release_config()
+    app.state.public_reports = OrderedDict()              # the public control reports built today (routes/public.py)
     app.add_exception_handler(InputError, _input_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ObservatoireError, _store_error)

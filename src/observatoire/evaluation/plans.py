@@ -315,13 +315,26 @@ def expected_cells(plan: Mapping[str, Any], units: int) -> tuple[int, int]:
     return int(sum(posts)), int(n_control * ((end - first).days // step))
 
 
+# What attach_power adds from exact counts of the store: kept from the public's copy of a plan (public_view).
+NO_PRE_PERIOD = "no pre-period data in the store: the power could not be computed"
+UNDERPOWERED = "underpowered: "
+
+
+def public_view(plan: dict[str, Any]) -> dict[str, Any]:
+    """A registered plan as the public reads it: without ``power_analysis`` and its warnings, computed from
+    exact pre-period counts (``power_analysis_withheld``: true). The content hash still covers the whole plan."""
+    warnings = [w for w in plan.get("warnings", []) if w != NO_PRE_PERIOD and not w.startswith(UNDERPOWERED)]
+    return {**{k: v for k, v in plan.items() if k != "power_analysis"}, "warnings": warnings,
+            "power_analysis_withheld": True}
+
+
 def attach_power(plan: dict[str, Any], pre_panel: Panel | None, city: CityProfile) -> dict[str, Any]:
     """Add ``power_analysis`` from the pre-period counts (baseline mean and dispersion), and a warning when short."""
     from observatoire.evaluation.power import estimate_nb, power_analysis
 
     if pre_panel is None or pre_panel.counts.size == 0 or pre_panel.counts.sum() == 0:
         plan["power_analysis"] = None
-        plan["warnings"].append("no pre-period data in the store: the power could not be computed")
+        plan["warnings"].append(NO_PRE_PERIOD)
         return plan
     units = len(plan["randomisation"]["units"]) if plan["randomisation"] else len(city.zones)
     n_t, n_c = expected_cells(plan, units)
@@ -333,7 +346,7 @@ def attach_power(plan: dict[str, Any], pre_panel: Panel | None, city: CityProfil
                               mde=plan["mde"], power=plan["power"]).as_dict()
     plan["power_analysis"] = analysis
     if analysis["power_at_mde"] < plan["power"]:
-        plan["warnings"].append(f"underpowered: the power to detect -{plan['mde']:.0%} is "
+        plan["warnings"].append(f"{UNDERPOWERED}the power to detect -{plan['mde']:.0%} is "
                                 f"{analysis['power_at_mde']:.2f}, below the planned {plan['power']:.2f}")
     return plan
 

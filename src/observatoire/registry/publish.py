@@ -22,9 +22,17 @@ def _engine_fields(doc: dict[str, Any]) -> dict[str, Any]:
             "parameters": {**PARAMETERS[cond["method"]], **(cond.get("parameters") or {})}}
 
 
-def published(registry: RuleRegistry, feedback: FeedbackLog) -> list[dict[str, Any]]:
-    """Every rule as published: its active version's document, all versions' states, its false-positive rate."""
-    rates = feedback.rates()
+# Operators' verdicts are exact counts about alerts, which come from the store: the public sees the rules and
+# their versions, never these counts (they go to staff and to the restricted control report).
+VERDICTS_WITHHELD = ("operators' verdicts are exact counts: for staff and for the control committee "
+                     "(restricted control report), not for the public")
+
+
+def published(registry: RuleRegistry, feedback: FeedbackLog | None) -> list[dict[str, Any]]:
+    """Every rule as published: its active version's document, all versions' states, and (given ``feedback``)
+    its false-positive rate; without ``feedback``, ``false_positives`` is None and ``false_positives_withheld``
+    says why (the public view)."""
+    rates = feedback.rates() if feedback is not None else None
     out = []
     for rule_id in registry.ids():
         versions = registry.versions(rule_id)
@@ -39,6 +47,7 @@ def published(registry: RuleRegistry, feedback: FeedbackLog) -> list[dict[str, A
                                                                    "owner", "condition", "review_date")},
             **_engine_fields(doc),
             "versions": [v.public() for v in versions],
-            "false_positives": rates.get(rule_id, false_positive_rate(0, 0) | {"by_version": {}}),
+            **({"false_positives": rates.get(rule_id, false_positive_rate(0, 0) | {"by_version": {}})}
+               if rates is not None else {"false_positives": None, "false_positives_withheld": VERDICTS_WITHHELD}),
         })
     return out

@@ -15,8 +15,9 @@ from __future__ import annotations
 from typing import Any
 
 
-def document(settings: Any, kind: str) -> dict[str, Any]:
-    """The document ``kind`` ("register" or "aipd") from the configuration of ``settings``, now."""
+def document(settings: Any, kind: str, *, verdicts: bool = True) -> dict[str, Any]:
+    """The document ``kind`` ("register" or "aipd") from the configuration of ``settings``, now; with
+    ``verdicts=False`` (the public's copy) without the operators' verdict counts."""
     from observatoire.errors import InputError
     from observatoire.regulator.collect import collect
     from observatoire.regulator.documents import aipd, algorithm_register
@@ -24,4 +25,4 @@ def document(settings: Any, kind: str) -> dict[str, Any]:
     builders = {"register": algorithm_register, "aipd": aipd}
     if kind not in builders:
         raise InputError(f"unknown document {kind!r}: register or aipd")
-    return builders[kind](collect(settings))
+    return builders[kind](collect(settings, verdicts=verdicts))

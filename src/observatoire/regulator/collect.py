@@ -95,8 +95,9 @@ def _purposes(settings: Any) -> list[dict[str, Any]]:
             for p in sorted(config.purposes.values(), key=lambda p: p.name)]
 
 
-def collect(settings: Any, *, processing_path: Path | None = None) -> Snapshot:
-    """Read the live configuration of ``settings`` now (``settings.clock()`` stamps it)."""
+def collect(settings: Any, *, processing_path: Path | None = None, verdicts: bool = True) -> Snapshot:
+    """Read the live configuration of ``settings`` now (``settings.clock()`` stamps it); ``verdicts=False``
+    leaves out the operators' verdict counts (the public's copy)."""
     from importlib.metadata import PackageNotFoundError, version
 
     from observatoire.analytics.forecast.registry import FORECASTERS
@@ -110,7 +111,7 @@ def collect(settings: Any, *, processing_path: Path | None = None) -> Snapshot:
         package_version = "unknown"
     registry = RuleRegistry(settings.registry_dir, rules_dir=settings.rules_path, clock=settings.clock,
                             policy_path=settings.policy_path)   # read only: no audit log needed
-    rules = published(registry, FeedbackLog(settings.registry_dir, clock=settings.clock))
+    rules = published(registry, FeedbackLog(settings.registry_dir, clock=settings.clock) if verdicts else None)
     forecasters = [{"name": name, "summary": (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""}
                    for name, cls in FORECASTERS.items()]
     from observatoire.governance.audit import RETENTION_DAYS as audit_days

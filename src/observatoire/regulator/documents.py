@@ -86,12 +86,19 @@ def _rule_rows(snap: Snapshot) -> list[list[str]]:
         else:
             what = "événement programmé dans la zone d'une alerte des règles " + ", ".join(sorted(cond["watches"]))
         fp = r["false_positives"]
-        rate = ("pas encore de retour" if fp["rate"] is None else
+        rate = ("communiqué au comité de contrôle" if fp is None else "pas encore de retour" if fp["rate"] is None else
                 f"{fp['rate']:.0%} ({fp['false']} sur {fp['false'] + fp['confirmed']}, IC 95 % "
                 f"{fp['low']:.0%}-{fp['high']:.0%})")
         rows.append([r["id"], str(r["version"]), r["title"], what, "oui" if r["applied"] else f"non ({r['status']})",
                      str(r["review_date"]), rate])
     return rows
+
+
+def _verdicts(snap: Snapshot) -> str:
+    """How many verdicts operators gave, or where they are when this copy leaves them out (the public's)."""
+    if any(r["false_positives"] is None for r in snap.rules):
+        return "communiqués au comité de contrôle (rapport de contrôle restreint)"
+    return str(sum(r["false_positives"]["confirmed"] + r["false_positives"]["false"] for r in snap.rules))
 
 
 def _roles(snap: Snapshot) -> list[list[str]]:
@@ -230,8 +237,7 @@ def aipd(snap: Snapshot) -> dict[str, Any]:
         _section("governance", "Gouvernance des règles d'alerte", {"fields": [
             ["Règles publiées", str(len(snap.rules))], ["Règles appliquées", str(len(applied))],
             ["Approbation", "un superviseur autre que l'auteur"],
-            ["Retours des opérateurs", str(sum(r["false_positives"]["confirmed"] + r["false_positives"]["false"]
-                                               for r in snap.rules))]]},
+            ["Retours des opérateurs", _verdicts(snap)]]},
             {"list": [f"{r['id']} v{r['version']} : {r['title']} (révision {r['review_date']})" for r in snap.rules]}),
         _section("necessity_proportionality", "Nécessité et proportionnalité", TO_COMPLETE,
                  basis="RGPD art. 35(7)(b)", to_complete=True),

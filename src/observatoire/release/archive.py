@@ -91,8 +91,9 @@ class ReleaseArchive:
                             "tables": loss["tables"]})
             year = m["period"]["month"][:4]
             years[year] = years.get(year, 0.0) + float(loss["epsilon"])
-        return {"unit": "one event", "composition": "sequential within a calendar year (a bound for a person "
-                "involved in events every month); months are disjoint, so each event is measured once",
+        return {"unit": "one record (event)", "composition": "sequential within a calendar year: months are "
+                "disjoint, so each record is measured once; the yearly sum bounds a person with one record a "
+                "month (a person with n records in one month is protected at n times that month's epsilon)",
                 "annual_budget": annual_budget, "releases": entries,
                 "years": [{"year": y, "epsilon_spent": round(s, 12), "epsilon_left": round(annual_budget - s, 12)}
                           for y, s in sorted(years.items())]}

@@ -1,9 +1,9 @@
 """Building a monthly release: exact counts from the store, one OpenDP measurement, tables, ledger, archive.
 
-:func:`build_release` publishes one closed month, or refuses with the reason (not closed yet, before the
-data's start, already published, over the year's privacy budget): refusals over budget are audited too.
-:func:`publish_due` publishes every closed month not yet published, oldest first (``serve``'s scheduler
-and the demo call it). :func:`verify_release` re-derives a release's files from its stored measurement
+:func:`build_release` publishes one closed month, or refuses with the reason (not closed yet, no source
+whose retention covers it, already published, over the year's privacy budget): refusals over budget are
+audited too. :func:`publish_due` publishes every due month, oldest first (``serve``'s scheduler and the demo
+call it); which months are due depends on dates and configuration, never on the data. :func:`verify_release` re-derives a release's files from its stored measurement
 (they must be byte-identical) and, while the store still holds the month, re-counts its exact input.
 """
 
@@ -23,17 +23,17 @@ from observatoire.errors import InputError
 from observatoire.release import render
 from observatoire.release.archive import RELEASE_ID, ReleaseArchive
 from observatoire.release.config import ReleaseConfig, config_from_parameters
-from observatoire.release.mechanism import MECHANISM, SENSITIVITY, measure
+from observatoire.release.mechanism import MECHANISM, SENSITIVITY, measure, privacy_loss
 from observatoire.release.suppression import PRIMARY, SECONDARY
-from observatoire.release.tables import Layout, exact_matrix, first_event, publish
+from observatoire.release.tables import Layout, exact_matrix, publish
 
 log = logging.getLogger(__name__)
 
 
 def month_bounds(month: str) -> tuple[datetime, datetime]:
-    """First instant of ``YYYY-MM`` (UTC) and of the month after."""
-    if not isinstance(month, str) or not RELEASE_ID.match(month):
-        raise InputError(f"a release period is a month YYYY-MM, not {str(month)[:20]!r}")
+    """First instant of ``YYYY-MM`` (UTC) and of the month after (years 1900 to 9998)."""
+    if not isinstance(month, str) or not RELEASE_ID.match(month) or not 1900 <= int(month[:4]) <= 9998:
+        raise InputError(f"a release period is a month YYYY-MM (years 1900 to 9998), not {str(month)[:20]!r}")
     y, m = int(month[:4]), int(month[5:])
     start = datetime(y, m, 1, tzinfo=UTC)
     return start, datetime(y + (m == 12), m % 12 + 1, 1, tzinfo=UTC)
@@ -63,19 +63,18 @@ def _opendp_version() -> str:
         return "unknown"
 
 
-def sources_for(config: ReleaseConfig, present: set[str], retention_days: Mapping[str, int], start: datetime,
+def sources_for(config: ReleaseConfig, retention_days: Mapping[str, int], start: datetime,
                 now: datetime) -> tuple[tuple[str, ...], dict[str, str]]:
     """The configured sources a month's release counts, and why the others are left out.
 
-    A source is counted when the store holds it and its retention still covers the whole month: a source
-    kept for less is never mixed into a total that spans longer than it is kept.
+    A source is counted when its retention still covers the whole month: a source kept for less is never
+    mixed into a total that spans longer than it is kept. Whether the store holds any of its records does not
+    matter (a release's shape never depends on the data: a configured source without records counts zero).
     """
     included, excluded = [], {}
     for s in config.sources:
         days = retention_days.get(s)
-        if s not in present:
-            excluded[s] = "no data in the store"
-        elif days is not None and now - timedelta(days=days) >= start:
+        if days is not None and now - timedelta(days=days) >= start:
             excluded[s] = f"its retention ({days} days) no longer covers the whole month"
         else:
             included.append(s)
@@ -91,48 +90,43 @@ class Refusal(InputError):
         self.message = message
 
 
-def _present(events: Any) -> set[str]:
-    return set(events.select("source").distinct().to_pyarrow()["source"].to_pylist())
-
-
 def build_release(month: str, *, store: Any, city: CityProfile, config: ReleaseConfig, archive: ReleaseArchive,
                   retention_days: Mapping[str, int], now: datetime, audit: Any = None,
                   actor: str = "system:release", role: str = "admin") -> dict[str, Any]:
     """Publish the release of ``month`` and return its manifest.
 
+    Which months are published is decided by dates and configuration only, never by the data (a release's
+    existence must not tell whether one event exists): see :func:`due_months`.
+
     Raises
     ------
     Refusal
-        ``not_closed`` (the month, plus ``lag_days``, has not ended), ``before_data`` (the month starts
-        before the first whole month of data of the published sources), ``no_source`` (no published source
-        can be counted), ``published`` (a release never changes), ``budget`` (the year's privacy budget
-        would be exceeded; audited).
+        ``not_closed`` (the month, plus ``lag_days``, has not ended), ``no_source`` (the retention of every
+        published source no longer covers the month), ``published`` (a release never changes), ``budget``
+        (the year's privacy budget would be exceeded; audited).
     """
     start, end = month_bounds(month)
     if now < end + timedelta(days=config.lag_days):
         raise Refusal("not_closed", f"{month} is not closed: it is published {config.lag_days} days after its end "
                                     f"({(end + timedelta(days=config.lag_days)).date().isoformat()})")
-    events = store.events()
-    included, excluded = sources_for(config, _present(events), retention_days, start, now)
+    included, excluded = sources_for(config, retention_days, start, now)
     if not included:
         raise Refusal("no_source", f"{month}: none of the published sources can be counted ("
                       + "; ".join(f"{s}: {why}" for s, why in excluded.items()) + ")")
-    first = first_event(events, included)
-    if first is None or start < _first_whole_month(first):
-        raise Refusal("before_data", f"{month} starts before the first whole month of data of "
-                                     f"{', '.join(included)}")
+    events = store.events()
     layout = Layout.of(city, config)
+    loss = privacy_loss(config.epsilon)                 # as OpenDP's privacy map states it, before any draw
     with archive.lock():
         if archive.exists(month):
             raise Refusal("published", f"release {month} is already published; a release never changes")
         year = int(month[:4])
         spent = archive.spent(year)
-        if spent + config.epsilon > config.annual_budget + 1e-9:
-            message = (f"release {month} refused: it would spend epsilon {config.epsilon:g} where {year} has "
+        if spent + loss > config.annual_budget + 1e-9:
+            message = (f"release {month} refused: it would spend epsilon {loss:g} where {year} has "
                        f"{config.annual_budget - spent:g} left of its budget {config.annual_budget:g}")
             if audit is not None:
                 audit.record("release", actor=actor, role=role, dataset="releases", outcome="denied",
-                             detail={"release": month, "reason": "budget", "epsilon": config.epsilon,
+                             detail={"release": month, "reason": "budget", "epsilon": loss,
                                      "year_spent": spent, "annual_budget": config.annual_budget})
             raise Refusal("budget", message)
         exact = exact_matrix(events, layout, month=month, sources=included)
@@ -182,41 +176,38 @@ def build_release(month: str, *, store: Any, city: CityProfile, config: ReleaseC
     return manifest
 
 
-def _first_whole_month(first: datetime) -> datetime:
-    """The first month the data covers whole: the month of the first event when it falls on the month's first
-    day, else the month after."""
-    start = first.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    return start if first.day == 1 else month_bounds(start.strftime("%Y-%m"))[1]
-
-
 @dataclass(slots=True)
 class PublishReport:
     built: list[str] = field(default_factory=list)
     refused: dict[str, str] = field(default_factory=dict)
 
 
-def due_months(store: Any, config: ReleaseConfig, now: datetime) -> list[str]:
-    """Closed months from the first whole month of data of the published sources (oldest first)."""
-    first = first_event(store.events(), config.sources)
+def due_months(archive: ReleaseArchive, config: ReleaseConfig, now: datetime, *,
+               first_month: str | None = None) -> list[str]:
+    """Closed months to publish, oldest first: from ``first_month`` (else ``publication.first_month``, else the
+    month after the latest release) to the last closed month, without those already published.
+
+    Dates and configuration only: with neither a first month nor a release, nothing is due (the operator
+    publishes a first month with ``observatoire release build`` or sets ``publication.first_month``).
+    """
+    published = archive.ids()
+    first = first_month or config.first_month or (next_month(published[-1]) if published else None)
     if first is None:
         return []
-    month = _first_whole_month(first).strftime("%Y-%m")
-    out = []
+    month, done, out = first, set(published), []
     while now >= month_bounds(month)[1] + timedelta(days=config.lag_days):
-        out.append(month)
+        if month not in done:
+            out.append(month)
         month = next_month(month)
     return out
 
 
 def publish_due(*, store: Any, city: CityProfile, config: ReleaseConfig, archive: ReleaseArchive,
-                retention_days: Mapping[str, int], now: datetime, audit: Any = None,
+                retention_days: Mapping[str, int], now: datetime, audit: Any = None, first_month: str | None = None,
                 actor: str = "system:release-schedule", role: str = "admin") -> PublishReport:
-    """Publish every closed month not published yet; a refusal stops nothing but its own month."""
+    """Publish every due month (:func:`due_months`); a refusal stops nothing but its own month."""
     report = PublishReport()
-    done = set(archive.ids())
-    for month in due_months(store, config, now):
-        if month in done:
-            continue
+    for month in due_months(archive, config, now, first_month=first_month):
         try:
             build_release(month, store=store, city=city, config=config, archive=archive,
                           retention_days=retention_days, now=now, audit=audit, actor=actor, role=role)
@@ -252,5 +243,5 @@ def verify_release(release_id: str, *, archive: ReleaseArchive, city: CityProfil
         exact = exact_matrix(store.events(), layout, month=release_id, sources=tuple(manifest["sources"]["included"]))
         if hashlib.sha256(exact.astype("<i8").tobytes()).hexdigest() != private["input_sha256"]:
             problems.append(f"{release_id}: the store's exact counts differ from the release's input "
-                            "(records purged past their retention, or changed)")
+                            "(records purged past their retention, ingested late, or changed)")
     return problems

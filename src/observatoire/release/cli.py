@@ -52,14 +52,19 @@ def build(period: Annotated[str, typer.Option("--period", help="The closed month
 
 
 @release_app.command("due")
-def due(home: HomeOpt = None) -> None:
-    """Publish every closed month not yet published (what `serve` does hourly)."""
+def due(home: HomeOpt = None,
+        first: Annotated[Optional[str], typer.Option("--from", help="First month to publish, YYYY-MM (default: "
+                                                     "publication.first_month, else after the latest release).")]
+        = None) -> None:
+    """Publish every closed month due and not yet published (what `serve` does hourly); exit 2 if one is refused."""
     from observatoire.release.schedule import publish_from_settings
 
-    report = publish_from_settings(_settings(home), actor=cli_actor())
+    report = publish_from_settings(_settings(home), actor=cli_actor(), first_month=first)
     console.print(f"published {len(report.built)} release(s)" + (f": {', '.join(report.built)}" if report.built else ""))
     for month, why in report.refused.items():
         console.print(f"not published {month}: {why}")
+    if report.refused:
+        raise InputError(f"{len(report.refused)} month(s) refused")
 
 
 @release_app.command("list")

@@ -6,6 +6,7 @@ that a deployment cannot publish what the project promised never to publish.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,7 @@ class ReleaseConfig:
     k: int
     k_by_source: dict[str, int]
     groups: tuple[Group, ...]
+    first_month: str | None = None
     where: str = "release/release.toml"
 
     @property
@@ -58,7 +60,8 @@ class ReleaseConfig:
 
     def parameters(self) -> dict[str, Any]:
         """What a release manifest records of this configuration."""
-        return {"sources": list(self.sources), "lag_days": self.lag_days, "epsilon": self.epsilon,
+        return {"sources": list(self.sources), "lag_days": self.lag_days, "first_month": self.first_month,
+                "epsilon": self.epsilon,
                 "annual_budget": self.annual_budget, "k": self.k, "k_by_source": dict(self.k_by_source),
                 "groups": [{"code": g.code, "label_fr": g.label_fr, "categories": list(g.categories)}
                            for g in self.groups]}
@@ -88,7 +91,8 @@ def load_release_config(path: Path | None = None) -> ReleaseConfig:
 def config_from_parameters(parameters: dict[str, Any]) -> ReleaseConfig:
     """The configuration a release manifest recorded (``ReleaseConfig.parameters``)."""
     p = parameters
-    doc = {"publication": {"sources": p["sources"], "lag_days": p["lag_days"]},
+    doc = {"publication": {"sources": p["sources"], "lag_days": p["lag_days"],
+                           **({"first_month": p["first_month"]} if p.get("first_month") else {})},
            "privacy": {"epsilon": p["epsilon"], "annual_budget": p["annual_budget"]},
            "suppression": {"k": p["k"], "k_by_source": p["k_by_source"]}, "groups": p["groups"]}
     return _config(doc, "a release manifest")
@@ -108,6 +112,10 @@ def _config(doc: dict[str, Any], where: str) -> ReleaseConfig:
     lag = pub.get("lag_days", 7)
     if isinstance(lag, bool) or not isinstance(lag, int) or lag < 0:
         raise InputError(f"release file {where}: publication.lag_days must be a non-negative integer")
+    first = pub.get("first_month")
+    if first is not None and (not isinstance(first, str) or not re.fullmatch(r"(19\d\d|[2-9]\d\d\d)-(0[1-9]|1[0-2])",
+                                                                                  first)):
+        raise InputError(f"release file {where}: publication.first_month must be a month YYYY-MM")
     epsilon = float(_number(priv, "epsilon", where))
     budget = float(_number(priv, "annual_budget", where))
     if epsilon > budget:
@@ -118,7 +126,7 @@ def _config(doc: dict[str, Any], where: str) -> ReleaseConfig:
                                          for v in k_by.values()):
         raise InputError(f"release file {where}: suppression.k_by_source must map sources to positive integers")
     groups = _groups(doc.get("groups"), where)
-    return ReleaseConfig(tuple(sources), lag, epsilon, budget, k, dict(k_by), groups, where)
+    return ReleaseConfig(tuple(sources), lag, epsilon, budget, k, dict(k_by), groups, first, where)
 
 
 def _groups(raw: Any, where: str) -> tuple[Group, ...]:

@@ -46,6 +46,13 @@ def _measurement(scale: float):
     return make_laplace(vector_domain(atom_domain(T=int)), l1_distance(T=int), scale=scale)
 
 
+def privacy_loss(epsilon: float) -> float:
+    """The loss OpenDP's privacy map states for the measurement of scale ``1 / epsilon`` (sensitivity 1)."""
+    if not epsilon > 0 or not math.isfinite(epsilon):
+        raise InputError(f"epsilon must be a positive number, not {epsilon!r}")
+    return float(_measurement(1.0 / epsilon).map(SENSITIVITY))
+
+
 def measure(counts: list[int] | np.ndarray, epsilon: float) -> Measurement:
     """Add discrete Laplace noise of scale ``1 / epsilon`` to every count (OpenDP).
 

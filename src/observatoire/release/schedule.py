@@ -1,6 +1,7 @@
 """Publishing on a schedule: ``serve`` publishes each month once it has closed (``publication.lag_days`` after
 its end), hourly, in a daemon thread, through the same :func:`~observatoire.release.build.publish_due` as the
-command line and the demo."""
+command line and the demo. The months due follow from dates and configuration only (``publication.first_month``,
+else the month after the latest release): never from the data."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from observatoire.release.build import PublishReport, publish_due
 log = logging.getLogger(__name__)
 
 
-def publish_from_settings(settings: Any, *, actor: str) -> PublishReport:
-    """Publish every due month of ``settings``' store into its release archive, audited."""
+def publish_from_settings(settings: Any, *, actor: str, first_month: str | None = None) -> PublishReport:
+    """Publish every due month (from ``first_month``, else as configured, else after the latest release) of
+    ``settings``' store into its release archive, audited."""
     city = settings.city()
     return publish_due(store=settings.store(city), city=city, config=settings.release_config(),
                        archive=settings.releases(), retention_days=dict(settings.retention_days),
-                       now=settings.clock(), audit=settings.audit_log(), actor=actor)
+                       now=settings.clock(), audit=settings.audit_log(), actor=actor, first_month=first_month)
 
 
 class ReleaseScheduler(Periodic):
@@ -40,4 +42,7 @@ class ReleaseScheduler(Periodic):
             log.info("published releases: %s", ", ".join(self.last.built))
         for month, why in self.last.refused.items():
             log.warning("release %s not published: %s", month, why)
+        if not self.settings.releases().ids() and not self.settings.release_config().first_month:
+            log.warning("no release yet and no publication.first_month: publish a first month with "
+                        "`observatoire release build --period YYYY-MM`; the following ones then come on schedule")
         return self.last

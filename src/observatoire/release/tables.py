@@ -17,7 +17,6 @@ suppressed, so every number shown is a positive integer.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import ibis.expr.types as ir
 import numpy as np
@@ -91,12 +90,6 @@ def exact_matrix(events: ir.Table, layout: Layout, *, month: str, sources: tuple
         zone = row["zone_id"] if row["zone_id"] in layout.zones[:-1] else UNLOCATED
         matrix[layout.zones.index(zone), layout.categories.index(row["category"])] += int(row["n"])
     return matrix
-
-
-def first_event(events: ir.Table, sources: tuple[str, ...]) -> datetime | None:
-    """When the first event of ``sources`` visible in the store occurred (None: none)."""
-    first = events.filter(events.source.isin(list(sources))).occurred_at.min().to_pyarrow().as_py()
-    return None if first is None else first.astimezone(UTC)
 
 
 @dataclass(frozen=True, slots=True)

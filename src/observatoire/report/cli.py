@@ -16,6 +16,7 @@ import typer
 from observatoire.errors import ObservatoireError
 from observatoire.governance.audit import cli_actor
 from observatoire.settings import Settings
+from observatoire.statefiles import atomic_write
 
 
 def report_command(
@@ -36,8 +37,11 @@ def report_command(
     except ObservatoireError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(data)
+    if version == "public":
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(data)
+    else:
+        atomic_write(out, data)                           # exact figures: mode 0600 from the first byte
     settings.audit_log().record(
         "export", actor=cli_actor(), role="admin", dataset="control_report",
         filters={"period": period, "version": version, "format": format},

@@ -67,9 +67,12 @@ def parse_period(text: str) -> Period:
     Raises
     ------
     InputError
-        When ``text`` is not ``YYYY-Qn``, ``YYYY-MM`` or ``YYYY``.
+        When ``text`` is not ``YYYY-Qn``, ``YYYY-MM`` or ``YYYY`` (years 1900 to 9998).
     """
     value = (text or "").strip() if isinstance(text, str) else ""
+    matched = _QUARTER.match(value) or _MONTH.match(value) or _YEAR.match(value)
+    if matched and not 1900 <= int(matched.group(1)) <= 9998:
+        raise InputError(f"a report period lies between 1900 and 9998, not {value[:20]!r}")
     if m := _QUARTER.match(value):
         year, q = int(m.group(1)), int(m.group(2))
         start = date(year, 3 * q - 2, 1)

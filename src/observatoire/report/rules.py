@@ -37,7 +37,7 @@ def _registry(settings: Any) -> RuleRegistry:
 def registry_list(settings: Any) -> dict[str, Any]:
     """Every rule of the published registry: version, title, what it watches, whether it is applied."""
     rows = []
-    for r in published(_registry(settings), FeedbackLog(settings.registry_dir, clock=settings.clock)):
+    for r in published(_registry(settings), None):             # the public list: no verdict counts
         watches = (f"{r['stream']['source']} : {', '.join(r['stream']['categories'])} ; fenêtres de "
                    f"{r['window_hours']} h, {METHODS_FR.get(r['method'], r['method'])}" if "stream" in r
                    else f"concomitance avec un événement programmé ({', '.join(r['watches'])})")
@@ -121,7 +121,10 @@ def alerts_section(settings: Any, events: Any, zones: list[str], period: Period)
             raised[rule.id] = replays[rule.id].alerts
             judged = f"{fr.integer(replays[rule.id].judged)} sur {fr.integer(replays[rule.id].windows)}"
         ids = {a.id for a in raised[rule.id]}
-        mine = [v for a, v in verdicts.items() if a in ids]
+        # the verdicts operators gave during the period on this rule's alerts (live alerts' windows may be
+        # aligned otherwise than the replay's: verdicts are matched by rule and date, not by alert id)
+        mine = [v for v in verdicts.values() if v["rule_id"] == rule.id
+                and period.start_at <= datetime.fromisoformat(v["at"]) < period.end_at]
         n_false = sum(v["verdict"] == "false" for v in mine)
         period_rate = false_positive_rate(n_false, len(mine) - n_false)
         rows.append([rule.id, str(rule.version), judged, fr.integer(len(ids)),

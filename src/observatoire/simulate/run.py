@@ -104,6 +104,25 @@ def simulate_city_year(city: CityProfile, out_dir: Path, *, seed: int = 2025, ye
                      progress=progress, parameters=parameters)
 
 
+def simulated_days(end: dt.date | dt.datetime | None, years: int,
+                   now: Callable[[], dt.datetime] | None = None) -> tuple[dt.date, dt.date]:
+    """The first and last day :func:`simulate_city` simulates: ``years`` years ending on ``end`` (default:
+    yesterday by ``now``), the first day being the day after ``end`` minus ``years`` years."""
+    if not isinstance(years, int) or not 1 <= years <= 20:
+        raise InputError(f"years must be an integer from 1 to 20, got {years!r}")
+    if end is None:
+        end = (now or (lambda: dt.datetime.now(dt.UTC)))().date() - dt.timedelta(days=1)
+    elif isinstance(end, dt.datetime):
+        end = end.date()
+    if not isinstance(end, dt.date) or not dt.date(1900 + years, 1, 1) <= end <= dt.date(9998, 12, 31):
+        raise InputError(f"end must be a date, got {end!r}")
+    try:
+        first = end.replace(year=end.year - years) + dt.timedelta(days=1)
+    except ValueError:  # 29 February
+        first = dt.date(end.year - years, 3, 1)
+    return first, end
+
+
 def simulate_city(city: CityProfile, out_dir: Path, *, seed: int = 2025, end: dt.date | None = None,
                   years: int = 3, now: Callable[[], dt.datetime] | None = None, scale: float = 1.0,
                   recent_days: Mapping[str, int] | None = None, progress: Progress | None = None,
@@ -142,18 +161,7 @@ def simulate_city(city: CityProfile, out_dir: Path, *, seed: int = 2025, end: dt
     -------
     SimulationSummary
     """
-    if not isinstance(years, int) or not 1 <= years <= 20:
-        raise InputError(f"years must be an integer from 1 to 20, got {years!r}")
-    if end is None:
-        end = (now or (lambda: dt.datetime.now(dt.UTC)))().date() - dt.timedelta(days=1)
-    elif isinstance(end, dt.datetime):
-        end = end.date()
-    if not isinstance(end, dt.date) or not dt.date(1900 + years, 1, 1) <= end <= dt.date(9998, 12, 31):
-        raise InputError(f"end must be a date, got {end!r}")
-    try:
-        first = end.replace(year=end.year - years) + dt.timedelta(days=1)
-    except ValueError:  # 29 February
-        first = dt.date(end.year - years, 3, 1)
+    first, end = simulated_days(end, years, now)
     windows = dict(RECENT_DAYS if recent_days is None else recent_days)
     unknown = sorted(set(windows) - set(RECENT_DAYS))
     if unknown or any(not isinstance(d, int) or d < 1 for d in windows.values()):

@@ -5,8 +5,8 @@
   too few pre-periods, unknown units...). Audited as ``evaluation_registered``.
 - ``GET /api/v1/evaluations``: every registered plan (id, title, design, outcome, dates, registration).
 - ``GET /api/v1/evaluations/{plan_id}``: one plan as stored (immutable, with its content hash); for the
-  public without its ``power_analysis``, which is computed from exact pre-period counts of the store
-  (``power_analysis_withheld``: true). The hash still covers the whole plan.
+  public without its ``power_analysis`` and the warnings drawn from it, computed from exact pre-period counts
+  of the store (``power_analysis_withheld``: true). The hash still covers the whole plan.
 - ``GET /api/v1/evaluations/{plan_id}/analysis``: the analysis the plan registered, on the store
   as it is now (no parameter can change the outcome or the design).
 """
@@ -19,7 +19,7 @@ from fastapi import APIRouter, Body, Request
 
 from observatoire.api.deps import CityDep, StoreDep
 from observatoire.errors import InputError
-from observatoire.evaluation.plans import list_plans, load_plan
+from observatoire.evaluation.plans import list_plans, load_plan, public_view
 from observatoire.evaluation.service import analyse_plan, register
 
 router = APIRouter(prefix="/api/v1", tags=["evaluations"])
@@ -53,17 +53,11 @@ def evaluations(request: Request) -> dict[str, Any]:
     return {"evaluations": [{k: p.get(k) for k in SUMMARY_FIELDS} for p in plans]}
 
 
-# Fields of a plan computed from exact counts of the store: staff only (the public sees releases only).
-STORE_DERIVED = ("power_analysis",)
-
-
 @router.get("/evaluations/{plan_id}")
 def evaluation(request: Request, plan_id: str) -> dict[str, Any]:
     """One registered plan, as stored (for the public, without the figures computed from the store)."""
     plan = load_plan(request.app.state.settings.evaluations_dir, plan_id)
-    if _caller(request)[1] != "public":
-        return plan
-    return {**{k: v for k, v in plan.items() if k not in STORE_DERIVED}, "power_analysis_withheld": True}
+    return plan if _caller(request)[1] != "public" else public_view(plan)
 
 
 @router.get("/evaluations/{plan_id}/analysis")

@@ -14,6 +14,7 @@ Every call is audited as ``consult`` of the dataset ``releases`` (``api/access.p
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -69,16 +70,27 @@ def ledger(request: Request) -> dict[str, Any]:
     return _archive(request).ledger(request.app.state.release_config.annual_budget)
 
 
+REPORTS_KEPT = 32
+
+
 @router.get("/api/v1/public/report")
 def report(request: Request,
            period: Annotated[str, Query(description="A quarter 2026-Q4, a month 2026-11 or a year 2026.")],
            format: Annotated[Literal["html", "pdf"], Query(description="html or pdf.")] = "html",  # noqa: A002
            ) -> Response:
-    """The public version of the periodic control report: built from the releases only."""
+    """The public version of the periodic control report: built from the releases only, once a day per period,
+    format and set of releases (then served from memory)."""
     from observatoire.report.build import build_report
 
     settings = request.app.state.settings
-    data = build_report(settings, period, version="public", fmt=format, now=settings.clock())
+    key = (period, format, tuple(_archive(request).ids()), settings.clock().date())
+    reports: OrderedDict[tuple, bytes] = request.app.state.public_reports
+    data = reports.get(key)
+    if data is None:
+        data = build_report(settings, period, version="public", fmt=format, now=settings.clock())
+        reports[key] = data
+        while len(reports) > REPORTS_KEPT:
+            reports.popitem(last=False)
     if format == "pdf":
         return Response(data, media_type="application/pdf", headers={
             "Content-Disposition": f'attachment; filename="observatoire-rapport-{period}.pdf"'})

@@ -17,7 +17,9 @@ FormatQuery = Annotated[Literal["json", "md", "html"], Query(description="json (
 
 
 def _answer(request: Request, kind: str, fmt: str) -> Any:
-    doc = document(request.app.state.settings, kind)
+    principal = getattr(request.state, "principal", None)
+    staff = principal is not None and principal.role != "public"
+    doc = document(request.app.state.settings, kind, verdicts=staff)     # verdict counts: staff only
     if fmt == "json":
         return doc
     return Response(render(doc, fmt), media_type=MEDIA_TYPES[fmt])

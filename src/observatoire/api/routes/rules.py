@@ -45,12 +45,15 @@ def caller(request: Request) -> tuple[str, str]:
 
 @router.get("/rules")
 def rules(request: Request) -> dict[str, Any]:
-    """The published rule registry: every rule, its versions and states, and the false-positive rate of its
-    alerts from operators' feedback (``false / (confirmed + false)``, Wilson 95 % interval)."""
+    """The published rule registry: every rule, its versions and states; for staff, the false-positive rate of
+    its alerts from operators' feedback (``false / (confirmed + false)``, Wilson 95 % interval), which the public
+    does not see (exact counts about alerts)."""
     registry = registry_of(request)
     settings = request.app.state.settings
-    return {"as_of": settings.clock().isoformat(),
-            "rules": published(registry, FeedbackLog(settings.registry_dir, clock=settings.clock))}
+    principal = getattr(request.state, "principal", None)
+    staff = principal is not None and principal.role != "public"
+    feedback = FeedbackLog(settings.registry_dir, clock=settings.clock) if staff else None
+    return {"as_of": settings.clock().isoformat(), "rules": published(registry, feedback)}
 
 
 def _version(v: RuleVersion) -> dict[str, Any]:
