@@ -254,11 +254,15 @@ class _NoStore:
         raise AssertionError(f"a public route used the store ({name})")
 
 
-def test_no_public_route_reads_the_store(world) -> None:
+def test_no_public_route_reads_the_store(world, monkeypatch) -> None:
     _, settings = world
     app = create_app(settings)
     spy = _NoStore()
     app.state.store = spy
+    # nor a store of its own, nor the operators' verdicts (exact counts about alerts)
+    monkeypatch.setattr(Settings, "store", lambda *a, **k: spy.__getattr__("Settings.store"))
+    import observatoire.registry.feedback as feedback
+    monkeypatch.setattr(feedback.FeedbackLog, "latest", lambda *a, **k: spy.__getattr__("FeedbackLog.latest"))
     public = sorted(key for key, req in ACCESS.items() if "public" in req.roles)
     for method, path in public:
         assert ACCESS[(method, path)].dataset in (None, "releases"), path

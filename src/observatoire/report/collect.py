@@ -47,7 +47,7 @@ def references(settings: Any) -> dict[str, Any]:
 
     rows = []
     for kind, route in (("register", "/api/v1/register"), ("aipd", "/api/v1/aipd")):
-        doc = document(settings, kind)
+        doc = document(settings, kind, verdicts=False)        # only its title and version are used here
         rows.append([doc["title"], doc["version"], f"{route}?format=html", f"observatoire documents {kind}"])
     return section(
         "Registre des algorithmes et analyse d'impact", "documents réglementaires générés depuis la configuration "
