@@ -69,6 +69,7 @@ bench: install $(VENV)/.installed-bench
 	$(BIN)/python bench/pii_scrubber.py
 	$(BIN)/python bench/pii_work.py
 	$(BIN)/python bench/etas.py
+	$(BIN)/python bench/release_utility.py
 
 clean:
 	rm -rf var $(STATIC_VENDOR) node_modules .pytest_cache
