@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -93,7 +94,7 @@ def _serve(settings: Settings, host: str, port: int, purge_every_h: float = 24.0
            release_every_h: float = 1.0) -> None:
     import uvicorn
 
-    from observatoire.api.app import create_app
+    from observatoire.api.app import NoQueryStrings, create_app
     from observatoire.governance.purge import PurgeScheduler
     from observatoire.release.schedule import ReleaseScheduler
 
@@ -105,7 +106,9 @@ def _serve(settings: Settings, host: str, port: int, purge_every_h: float = 24.0
         ReleaseScheduler(settings, release_every_h * 3600).start()
         console.print(f"publishing each closed month now and every {release_every_h:g} h (observatoire release list)")
     console.print(f"serving the observatory on http://{host}:{port}/ (Ctrl-C to stop)")
-    uvicorn.run(app_, host=host, port=port, log_level="info")
+    config = uvicorn.Config(app_, host=host, port=port, log_level="info")      # configures uvicorn's loggers
+    logging.getLogger("uvicorn.access").addFilter(NoQueryStrings())
+    uvicorn.Server(config).run()
 
 
 @app.command()

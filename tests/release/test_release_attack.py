@@ -7,6 +7,7 @@ written afresh, with every public answer the API gives for a month.
 from __future__ import annotations
 
 import csv
+import json
 import io
 import re
 import sys
@@ -367,3 +368,33 @@ def test_public_copies_of_rules_register_and_plans_carry_no_figure_from_the_data
             "power_analysis": {"mean": 3.2, "dispersion": 0.4}, "content_hash": "x"}
     assert public_view(plan) == {"id": "ev-1", "warnings": ["a cohort of a single zone: ..."], "content_hash": "x",
                                  "power_analysis_withheld": True}
+
+
+def test_what_a_caller_types_reaches_the_audit_log_only_as_declared_codes(world) -> None:
+    _, settings = world
+    seq = max((e["seq"] for e in settings.audit_log().entries()), default=0)
+    with TestClient(create_app(settings)) as anon:
+        anon.get("/api/v1/public/ledger?note=0612345678&jean.dupont%40mail.fr=1")
+        anon.get("/api/v1/public/report?period=Jean%20Dupont&format=html")
+        anon.get("/api/v1/events?zone=Zoubida%20Castafiore&start=2024-01-01&source=mains_courantes,hospital")
+    entries = [e for e in settings.audit_log().entries() if e["seq"] > seq]
+    text = json.dumps(entries)
+    for typed in ("0612345678", "dupont", "Dupont", "Zoubida", "Castafiore"):
+        assert typed not in text
+    assert [e["filters"] for e in entries] == [
+        {"undeclared_parameters": 2},
+        {"period": "<withheld: 11 characters>", "format": "html"},
+        {"zone": "<withheld: 18 characters>", "start": "2024-01-01", "source": "mains_courantes,hospital"}]
+    assert [e["outcome"] for e in entries] == ["ok", "failed", "denied"]
+
+
+def test_the_server_log_drops_query_strings() -> None:
+    import logging
+
+    from observatoire.api.app import NoQueryStrings
+
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+                               ("127.0.0.1:5000", "GET", "/api/v1/events?zone=Jean%20Dupont&tel=0612345678", "1.1",
+                                401), None)
+    assert NoQueryStrings().filter(record)
+    assert record.getMessage() == '127.0.0.1:5000 - "GET /api/v1/events HTTP/1.1" 401'

@@ -12,6 +12,7 @@ See ``docs/access.md``.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
@@ -223,12 +224,46 @@ def audit_log(request: Request) -> Any:
     return request.app.state.audit
 
 
+# A value recorded as typed: short numbers (zone ids, limits, sizes), dates and months, lower-case codes (sources,
+# categories, methods, purposes), LSOA-style zone codes, or comma-separated lists of them. Anything else (free
+# text, a name, a phone number, a plate) is recorded by its length only: the audit log keeps three years of
+# what callers send.
+_PLAIN_VALUE = re.compile(r"-?\d{1,6}(?:\.\d{1,6})?|\d{4}-\d{2}(?:-\d{2})?|\d{4}-Q[1-4]|[a-z][a-z0-9_]{0,40}|[A-Z]\d{8}")
+
+
+def _declared(request: Request) -> frozenset[str]:
+    """The query parameters the request's route declares (its own and its dependencies')."""
+    route = request.scope.get("route")
+    stack = [getattr(route, "dependant", None)]
+    names: set[str] = set()
+    while stack:
+        dependant = stack.pop()
+        if dependant is not None:
+            names.update(p.alias for p in dependant.query_params)
+            stack.extend(dependant.dependencies)
+    return frozenset(names)
+
+
+def _plain(value: str) -> str:
+    plain = value != "" and all(_PLAIN_VALUE.fullmatch(part) for part in value.split(","))
+    return value if plain else f"<withheld: {len(value)} characters>"
+
+
 def query_filters(request: Request) -> dict[str, Any]:
-    """The query parameters as audit filters (lists for repeated ones; values cut at 100 characters)."""
+    """The query parameters as audit filters: only those the route declares, each value as typed when it is a
+    code, id, date or number (else its length only), lists for repeated ones; undeclared ones are counted,
+    never named (a parameter's name can carry anything)."""
+    declared = _declared(request)
     out: dict[str, Any] = {}
+    undeclared = 0
     for key in request.query_params:
-        values = [v[:100] for v in request.query_params.getlist(key)]
-        out[key[:40]] = values[0] if len(values) == 1 else values
+        if key not in declared:
+            undeclared += 1
+            continue
+        values = [_plain(v) for v in request.query_params.getlist(key)]
+        out[key] = values[0] if len(values) == 1 else values
+    if undeclared:
+        out["undeclared_parameters"] = undeclared
     return out
 
 

@@ -7,6 +7,7 @@ Run it with uvicorn's factory mode (settings from ``OBSERVATOIRE_*`` variables):
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 
 from fastapi import Depends, FastAPI, Request
@@ -88,6 +89,18 @@ def create_app(settings: Settings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=static_dir()), name="static")
     check_routes(app)
     return app
+
+
+class NoQueryStrings(logging.Filter):
+    """Drops the query string from uvicorn's access-log lines (``client - "GET /path?query HTTP/1.1" 200``): what
+    callers type in a query never reaches the server's log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and len(record.args) == 5:
+            args = list(record.args)
+            args[2] = str(args[2]).split("?", 1)[0]
+            record.args = tuple(args)
+        return True
 
 
 def app_from_env() -> FastAPI:
