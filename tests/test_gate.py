@@ -80,6 +80,15 @@ def test_hospital_records_are_coarsened_to_the_hour_and_the_zone(
     assert row["lon"] is None and row["h3_r9"] is None and row["zone_id"] == "13201"
 
 
+def test_an_admission_time_is_coarsened_even_when_the_assault_time_is_unknown(
+        tmp_path: Path, store: ParquetStore, city: CityProfile, sources: dict, gate: Gate) -> None:
+    no_hour = HOSPITAL.replace(";23:37;", ";;")                 # the assault known to the day: precision "day"
+    _ingest(tmp_path, store, city, sources, gate, ("hospital_a.csv", no_hour))
+    [row] = store.events().to_pyarrow().to_pylist()
+    assert row["time_precision"] == "day"                      # never made finer than it was
+    assert (row["reported_at"].minute, row["reported_at"].second) == (0, 0)   # the admission, to the hour only
+
+
 def test_free_text_is_stored_scrubbed_with_its_decision_trace(
         tmp_path: Path, store: ParquetStore, city: CityProfile, sources: dict, gate: Gate) -> None:
     mc = ("numero;date_heure;date_saisie;adresse;longitude;latitude;categorie;origine;recit;agent;personnes_impliquees\n"

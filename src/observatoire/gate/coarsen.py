@@ -13,15 +13,17 @@ _RANK = {p: i for i, p in enumerate(TIME_PRECISIONS)}   # second < minute < hour
 
 
 def coarsen(events: pa.Table, policy: SourcePolicy) -> pa.Table:
-    """Times floored to the policy's unit (never made finer); points reduced to their zone."""
+    """Every time field floored to the policy's unit, whatever ``occurred_at``'s precision (a record whose
+    occurrence is known to the day only still has an exact report time); ``time_precision`` made coarser, never
+    finer; points reduced to their zone."""
     if policy.coarsen_time:
         unit = policy.coarsen_time
         coarser = np.array([_RANK[p] < _RANK[unit] for p in events["time_precision"].to_pylist()], dtype=bool)
         mask = pa.array(coarser)
         for name in ("occurred_at", "reported_at"):
-            col = events[name].combine_chunks()
-            floored = pc.floor_temporal(col, unit=unit)
-            events = events.set_column(events.schema.get_field_index(name), name, pc.if_else(mask, floored, col))
+            # flooring a time already coarser than the unit leaves it as it is: no mask needed
+            floored = pc.floor_temporal(events[name].combine_chunks(), unit=unit)
+            events = events.set_column(events.schema.get_field_index(name), name, floored)
         precision = pc.if_else(mask, pa.scalar(unit), events["time_precision"].combine_chunks())
         events = events.set_column(events.schema.get_field_index("time_precision"), "time_precision", precision)
     if policy.coarsen_place == "zone":
