@@ -298,3 +298,31 @@ def test_a_logbook_in_json_lines_with_a_bom_gives_the_same_events_as_its_csv(
     qa = csv_store.quarantine().to_pyarrow().sort_by("source_row")
     qb = json_store.quarantine().to_pyarrow().sort_by("source_row")
     assert qa["reason"].to_pylist() == qb["reason"].to_pylist()
+
+
+def test_a_logbook_in_json_lines_may_list_persons_as_objects_or_names(
+        tmp_path: Path, store: ParquetStore, city: CityProfile, sources: dict, gate) -> None:
+    base = ('{"numero": "%s", "date_heure": "01/03/2025 14:05", "adresse": "12 rue de Rome, 13006 Marseille", '
+            '"categorie": "Violences", "origine": "appel_usager", "recit": "Rixe", "agent": "PM1", '
+            '"personnes_impliquees": %s}\n')
+    lines = (base % ("MC-1", '[{"nom": "DUPONT", "prenom": "Jean"}, {"nom": "MARTIN", "age": 31}]')
+             + base % ("MC-2", '["DUPONT Jean"]') + base % ("MC-3", '"[pas du JSON"'))
+    [report] = _ingest(tmp_path, store, city, sources, gate, ("mains_courantes_j.jsonl", lines))
+    assert report.committed and report.admitted == 3 and report.quarantined == 0
+    rows = {r["attributes"]["mains_courantes"]["logbook_ref"]: r
+            for r in store.events().to_pyarrow().to_pylist()}
+    tokens = {k: [p["token"] for p in r["pseudonyms"] if p["role"] == "person"] for k, r in rows.items()}
+    assert len(tokens["MC-1"]) == 2 and tokens["MC-2"] == tokens["MC-1"][:1]   # "DUPONT Jean" either way
+    assert len(tokens["MC-3"]) == 1
+    stored = str(list(rows.values()))
+    assert "DUPONT" not in stored and "MARTIN" not in stored
+
+
+def test_a_signed_count_is_read_not_a_crash() -> None:
+    import pyarrow as pa
+
+    from observatoire.sources.formats import parse_int
+
+    parsed, bad = parse_int(pa.array(["+2", "-3", " 12 ", "++2", "0612345678", "", None]))
+    assert parsed.to_pylist() == [2, -3, 12, None, None, None, None]
+    assert bad.tolist() == [False, False, False, True, True, False, False]

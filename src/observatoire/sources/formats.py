@@ -197,8 +197,9 @@ def parse_decimal(raw: pa.Array) -> tuple[pa.Array, np.ndarray]:
 
 
 def parse_int(raw: pa.Array) -> tuple[pa.Array, np.ndarray]:
-    cleaned = pc.utf8_trim_whitespace(raw)
-    ok = pc.fill_null(pc.match_substring_regex(cleaned, r"^[+-]?\d{1,9}$"), False)
+    """Integers of up to 9 digits, signed or not (Arrow's cast refuses a leading ``+``: it is dropped first)."""
+    cleaned = pc.replace_substring_regex(pc.utf8_trim_whitespace(raw), r"^\+", "")
+    ok = pc.fill_null(pc.match_substring_regex(cleaned, r"^-?\d{1,9}$"), False)
     parsed = pc.if_else(ok, cleaned, pa.scalar(None, pa.string())).cast(pa.int64())
     return parsed, _invalid(raw, parsed)
 

@@ -21,6 +21,26 @@ ORIGIN_DISCOVERY = {"initiative": "directed", "videoprotection": "directed",
 POSTCODE = "code_postal"   # derived at read time from the address; the address itself never passes the gate
 
 
+def _persons(value: str | None) -> str | None:
+    """A JSON Lines ``personnes_impliquees`` as the CSV writes it: names separated by ``|``. A list may hold
+    names or objects (their text values, in order, make the name: ``{"nom": "X", "prenom": "Y"}`` is "X Y");
+    a value that is not a JSON list stays one name. The names go on to the gate, which pseudonymises them."""
+    if not value or not value.startswith("["):
+        return value
+    try:
+        items = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return value
+    if not isinstance(items, list):
+        return value
+    names = []
+    for item in items:
+        if isinstance(item, dict):
+            item = " ".join(str(v) for v in item.values() if isinstance(v, (str, int, float)) and str(v).strip())
+        names.append(str(item).replace("|", " ").strip())
+    return "|".join(n for n in names if n) or None
+
+
 class MainsCourantes:
     name: ClassVar[str] = "mains_courantes"
     kind: ClassVar[Literal["events", "reference"]] = "events"
@@ -32,8 +52,7 @@ class MainsCourantes:
     def read(self, path: Path, timezone: str) -> RawFile:
         if path.suffix == ".jsonl":  # the same fields, one object per line; persons may be a JSON list
             raw = read_jsonl(path, {c: c for c in self.columns + self.optional})
-            persons = [("|".join(orjson.loads(v)) if v and v.startswith("[") else v)
-                       for v in raw.table["personnes_impliquees"].to_pylist()]
+            persons = [_persons(v) for v in raw.table["personnes_impliquees"].to_pylist()]
             i = raw.table.schema.get_field_index("personnes_impliquees")
             raw = RawFile(raw.table.set_column(i, "personnes_impliquees", pa.array(persons, pa.string())),
                           raw.malformed_rows)
