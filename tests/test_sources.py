@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 import pytest
 
 from observatoire.city.profile import CityProfile
+from observatoire.errors import InputError
 from observatoire.gate.admit import Gate
 from observatoire.ingest.pipeline import ingest
 from observatoire.city.west_yorkshire import west_yorkshire_profile
@@ -326,3 +327,19 @@ def test_a_signed_count_is_read_not_a_crash() -> None:
     parsed, bad = parse_int(pa.array(["+2", "-3", " 12 ", "++2", "0612345678", "", None]))
     assert parsed.to_pylist() == [2, -3, 12, None, None, None, None]
     assert bad.tolist() == [False, False, False, True, True, False, False]
+
+
+def test_a_reference_table_is_not_replaced_by_an_empty_or_partial_one_without_the_flag(
+        tmp_path: Path, store: ParquetStore, city: CityProfile, sources: dict, gate) -> None:
+    good = "date;creneau;code_insee;effectif;heures_patrouille\n01/03/2025;matin;13201;6;40\n01/03/2025;nuit;13203;4;28\n"
+    _ingest(tmp_path, store, city, sources, gate, ("patrols_a.csv", good))
+    manifest = store.manifest_path.read_bytes()
+    all_bad = "date;creneau;code_insee;effectif;heures_patrouille\n01/03/2025;sieste;13203;4;28\n"
+    for name, text in (("patrols_b.csv", all_bad), ("patrols_c.csv", PATROLS)):
+        with pytest.raises(InputError, match="would replace the stored patrols table .*--replace-reference"):
+            _ingest(tmp_path, store, city, sources, gate, (name, text))
+        assert store.manifest_path.read_bytes() == manifest             # nothing stored, nothing lost
+    assert store.reference("patrols").to_pyarrow().num_rows == 2
+    paths = [write(tmp_path / "in", "patrols_c.csv", PATROLS)]
+    ingest(paths, store=store, city=city, sources=sources, gate=gate, now=NOW, replace_reference=True)
+    assert store.reference("patrols").to_pyarrow().num_rows == 2          # the two good rows of the new plan

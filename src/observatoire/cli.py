@@ -64,7 +64,7 @@ def _simulate(out: Path, seed: int, years: int, end: dt.date | None, scale: floa
     return out / "exports"
 
 
-def _ingest(paths: list[Path], source: str | None, settings: Settings) -> None:
+def _ingest(paths: list[Path], source: str | None, settings: Settings, replace_reference: bool = False) -> None:
     from observatoire.ingest.pipeline import ingest
     from observatoire.sources.registry import load_sources
 
@@ -79,6 +79,7 @@ def _ingest(paths: list[Path], source: str | None, settings: Settings) -> None:
         reports = ingest(paths, store=store, city=city, sources=load_sources(), gate=gate, source_name=source,
                          retention_days=dict(settings.retention_days), now=settings.clock(),
                          audit=settings.audit_log(), actor=cli_actor(), role=CLI_ROLE,
+                         replace_reference=replace_reference,
                          progress=lambda step, i, n: bar.update(task, completed=i, total=n, description=step))
     table = Table(title=f"Ingest into {settings.store_dir}")
     for col in ("file", "source", "read", "admitted", "quarantined", "status", "quarantine reasons"):
@@ -133,12 +134,16 @@ def ingest(
     store: StoreOpt = None,
     city: CityOpt = None,
     keys: KeysOpt = None,
+    replace_reference: Annotated[bool, typer.Option(
+        "--replace-reference", help="Replace a stored reference table (cameras, patrol plan) even with an empty "
+                                    "one or one with quarantined rows.")] = False,
 ) -> None:
     """Ingest export files through the privacy gate into the store (one atomic batch per file).
 
-    A file already ingested is skipped; refused rows go to the quarantine with their reason.
+    A file already ingested is skipped; refused rows go to the quarantine with their reason. A stored reference
+    table is never replaced by an empty or partial one unless --replace-reference is given.
     """
-    _ingest(paths, source, Settings.from_env(store_dir=store, city_path=city, key_path=keys))
+    _ingest(paths, source, Settings.from_env(store_dir=store, city_path=city, key_path=keys), replace_reference)
 
 
 @app.command()

@@ -103,17 +103,22 @@ def ingest(
     audit: Any | None = None,
     actor: str = "system:ingest",
     role: str = "admin",
+    replace_reference: bool = False,
 ) -> list[FileReport]:
     """Ingest ``paths`` (files or directories); return one report per file.
 
     ``audit`` (an :class:`observatoire.governance.audit.AuditLog`) receives one ``ingest`` entry
-    per file, made by ``actor`` acting as ``role``.
+    per file, made by ``actor`` acting as ``role``. A reference table in the store (camera registry, patrol
+    plan) is replaced by an empty one, or by one with quarantined rows, only with ``replace_reference``: else
+    the run is refused (InputError) and nothing is stored.
     """
     now = now or datetime.now(UTC)
     try:
         prepared = _prepare_all(paths, store=store, city=city, sources=sources, gate=gate,
                                 retention_days=retention_days or {}, source_name=source_name, now=now,
                                 progress=progress)
+        if not replace_reference:
+            _keep_references(prepared, store)
     except Exception as exc:   # bad input: the store is untouched; the refused run is audited once
         if audit is not None:
             audit.record("ingest", actor=actor, role=role, dataset="events", filters={"files": len(paths)},
@@ -141,6 +146,19 @@ def ingest(
     if progress:
         progress("done", n * 2, n * 2)
     return reports
+
+
+def _keep_references(prepared: Sequence[_Prepared], store: Store) -> None:
+    """Refuse a file that would replace a stored reference table with an empty or a partial one."""
+    for item in prepared:
+        b = item.batch
+        if item.already is not None or b.reference is None or store.reference(b.source) is None:
+            continue
+        quarantined = b.quarantine.num_rows if b.quarantine is not None else 0
+        if b.reference.num_rows == 0 or quarantined:
+            raise InputError(f"{item.path.name}: would replace the stored {b.source} table with "
+                             f"{b.reference.num_rows} row(s) ({quarantined} of {b.rows_read} quarantined); "
+                             "correct the file, or pass --replace-reference to replace it anyway")
 
 
 def _prepare_all(paths: Sequence[Path], *, store: Store, city: CityProfile, sources: dict[str, Source], gate: Gate,
