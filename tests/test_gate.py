@@ -43,9 +43,10 @@ def test_when_a_line_carries_an_image_or_a_face_then_it_is_quarantined_as_refuse
     _ingest(tmp_path, store, city, sources, gate, ("cctv_cameras_a.csv", CAMERAS), ("cctv_events_a.jsonl", CCTV))
     q = store.quarantine().to_pyarrow()
     got = {r["source_row"]: (r["reason"], r["detail"]) for r in q.to_pylist()}
+    digest = gate.keyring.tokens_of_normalised("field_name", ["tracking_id"])[0].split(":")[-1][:12]
     assert got == {2: ("refused_field", "field face_embedding must never be sent"),
                    3: ("refused_field", "field image must never be sent"),
-                   4: ("undeclared_field", "field tracking_id is named by no privacy policy")}
+                   4: ("undeclared_field", f"1 field(s) named by no privacy policy (unknown field {digest})")}
     assert store.events().count().to_pyarrow().as_py() == 1
     blob = b"".join(p.read_bytes() for p in store.root.rglob("*.parquet"))
     assert b"iVBORw0KGgo" not in blob and b"person-77" not in blob
@@ -55,9 +56,36 @@ def test_when_a_csv_has_a_column_no_policy_names_then_the_file_is_refused_and_th
         tmp_path: Path, store: ParquetStore, city: CityProfile, sources: dict, gate: Gate) -> None:
     text = FINES.replace("matricule_agent\n", "matricule_agent;nom_conducteur\n").replace("PM0007\n", "PM0007;Karim\n")
     text = text.replace("PM0008\n", "PM0008;Léa\n")
-    with pytest.raises(InputError, match="nom_conducteur are named by no privacy policy"):
+    with pytest.raises(InputError, match=r"1 field\(s\) named by no privacy policy \(unknown field [0-9a-f]{12}\)"):
         _ingest(tmp_path, store, city, sources, gate, ("verbalisations_a.csv", text))
     assert not store.manifest_path.exists()
+
+
+@pytest.mark.parametrize("header", ["0612345678", "__extra", "jean.dupont@mail.fr"])
+def test_what_a_header_or_a_key_says_never_reaches_the_quarantine_or_an_error(
+        tmp_path: Path, store: ParquetStore, city: CityProfile, sources: dict, gate: Gate, header: str) -> None:
+    text = FINES.replace("matricule_agent\n", f"matricule_agent;{header}\n").replace("PM0007\n", "PM0007;x\n")
+    text = text.replace("PM0008\n", "PM0008;y\n")
+    with pytest.raises(InputError) as refused:
+        _ingest(tmp_path, store, city, sources, gate, ("verbalisations_a.csv", text))
+    assert header not in str(refused.value) and not store.manifest_path.exists()
+    line = ('{"event_id": "V9", "camera_id": "CAM-1", "detected_at": "2025-03-01T14:05:00Z", "type": "arme", '
+            f'"confidence": 0.9, "{header}": "Zéphyrin QUASIMODO"}}\n')
+    _ingest(tmp_path, store, city, sources, gate, ("cctv_cameras_a.csv", CAMERAS), ("cctv_events_b.jsonl", line))
+    q = store.quarantine().to_pyarrow().to_pylist()
+    assert [r["reason"] for r in q] == ["undeclared_field"]
+    assert header not in str(q) and "QUASIMODO" not in str(q)
+
+
+def test_a_csv_the_parser_refuses_is_reported_without_its_cells(
+        tmp_path: Path, store: ParquetStore, city: CityProfile, sources: dict, gate: Gate) -> None:
+    text = FINES.replace("PM0008\n", 'PM0008\n"A3;0612345678;unterminated\n')
+    try:
+        _ingest(tmp_path, store, city, sources, gate, ("verbalisations_a.csv", text))
+    except InputError as exc:
+        assert "0612345678" not in str(exc)
+    q = store.quarantine().to_pyarrow().to_pylist() if store.manifest_path.exists() else []
+    assert "0612345678" not in str(q)
 
 
 def test_plates_written_differently_get_one_token_and_officers_theirs(

@@ -74,16 +74,10 @@ class Admitted:
     dropped: dict[str, str] = field(default_factory=dict)               # field -> action
 
 
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 # A cell a spreadsheet would run: "=HYPERLINK(...)", "+cmd(...)", "@SUM(...)". Negative numbers are fine.
 FORMULA = r"^\s*(=|[+\-@]\s*[A-Za-z_]+\s*\()"
 MAX_TEXT_CHARS = 20_000     # free text longer than this is not a narrative (and would stall the scrubber)
 MAX_FIELD_CHARS = 1_000
-
-
-def _safe(name: str) -> str:
-    """A field name fit for a quarantine detail (a hostile export could put anything in a key)."""
-    return name if _SAFE_NAME.match(name) else "<unprintable field name>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +92,8 @@ class Gate:
         columns = [c for c in table.column_names if c not in (ROW, EXTRA)]
         unnamed = [c for c in columns if not policy.named(c)]
         if unnamed:
-            raise InputError(f"source {source}: field(s) {', '.join(_safe(c) for c in unnamed)} are named by "
-                             "no privacy policy; the gate refuses the file")
+            raise InputError(f"source {source}: {len(unnamed)} field(s) named by no privacy policy "
+                             f"({', '.join(self._unknown(c) for c in unnamed)}); the gate refuses the file")
         refused = self._refused_rows(policy, table)
         if refused:  # refused rows go no further, not even to the scrubber
             bad = np.isin(table[ROW].to_numpy(), [r for r, _, _ in refused])
@@ -150,13 +144,21 @@ class Gate:
             for i in np.flatnonzero(np.asarray(pc.is_valid(table[EXTRA]).to_numpy(zero_copy_only=False), bool)):
                 names = extras[i].split(",")
                 refused = [n for n in names if _refused(policy, n)]
-                if refused:
-                    out.append((int(rows[i]), "refused_field", f"field {_safe(refused[0])} must never be sent"))
+                if refused:   # a name the policy knows (refused), fit to print
+                    leaf = refused[0].rsplit(".", 1)[-1]
+                    known = next(n for n in (refused[0], refused[0].replace(".", "_"), leaf) if n in policy.fields)
+                    out.append((int(rows[i]), "refused_field", f"field {known} must never be sent"))
                 else:
                     out.append((int(rows[i]), "undeclared_field",
-                                f"field {_safe(names[0])} is named by no privacy policy"))
+                                f"{len(names)} field(s) named by no privacy policy ({self._unknown(names[0])})"))
         seen: set[int] = set()
         return [x for x in sorted(out) if not (x[0] in seen or seen.add(x[0]))]
+
+    def _unknown(self, name: str) -> str:
+        """A field the policy does not know, named by a keyed digest, never its text: a hostile export can put
+        anything in a header or a key (a phone number, a name)."""
+        token = self.keyring.tokens_of_normalised("field_name", [name])[0] or "empty"
+        return f"unknown field {token.split(':')[-1][:12]}"
 
     def _scrub(self, name: str, col: pa.Array) -> tuple[pa.Array, pa.Array]:
         if self.scrubber is None:

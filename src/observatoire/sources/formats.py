@@ -86,8 +86,11 @@ def read_csv(path: Path, columns: Sequence[str], optional: Sequence[str] = ()) -
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        raise UnreadableFileError(f"{path}: not a readable CSV export ({str(exc).splitlines()[0][:120]})") from exc
+        # never the parser's message: it quotes the offending cells
+        raise UnreadableFileError(f"{path}: not a readable CSV export ({type(exc).__name__})") from None
     names = [n.strip().lstrip("\ufeff") for n in table.column_names]
+    if any(n.startswith("__") for n in names):
+        raise SchemaError(f"{path}: a column name starts with '__', which is reserved")
     table = table.rename_columns(names)
     missing = [c for c in columns if c not in names]
     if missing:
