@@ -76,7 +76,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
 PURPOSE = {"analyst": "operational_analysis", "supervisor": "operational_analysis", "dpo": "data_subject_request",
            "auditor": "audit_control", "operator": "alert_handling"}
 # Cheap parameters: an allowed call must not be refused (401/403), whatever else it answers.
-QUERY = {"/api/v1/events/export": "?recipient=test", "/api/v1/forecasts": "?origins=2&train_days=7&horizon_days=1&method=naive", "/api/v1/indicators": "",
+QUERY = {"/api/v1/events/export": "?recipient=cnil", "/api/v1/forecasts": "?origins=2&train_days=7&horizon_days=1&method=naive", "/api/v1/indicators": "",
          "/api/v1/hotspots": "?cell_m=2000"}
 
 

@@ -80,21 +80,26 @@ def test_the_dpo_reads_the_audit_log_and_its_verification(world: World) -> None:
 
 def test_an_export_is_a_csv_for_the_dpo_audited_once_with_its_recipient(world: World) -> None:
     before = world.last_seq()
-    r = _get_path(world, "dpo", "/api/v1/events/export?recipient=Tribunal%20judiciaire%20de%20Marseille&zone=13201")
+    r = _get_path(world, "dpo", "/api/v1/events/export?recipient=judicial_authority&zone=13201")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     lines = r.text.strip().split("\r\n")
     assert lines[0].split(";") == list(EVENT_FIELDS["dpo"]) and len(lines) - 1 == sum(
         1 for row in _get(world, "dpo", "?zone=13201&limit=1000").json()["rows"])
     entries = [e for e in world.audit.entries() if e["seq"] > before]
     export = [e for e in entries if e["action"] == "export"]
-    assert len(export) == 1 and export[0]["recipient"] == "Tribunal judiciaire de Marseille"
+    assert len(export) == 1 and export[0]["recipient"] == "judicial_authority"
     assert export[0]["rows"] == len(lines) - 1 and export[0]["purpose"] == "data_subject_request"
     assert PSEUDONYM not in str(entries) and TEXT not in str(entries)   # the entry names the records, never holds them
 
 
-def test_an_export_needs_a_recipient_and_the_dpo(world: World) -> None:
+def test_an_export_needs_a_recipient_of_the_closed_list_and_the_dpo(world: World) -> None:
+    before = world.last_seq()
     assert _get_path(world, "dpo", "/api/v1/events/export").status_code == 422
-    assert _get_path(world, "analyst", "/api/v1/events/export?recipient=someone").status_code == 403
+    typed = _get_path(world, "dpo", "/api/v1/events/export?recipient=Ma%C3%AEtre%20Jean%20Dupont%200612345678")
+    assert typed.status_code == 422 and "cnil, data_subject, judicial_authority" in typed.json()["detail"]
+    assert _get_path(world, "analyst", "/api/v1/events/export?recipient=cnil").status_code == 403
+    entries = str([e for e in world.audit.entries() if e["seq"] > before])
+    assert "Dupont" not in entries and "0612345678" not in entries         # what was typed stays out of the log
 
 
 def _get_path(world: World, role: str, url: str) -> Any:

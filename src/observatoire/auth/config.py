@@ -40,6 +40,7 @@ class AuthConfig:
     throttle_max_s: float = 3600
     throttle_forget_s: float = 3600
     purposes: Mapping[str, Purpose] = field(default_factory=dict)
+    recipients: Mapping[str, str] = field(default_factory=dict)     # code -> description (exports)
     oidc_scope: str = "openid profile email"
     oidc_role_claim: str = "groups"
     oidc_login_claim: str = "preferred_username"
@@ -74,6 +75,7 @@ def load_auth_config(auth_dir: Path | None = None) -> AuthConfig:
             throttle_base_s=float(th["base_seconds"]), throttle_max_s=float(th["max_seconds"]),
             throttle_forget_s=float(th["forget_after_seconds"]),
             purposes=MappingProxyType(purposes),
+            recipients=MappingProxyType({str(k): str(v) for k, v in raw.get("recipients", {}).items()}),
             oidc_scope=str(o.get("scope", "openid profile email")), oidc_role_claim=str(o.get("role_claim", "groups")),
             oidc_login_claim=str(o.get("login_claim", "preferred_username")), oidc_roles=MappingProxyType(roles),
         )

@@ -67,20 +67,26 @@ def export_events(
     request: Request,
     store: StoreDep,
     filters: FiltersDep,
-    recipient: Annotated[str, Query(min_length=3, max_length=200,
-                                    description="To whom the records are handed (a service, an authority)")],
+    recipient: Annotated[str, Query(max_length=64, description="To whom the records are handed: a code of the "
+                                                           "configured closed list (auth.toml [recipients])")],
     zone: Annotated[list[str] | None, Query(description="Zone id(s), repeated or comma-separated")] = None,
 ) -> Response:
     """The matching records as a ``;``-separated CSV file (header ``X-Purpose`` required), for the
     data-protection officer to hand over (a data subject's access request, a judicial requisition).
 
-    Audited as ``export`` with the recipient and the row count. At most 100,000 records: a larger
+    Audited as ``export`` with the recipient's code (a closed, configured list: never text typed at the request)
+    and the row count. At most 100,000 records: a larger
     request is refused, never cut silently.
     """
     import csv
     import io
 
     principal: Principal = request.state.principal
+    recipients = request.app.state.auth.config.recipients
+    if recipient not in recipients:
+        from observatoire.errors import InputError
+
+        raise InputError(f"unknown recipient; the configured recipients are: {', '.join(sorted(recipients))}")
     request.state.audit_recipient = recipient
     check_filter_sources(store, filters)
     zones = split_values(zone)
