@@ -141,3 +141,40 @@ def test_the_demo_makes_one_account_per_role_once_listed_privately(tmp_path: Pat
     _demo_accounts(settings)   # run again: the same accounts, printed again
     assert listing.read_text(encoding="utf-8") == first
     assert printed.getvalue().count("demo-admin") == 2
+
+
+def _main(monkeypatch, capsys, *argv: str) -> tuple[int, str]:
+    import observatoire.cli as cli
+
+    monkeypatch.setattr(sys, "argv", ["observatoire", *argv])
+    try:
+        cli.main()
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+def test_a_usage_error_is_one_message_and_exit_2(monkeypatch, capsys) -> None:
+    monkeypatch.delenv("OBSERVATOIRE_DEBUG", raising=False)
+    code, out = _main(monkeypatch, capsys, "release", "build")
+    assert code == 2 and "Missing option '--period'" in out and "Traceback" not in out
+
+
+def test_an_unexpected_failure_names_its_type_and_place_never_its_message(monkeypatch, capsys) -> None:
+    import pyarrow as pa
+
+    import observatoire.cli as cli
+
+    def cast() -> None:
+        pa.array(["0612345678 Jean DUPONT"]).cast(pa.int64())    # Arrow quotes the cell in its message
+
+    monkeypatch.delenv("OBSERVATOIRE_DEBUG", raising=False)
+    app = __import__("typer").Typer()
+    app.callback()(lambda: None)                                      # a group: "cast" is a command
+    app.command("cast")(cast)
+    monkeypatch.setattr(cli, "app", app)
+    code, out = _main(monkeypatch, capsys, "cast")
+    assert code == 1 and "internal error: ArrowInvalid" in out
+    assert "0612345678" not in out and "DUPONT" not in out and "Traceback" not in out

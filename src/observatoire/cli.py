@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import sys
+import traceback
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -467,15 +469,21 @@ def main() -> None:
     except (typer.Exit, SystemExit) as exc:
         code = getattr(exc, "exit_code", getattr(exc, "code", 0))
         sys.exit(code)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
+    except Exception as exc:
+        # usage errors, from click or from the copy of click typer carries (typer._click): their own message
+        if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
             exc.show()
             sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
+        if type(exc).__name__ == "Abort":
             sys.exit(130)
-        raise
+        if os.environ.get("OBSERVATOIRE_DEBUG"):
+            raise
+        # An unexpected failure: its type and where, never its message (a parser's message quotes the cell
+        # it choked on, which may be an identifier). OBSERVATOIRE_DEBUG=1 shows the whole traceback.
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        console.print(f"[red]internal error:[/red] {type(exc).__name__} at {Path(where.filename).name}:{where.lineno} "
+                      "(details withheld: they may quote input; rerun with OBSERVATOIRE_DEBUG=1)", highlight=False)
+        sys.exit(1)
 
 
 if __name__ == "__main__":
