@@ -71,6 +71,47 @@ def test_when_another_file_repeats_stored_records_then_they_are_quarantined_as_d
     assert len(ids) == 150 and pc.count_distinct(ids).as_py() == 150
 
 
+def test_two_files_prepared_at_once_store_each_record_once(
+        tmp_path: Path, store: ParquetStore, city: CityProfile, sources: dict, gate: Gate) -> None:
+    """Two ingests prepared before either commits (two processes at once): the second commit finds the first's
+    records under the write lock and quarantines them as duplicates."""
+    prepared = [pipeline._prepare(write(tmp_path, name, logbook(rows)), sources["mains_courantes"], store=store,
+                                  city=city, now=NOW, retention=365, references={}, gate=gate)
+                for name, rows in (("mains_courantes_a.csv", 100), ("mains_courantes_b.csv", 150))]
+    first, second = (store.commit(p.batch) for p in prepared)
+    assert (first.events, first.duplicates) == (100, 0)
+    assert (second.events, second.quarantined, second.duplicates) == (50, 100, 100)
+    ids = store.events().event_id.to_pyarrow()
+    assert len(ids) == 150 and pc.count_distinct(ids).as_py() == 150
+    reasons = store.quarantine().to_pyarrow()["reason"].to_pylist()
+    assert reasons == ["duplicate_event"] * 100
+    report = pipeline._report(prepared[1], second)
+    assert (report.admitted, report.quarantined, report.reasons) == (50, 100, {"duplicate_event": 100})
+
+
+def test_a_writer_waits_for_another_then_gives_up_with_a_message(
+        tmp_path: Path, store: ParquetStore, city: CityProfile, sources: dict, gate: Gate) -> None:
+    import fcntl
+    import threading
+
+    from observatoire.errors import StoreError
+
+    prepared = pipeline._prepare(write(tmp_path, "mains_courantes_a.csv", logbook(20)), sources["mains_courantes"],
+                                 store=store, city=city, now=NOW, retention=365, references={}, gate=gate)
+    store.root.mkdir(parents=True, exist_ok=True)
+    holder = open(store.root / ".lock", "w")
+    fcntl.flock(holder, fcntl.LOCK_EX)                     # another writer holds the store
+    threading.Timer(0.6, lambda: (fcntl.flock(holder, fcntl.LOCK_UN), holder.close())).start()
+    started = time.monotonic()
+    assert store.commit(prepared.batch).committed          # it waited, then wrote
+    assert time.monotonic() - started >= 0.5
+    impatient = ParquetStore(store.root, zone_ids=store.zone_ids, lock_timeout_s=0.3)
+    with open(store.root / ".lock", "w") as again:
+        fcntl.flock(again, fcntl.LOCK_EX)
+        with pytest.raises(StoreError, match="being written by another process; waited 0.3 s, try again"):
+            impatient.commit(Batch("c" * 24, "mains_courantes", "x.csv", "0" * 64, 0))
+
+
 def test_when_a_batch_is_invalid_then_the_store_is_unchanged(tmp_path: Path, store: ParquetStore,
                                                              city: CityProfile, sources: dict, gate: Gate) -> None:
     ingest([write(tmp_path, "mains_courantes_a.csv", logbook(10))], store=store, city=city, sources=sources, gate=gate, now=NOW)
@@ -130,12 +171,13 @@ def test_when_ingest_is_killed_mid_batch_then_the_store_is_unchanged_and_the_nex
     assert listed == on_disk
 
 
-def test_a_second_writer_is_refused_while_one_holds_the_store(store: ParquetStore) -> None:
+def test_a_second_writer_is_refused_while_one_holds_the_store_past_its_wait(store: ParquetStore) -> None:
     import fcntl
 
     store.root.mkdir(parents=True)
+    patient_briefly = ParquetStore(store.root, zone_ids=store.zone_ids, lock_timeout_s=0.2)
     with open(store.root / ".lock", "w") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
         with pytest.raises(Exception, match="being written"):
-            store.commit(Batch("c" * 24, "mains_courantes", "x.csv", "0" * 64, 0,
-                               events=pa.Table.from_pylist([], schema=EVENT_SCHEMA)))
+            patient_briefly.commit(Batch("c" * 24, "mains_courantes", "x.csv", "0" * 64, 0,
+                                         events=pa.Table.from_pylist([], schema=EVENT_SCHEMA)))

@@ -239,6 +239,8 @@ def _report(item: _Prepared, result: CommitResult | None) -> FileReport:
     if b.quarantine is not None and b.quarantine.num_rows:
         values, counts = np.unique(b.quarantine["reason"].to_numpy(zero_copy_only=False), return_counts=True)
         reasons = {str(v): int(c) for v, c in zip(values, counts)}
+    if result.duplicates:                        # stored by another writer between preparing and committing
+        reasons["duplicate_event"] = reasons.get("duplicate_event", 0) + result.duplicates
     return FileReport(str(item.path), item.source.name, b.batch_id, b.rows_read,
                       result.events + result.reference_rows, result.quarantined, result.committed,
                       item.dropped, reasons)

@@ -30,6 +30,7 @@ class CommitResult:
     events: int
     quarantined: int
     reference_rows: int
+    duplicates: int = 0      # records found stored by another writer at commit time (quarantined)
 
 
 class Store(Protocol):

@@ -70,8 +70,9 @@ class ParquetStore:
 
     def __init__(self, root: Path, *, zone_ids: frozenset[str] | None = None, write_delay_s: float = 0.0,
                  clock: Callable[[], datetime] | None = None, retention: Retention | None = None,
-                 rollup: RollupSpec | None = None):
+                 rollup: RollupSpec | None = None, lock_timeout_s: float = 300.0):
         self.root = Path(root)
+        self.lock_timeout_s = float(lock_timeout_s)     # how long a writer waits for another to finish
         self.zone_ids = zone_ids
         self.clock = clock or (lambda: datetime.now(UTC))
         # None: every committed record is visible (no retention rule applies to this store object).
@@ -110,10 +111,16 @@ class ParquetStore:
     def _writer(self) -> Iterator[Manifest]:
         self.root.mkdir(parents=True, exist_ok=True)
         with open(self.root / ".lock", "w") as lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError as exc:
-                raise StoreError(f"store {self.root} is being written by another process") from exc
+            deadline = time.monotonic() + self.lock_timeout_s
+            while True:                                    # one writer at a time: wait for the other, bounded
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise StoreError(f"store {self.root} is being written by another process; waited "
+                                         f"{self.lock_timeout_s:g} s, try again when it has finished") from None
+                    time.sleep(0.2)
             manifest = read_manifest(self.manifest_path)   # a private copy: the writer modifies it
             self._recover(manifest)
             yield manifest
@@ -143,6 +150,10 @@ class ParquetStore:
             quarantine = batch.quarantine
             if quarantine is not None:
                 quarantine = quarantine.cast(QUARANTINE_SCHEMA)
+            # Checked again under the lock: another writer may have stored these records since they were prepared.
+            duplicates = 0
+            if events is not None and events.num_rows:
+                events, quarantine, duplicates = self._without_stored(manifest, batch, events, quarantine)
             staging = self.root / ".staging" / batch.batch_id
             staged: list[tuple[Path, str]] = []
             files: dict[str, list[str]] = {"events": [], "quarantine": []}
@@ -200,7 +211,27 @@ class ParquetStore:
             manifest.generation += 1
             write_manifest(self.manifest_path, manifest)
             shutil.rmtree(self.root / ".staging", ignore_errors=True)
-            return CommitResult(batch.batch_id, True, n_events, n_quarantined, reference_rows)
+            return CommitResult(batch.batch_id, True, n_events, n_quarantined, reference_rows, duplicates)
+
+    def _without_stored(self, manifest: Manifest, batch: Batch, events: pa.Table,
+                        quarantine: pa.Table | None) -> tuple[pa.Table, pa.Table | None, int]:
+        """``events`` without the records ``manifest`` already holds; those go to the quarantine as
+        ``duplicate_event``, as the ingest's own check would have sent them."""
+        seen = self.existing_event_ids(batch.source, events["event_id"], manifest)
+        if not len(seen):
+            return events, quarantine, 0
+        dup = pc.is_in(events["event_id"], seen)
+        rows = events["source_row"].filter(dup)
+        n = len(rows)
+        extra = pa.table({
+            "batch_id": pa.array([batch.batch_id] * n, pa.string()), "source": pa.array([batch.source] * n, pa.string()),
+            "source_file": pa.array([batch.source_file] * n, pa.string()), "source_row": rows.cast(pa.int64()),
+            "reason": pa.array(["duplicate_event"] * n, pa.string()),
+            "detail": pa.array(["this record is already in the store (another batch)"] * n, pa.string()),
+            "quarantined_at": pa.array([self.clock()] * n, QUARANTINE_SCHEMA.field("quarantined_at").type),
+        }, schema=QUARANTINE_SCHEMA)
+        parts = [extra] if quarantine is None else [quarantine, extra]
+        return events.filter(pc.invert(dup)), pa.concat_tables(parts).sort_by("source_row"), n
 
     def filter_rows(self, keep: Callable[[str, pa.Table], pa.Array | None], *,
                     dry_run: bool = False) -> list[dict[str, Any]]:
@@ -493,9 +524,9 @@ class ParquetStore:
     def event_files(self, source: str | None = None) -> list[Path]:
         return [self.root / f for f in sorted(self.manifest().files("events", source))]
 
-    def existing_event_ids(self, source: str, event_ids: pa.Array) -> pa.Array:
-        """The subset of ``event_ids`` already stored for ``source``."""
-        files = self.event_files(source)
+    def existing_event_ids(self, source: str, event_ids: pa.Array, manifest: Manifest | None = None) -> pa.Array:
+        """The subset of ``event_ids`` already stored for ``source`` (in ``manifest``, default the current one)."""
+        files = [self.root / f for f in sorted((manifest or self.manifest()).files("events", source))]
         if not files or len(event_ids) == 0:
             return pa.array([], pa.string())
         stored = pa.chunked_array([pq.ParquetFile(f).read(columns=["event_id"])["event_id"].combine_chunks()
