@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 
+import duckdb
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -40,6 +41,13 @@ def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 
 def _store_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": f"the store cannot be read: {exc}"}, status_code=503)
+
+
+def _engine_error(_: Request, exc: Exception) -> JSONResponse:
+    # The query engine failed to read the store (files replaced under it, a disk error): a 503 to retry, never
+    # a 500, and never the engine's message (it names files and may quote values).
+    return JSONResponse({"detail": f"the store cannot be read right now ({type(exc).__name__}); retry"},
+                        status_code=503, headers={"Retry-After": "1"})
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -82,6 +90,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_exception_handler(InputError, _input_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ObservatoireError, _store_error)
+    app.add_exception_handler(duckdb.Error, _engine_error)
     for router in (health.router, meta.router, zones.router, hotspots.router, forecasts.router, indicators.router,
                    alerts.router, rules.router, events.router, audit.router, audits.router, evaluations.router,
                    regulator.router, auth.router, public.router, pages.router):

@@ -39,9 +39,25 @@ class StoreReader:
         return self._store
 
     def query(self, fn: Callable[[ir.Table], T]) -> T:
-        """Run ``fn`` on the store's events table and return its (materialised) result."""
+        """Run ``fn`` on the store's events table and return its (materialised) result.
+
+        A writer (a purge, an ingest) may replace the files a query was planned on: when the engine then fails
+        to read them and the manifest has moved on, the query runs once more on the new generation's files.
+        """
+        import duckdb
+
         with self._lock:
-            return fn(self._store.events())
+            generation = self._generation()
+            try:
+                return fn(self._store.events())
+            except duckdb.IOException:
+                if self._generation() == generation:
+                    raise
+                return fn(self._store.events())
+
+    def _generation(self) -> int | None:
+        manifest = getattr(self._store, "manifest", None)
+        return manifest().generation if callable(manifest) else None
 
 
 @dataclass(frozen=True, eq=False)
