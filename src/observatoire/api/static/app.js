@@ -2,7 +2,7 @@
 // UI text is French; the English meaning is given in comments where it helps.
 // Nothing is loaded from outside this server: no tiles, no fonts, no CDN.
 
-import { API, NO_DATA, addLegend, classify, escapeHtml, frNumber, getJson } from "./common.js";
+import { API, NO_DATA, addLegend, classify, highlightZone, escapeHtml, frNumber, getJson } from "./common.js";
 
 const KIND_LABELS = {
   incident: "Faits", // incidents
@@ -88,14 +88,7 @@ function zoneSummary(p) {
 }
 
 function highlight(zoneId, on) {
-  document.querySelectorAll(`#zones-table tbody tr[data-zone-id="${zoneId}"]`)
-    .forEach((tr) => tr.classList.toggle("active", on));
-  if (!state.layer) return;
-  state.layer.eachLayer((l) => {
-    if (l.feature.id !== zoneId) return;
-    l.setStyle({ weight: on ? 3 : 1, color: on ? "#1d2733" : "#ffffff" });
-    if (on) l.bringToFront();
-  });
+  highlightZone(state.layer, zoneId, on);
 }
 
 function renderMap(fc, measure) {

@@ -107,3 +107,15 @@ export function addLegend(map, title, classes, digits, extraRows = [], attrs = "
   legend.addTo(map);
   return legend;
 }
+
+// Highlight a zone in the table (rows with data-zone-id) and on the map layer (its polygon outlined, in front).
+export function highlightZone(layer, zoneId, on) {
+  document.querySelectorAll(`#zones-table tbody tr[data-zone-id="${zoneId}"]`)
+    .forEach((tr) => tr.classList.toggle("active", on));
+  if (!layer) return;
+  layer.eachLayer((l) => {
+    if (l.feature.id !== zoneId) return;
+    l.setStyle({ weight: on ? 3 : 1, color: on ? "#1d2733" : "#ffffff" });
+    if (on) l.bringToFront();
+  });
+}

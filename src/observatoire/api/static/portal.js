@@ -2,7 +2,7 @@
 // zones, tables with each number's margin of error, and the release's files. UI text is French.
 // Nothing is loaded from outside this server: no tiles, no fonts, no CDN.
 
-import { API, SOURCE_LABELS, addLegend, classify, escapeHtml, frDate, frNumber, getJson, monthLabel } from "./common.js";
+import { API, SOURCE_LABELS, addLegend, classify, highlightZone, escapeHtml, frDate, frNumber, getJson, monthLabel } from "./common.js";
 
 // Numbers not published: under the threshold ("< k", hatched) and masked (secondary suppression, grey).
 const UNPUBLISHED_FILL = { primary: "url(#hatch-primary)", secondary: "#aab2bc" };
@@ -86,14 +86,7 @@ function renderLegend(measure, classes, k) {
 }
 
 function highlight(zoneId, on) {
-  document.querySelectorAll(`#zones-table tbody tr[data-zone-id="${zoneId}"]`)
-    .forEach((tr) => tr.classList.toggle("active", on));
-  if (!state.layer) return;
-  state.layer.eachLayer((l) => {
-    if (l.feature.id !== zoneId) return;
-    l.setStyle({ weight: on ? 3 : 1, color: on ? "#1d2733" : "#ffffff" });
-    if (on) l.bringToFront();
-  });
+  highlightZone(state.layer, zoneId, on);
 }
 
 function renderMap(release, group, measure) {
