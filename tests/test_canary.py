@@ -79,7 +79,7 @@ def exports(root: Path) -> Path:
              f'"author": {{"id": "author77441", "handle": "@quasimodo13"}}, "geo": null}}' for i in range(4)]
     posts.append('{"id": "P9", "created_at": "2025-03-09T20:00:00Z", "text": "x", "lang": "fr", '
                  '"author": {"id": "author77441", "handle": "@quasimodo13", "followers": ["Zéphyrin QUASIMODO"]}}')
-    write(d, "social_media_c.jsonl", "\n".join(posts) + "\n")
+    write(d, "social_media_quasimodo13.jsonl", "\n".join(posts) + "\n")   # a file named after its author
     write(d, "cctv_cameras_c.csv", "camera_id;longitude;latitude;proprietaire;orientation_deg;angle_champ_deg;"
                                    "portee_m;mise_en_service\nCAM-1;5,3790;43,2920;ville;90;60;50;01/01/2020\n")
     write(d, "cctv_events_c.jsonl",
@@ -91,7 +91,8 @@ def exports(root: Path) -> Path:
 @pytest.mark.slow
 def test_planted_identifiers_are_found_nowhere(tmp_path: Path) -> None:
     store, keys = tmp_path / "store", tmp_path / "keys" / "pseudonym.key"
-    env = {**os.environ, "OBSERVATOIRE_STORE": str(store), "OBSERVATOIRE_KEYS": str(keys), "COLUMNS": "200"}
+    env = {**os.environ, "OBSERVATOIRE_STORE": str(store), "OBSERVATOIRE_KEYS": str(keys), "COLUMNS": "200",
+           "OBSERVATOIRE_AUDIT": str(tmp_path / "audit")}
     out = subprocess.run([sys.executable, "-m", "observatoire.cli", "ingest", str(exports(tmp_path))], env=env,
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
@@ -108,6 +109,9 @@ def test_planted_identifiers_are_found_nowhere(tmp_path: Path) -> None:
         response = client.get(url)
         assert response.status_code == 200, url
         seen[url] = response.text
+    for path in (tmp_path / "audit").rglob("*"):                  # the audit log and its control files
+        if path.is_file():
+            seen[f"audit/{path.name}"] = path.read_bytes().decode("utf-8", errors="replace")
     stored_text = " ".join(v for k, v in seen.items() if k.startswith("events"))
     assert "<PERSONNE>" in stored_text or "PERSON" in stored_text   # the texts were kept, scrubbed
     key = load_keyring(keys)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -78,11 +79,14 @@ def test_when_ingest_gets_bad_input_then_one_clear_line_a_nonzero_exit_and_an_un
 
 def test_ingest_prints_rows_read_admitted_and_quarantined_per_file(tmp_path: Path) -> None:
     text = GOOD + "MC-2;99/99/2025 14:05;;;5,3790;43,2920;Violences;appel_usager;r;PM0421;\n"
-    out = run("ingest", str(write(tmp_path, "mains_courantes_x.csv", text)), store=tmp_path / "s")
+    path = write(tmp_path, "mains_courantes_x.csv", text)
+    out = run("ingest", str(path), store=tmp_path / "s")
     assert out.returncode == 0
-    row = next(line for line in out.stderr.splitlines() if "mains_courantes_x.csv" in line)
-    assert [c.strip() for c in row.split("│")[1:-1]][:6] == [
-        "mains_courantes_x.csv", "mains_courantes", "2", "1", "1", "committed"]
+    # the file as the store and the audit log know it: its source and digest, never the name it came with
+    stored = f"mains_courantes-{hashlib.sha256(path.read_bytes()).hexdigest()[:16]}.csv"
+    row = next(line for line in out.stderr.splitlines() if stored in line)
+    assert [c.strip() for c in row.split("│")[1:-1]][:6] == [stored, "mains_courantes", "2", "1", "1", "committed"]
+    assert "mains_courantes_x" not in out.stderr
 
 
 def test_keys_init_then_rotate_from_the_command_line(tmp_path: Path) -> None:

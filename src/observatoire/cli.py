@@ -84,10 +84,10 @@ def _ingest(paths: list[Path], source: str | None, settings: Settings, replace_r
                          replace_reference=replace_reference,
                          progress=lambda step, i, n: bar.update(task, completed=i, total=n, description=step))
     table = Table(title=f"Ingest into {settings.store_dir}")
-    for col in ("file", "source", "read", "admitted", "quarantined", "status", "quarantine reasons"):
+    for col in ("file (as stored)", "source", "read", "admitted", "quarantined", "status", "quarantine reasons"):
         table.add_column(col, justify="right" if col in ("read", "admitted", "quarantined") else "left")
     for r in reports:
-        table.add_row(Path(r.path).name, r.source, f"{r.rows_read:,}", f"{r.admitted:,}", f"{r.quarantined:,}",
+        table.add_row(r.stored_as, r.source, f"{r.rows_read:,}", f"{r.admitted:,}", f"{r.quarantined:,}",
                       "committed" if r.committed else "already in store",
                       ", ".join(f"{k} {v:,}" for k, v in sorted(r.reasons.items())))
     console.print(table)

@@ -46,6 +46,7 @@ class FileReport:
     committed: bool                   # False: this exact file was already in the store
     dropped_fields: dict[str, str] = field(default_factory=dict)
     reasons: dict[str, int] = field(default_factory=dict)
+    stored_as: str = ""               # the name the store and the audit log know the file by (stored_name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +130,7 @@ def ingest(
     for i, item in enumerate(prepared):
         if progress:
             progress(f"commit {item.path.name}", n + i, n * 2)
-        filters = {"file": item.path.name, "source": item.source.name}
+        filters = {"file": item.batch.source_file, "source": item.source.name}
         try:
             result = store.commit(item.batch) if item.already is None else None
         except Exception as exc:
@@ -156,7 +157,7 @@ def _keep_references(prepared: Sequence[_Prepared], store: Store) -> None:
             continue
         quarantined = b.quarantine.num_rows if b.quarantine is not None else 0
         if b.reference.num_rows == 0 or quarantined:
-            raise InputError(f"{item.path.name}: would replace the stored {b.source} table with "
+            raise InputError(f"{b.source_file}: would replace the stored {b.source} table with "
                              f"{b.reference.num_rows} row(s) ({quarantined} of {b.rows_read} quarantined); "
                              "correct the file, or pass --replace-reference to replace it anyway")
 
@@ -184,19 +185,29 @@ def _dataset(item: _Prepared) -> str:
     return "reference" if item.source.kind == "reference" else "events"
 
 
+def stored_name(path: Path, source: str, digest: str) -> str:
+    """The name a file is known by in the store, the quarantine, the manifest and the audit log: its source and
+    the start of its SHA-256, with its format's extension; never the name it came with, which can carry an
+    identifier (``social_media_<handle>.jsonl``)."""
+    lower = path.name.lower()
+    suffix = next((s for s in (".csv.gz", ".csv", ".jsonl", ".json", ".gz") if lower.endswith(s)), "")
+    return f"{source}-{digest[:16]}{suffix}"
+
+
 def _prepare(path: Path, source: Source, *, store: Store, city: CityProfile, gate: Gate, now: datetime,
              retention: int | None, references: dict[str, pa.Table]) -> _Prepared:
     digest = file_sha256(path)
     batch_id = hashlib.sha256(f"{source.name}\x1f{digest}".encode()).hexdigest()[:24]
+    name = stored_name(path, source.name, digest)
     prior = store.batch(batch_id)
     if prior is not None:
-        return _Prepared(path, source, Batch(batch_id, source.name, path.name, digest, prior["rows_read"]), prior, {})
+        return _Prepared(path, source, Batch(batch_id, source.name, name, digest, prior["rows_read"]), prior, {})
     missing = [n for n in source.needs if n not in references]
     if missing:
         raise InputError(f"{path}: source {source.name} needs {', '.join(missing)} ingested first")
     raw = source.read(path, city.timezone)
     admitted = gate.admit(source.name, raw)
-    ctx = Context(city=city, batch_id=batch_id, source_file=path.name, ingested_at=now,
+    ctx = Context(city=city, batch_id=batch_id, source_file=name, ingested_at=now,
                   retention_days=retention, references=references)
     out = source.canonicalise(admitted.table, ctx)
     parts = [out.quarantine]
@@ -224,7 +235,7 @@ def _prepare(path: Path, source: Source, *, store: Store, city: CityProfile, gat
     if admitted_rows + quarantine.num_rows != rows_read:  # pragma: no cover - an internal bug, never bad input
         raise AssertionError(f"{path}: {rows_read} rows read but {admitted_rows} admitted "
                              f"+ {quarantine.num_rows} quarantined")
-    batch = Batch(batch_id, source.name, path.name, digest, rows_read, events=events, quarantine=quarantine,
+    batch = Batch(batch_id, source.name, name, digest, rows_read, events=events, quarantine=quarantine,
                   reference=out.reference)
     return _Prepared(path, source, batch, None, admitted.dropped)
 
@@ -234,7 +245,8 @@ def _report(item: _Prepared, result: CommitResult | None) -> FileReport:
     if result is None:
         prior = item.already or {}
         return FileReport(str(item.path), item.source.name, b.batch_id, prior.get("rows_read", 0),
-                          prior.get("events", 0) + prior.get("reference_rows", 0), prior.get("quarantined", 0), False)
+                          prior.get("events", 0) + prior.get("reference_rows", 0), prior.get("quarantined", 0), False,
+                          stored_as=b.source_file)
     reasons: dict[str, int] = {}
     if b.quarantine is not None and b.quarantine.num_rows:
         values, counts = np.unique(b.quarantine["reason"].to_numpy(zero_copy_only=False), return_counts=True)
@@ -243,4 +255,4 @@ def _report(item: _Prepared, result: CommitResult | None) -> FileReport:
         reasons["duplicate_event"] = reasons.get("duplicate_event", 0) + result.duplicates
     return FileReport(str(item.path), item.source.name, b.batch_id, b.rows_read,
                       result.events + result.reference_rows, result.quarantined, result.committed,
-                      item.dropped, reasons)
+                      item.dropped, reasons, b.source_file)
