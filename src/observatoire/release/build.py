@@ -3,14 +3,14 @@
 :func:`build_release` publishes one closed month, or refuses with the reason (not closed yet, no source
 whose retention covers it, already published, over the year's privacy budget): refusals over budget are
 audited too. :func:`publish_due` publishes every due month, oldest first (``serve``'s scheduler and the demo
-call it); which months are due depends on dates and configuration, never on the data. :func:`verify_release` re-derives a release's files from its stored measurement
-(they must be byte-identical) and, while the store still holds the month, re-counts its exact input.
+call it); which months are due depends on dates and configuration, never on the data. :func:`verify_release`
+re-derives a release's files from its stored measurement (they must be byte-identical) and, while the store
+still holds the month, re-counts its exact input.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from importlib import metadata, resources
@@ -26,9 +26,6 @@ from observatoire.release.config import ReleaseConfig, config_from_parameters
 from observatoire.release.mechanism import MECHANISM, SENSITIVITY, measure, privacy_loss
 from observatoire.release.suppression import PRIMARY, SECONDARY
 from observatoire.release.tables import Layout, exact_matrix, publish
-
-log = logging.getLogger(__name__)
-
 
 def month_bounds(month: str) -> tuple[datetime, datetime]:
     """First instant of ``YYYY-MM`` (UTC) and of the month after (years 1900 to 9998)."""
