@@ -105,3 +105,11 @@ def test_an_export_needs_a_recipient_of_the_closed_list_and_the_dpo(world: World
 def _get_path(world: World, role: str, url: str) -> Any:
     with world.client() as c:
         return c.get(url, headers={"Authorization": f"Bearer {world.tokens[role]}", "X-Purpose": PURPOSES[role]})
+
+
+def test_an_export_neutralises_cells_a_spreadsheet_would_run() -> None:
+    from observatoire.api.routes.events import _cell
+
+    assert [_cell(v) for v in ("+cmd|' /C calc'!A0", "=HYPERLINK(\"x\")", "@SUM(A1)", "-2+3", "\tx", "Rixe", None,
+                               -3.5, 12)] == ["'+cmd|' /C calc'!A0", "'=HYPERLINK(\"x\")", "'@SUM(A1)", "'-2+3", "'\tx",
+                                              "Rixe", "", -3.5, 12]

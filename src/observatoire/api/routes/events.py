@@ -60,6 +60,17 @@ def events(
 
 
 EXPORT_LIMIT = 100_000
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")      # what a spreadsheet reads as the start of a formula
+
+
+def _cell(value: object) -> object:
+    """A CSV cell: empty for None; a text a spreadsheet would run as a formula is neutralised by a leading
+    apostrophe (OWASP's CSV injection rule); numbers stay numbers."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
 
 
 @router.get("/events/export")
@@ -102,6 +113,6 @@ def export_events(
     present = [f for f in fields if not rows or f in rows[0]]
     writer.writerow(present)
     for row in rows:
-        writer.writerow(["" if row.get(f) is None else row.get(f) for f in present])
+        writer.writerow([_cell(row.get(f)) for f in present])
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="observatoire-export.csv"'})
