@@ -377,15 +377,17 @@ def test_what_a_caller_types_reaches_the_audit_log_only_as_declared_codes(world)
         anon.get("/api/v1/public/ledger?note=0612345678&jean.dupont%40mail.fr=1")
         anon.get("/api/v1/public/report?period=Jean%20Dupont&format=html")
         anon.get("/api/v1/events?zone=Zoubida%20Castafiore&start=2024-01-01&source=mains_courantes,hospital")
+        anon.get("/api/v1/events?zone=castafiore&category=violence,dupont&limit=10")
     entries = [e for e in settings.audit_log().entries() if e["seq"] > seq]
     text = json.dumps(entries)
-    for typed in ("0612345678", "dupont", "Dupont", "Zoubida", "Castafiore"):
+    for typed in ("0612345678", "dupont", "Dupont", "Zoubida", "Castafiore", "castafiore"):
         assert typed not in text
     assert [e["filters"] for e in entries] == [
         {"undeclared_parameters": 2},
         {"period": "<withheld: 11 characters>", "format": "html"},
-        {"zone": "<withheld: 18 characters>", "start": "2024-01-01", "source": "mains_courantes,hospital"}]
-    assert [e["outcome"] for e in entries] == ["ok", "failed", "denied"]
+        {"zone": "<withheld: 18 characters>", "start": "2024-01-01", "source": "mains_courantes,hospital"},
+        {"zone": "<withheld: 10 characters>", "category": "<withheld: 15 characters>", "limit": "10"}]
+    assert [e["outcome"] for e in entries] == ["ok", "failed", "denied", "denied"]
 
 
 def test_the_server_log_drops_query_strings() -> None:

@@ -16,7 +16,7 @@ import re
 import secrets
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args, get_origin
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -224,11 +224,44 @@ def audit_log(request: Request) -> Any:
     return request.app.state.audit
 
 
-# A value recorded as typed: short numbers (zone ids, limits, sizes), dates and months, lower-case codes (sources,
-# categories, methods, purposes), LSOA-style zone codes, or comma-separated lists of them. Anything else (free
-# text, a name, a phone number, a plate) is recorded by its length only: the audit log keeps three years of
-# what callers send.
-_PLAIN_VALUE = re.compile(r"-?\d{1,6}(?:\.\d{1,6})?|\d{4}-\d{2}(?:-\d{2})?|\d{4}-Q[1-4]|[a-z][a-z0-9_]{0,40}|[A-Z]\d{8}")
+# A value recorded as typed: short numbers (zone ids, limits, sizes), dates and months, LSOA-style zone codes, a
+# code of the app's vocabulary (_vocabulary), or comma-separated lists of them. Anything else (free text, a name,
+# a phone number, a plate, a lower-case word that is no code) is recorded by its length only: the audit log keeps
+# three years of what callers send.
+_PLAIN_VALUE = re.compile(r"-?\d{1,6}(?:\.\d{1,6})?|\d{4}-\d{2}(?:-\d{2})?|\d{4}-Q[1-4]|[A-Z]\d{8}")
+
+
+def _literals(annotation: Any) -> set[str]:
+    """The string values of the Literal types inside ``annotation`` (``list[Literal[...]] | None`` included)."""
+    if get_origin(annotation) is Literal:
+        return {a for a in get_args(annotation) if isinstance(a, str)}
+    return set().union(*(_literals(a) for a in get_args(annotation))) if get_args(annotation) else set()
+
+
+def _vocabulary(app: FastAPI) -> frozenset[str]:
+    """Every code a query may carry, built once per app: the values of the routes' Literal parameters, category
+    codes, registered source names, discovery modes, purposes and export recipients."""
+    cached = getattr(app.state, "audit_vocabulary", None)
+    if cached is not None:
+        return cached
+    from importlib.metadata import entry_points
+
+    from observatoire.event.schema import DISCOVERY
+    from observatoire.event.taxonomy import codes
+    from observatoire.sources.registry import GROUP
+
+    words: set[str] = set(codes()) | set(DISCOVERY) | {ep.name for ep in entry_points(group=GROUP)}
+    config = app.state.auth.config
+    words |= set(config.purposes) | set(config.recipients)
+    for route in app_routes(app):
+        stack = [getattr(route, "dependant", None)]
+        while stack:
+            dependant = stack.pop()
+            if dependant is not None:
+                words |= set().union(*(_literals(p.field_info.annotation) for p in dependant.query_params))
+                stack.extend(dependant.dependencies)
+    app.state.audit_vocabulary = frozenset(words)
+    return app.state.audit_vocabulary
 
 
 def _declared(request: Request) -> frozenset[str]:
@@ -244,8 +277,8 @@ def _declared(request: Request) -> frozenset[str]:
     return frozenset(names)
 
 
-def _plain(value: str) -> str:
-    plain = value != "" and all(_PLAIN_VALUE.fullmatch(part) for part in value.split(","))
+def _plain(value: str, vocabulary: frozenset[str]) -> str:
+    plain = value != "" and all(_PLAIN_VALUE.fullmatch(part) or part in vocabulary for part in value.split(","))
     return value if plain else f"<withheld: {len(value)} characters>"
 
 
@@ -254,13 +287,14 @@ def query_filters(request: Request) -> dict[str, Any]:
     code, id, date or number (else its length only), lists for repeated ones; undeclared ones are counted,
     never named (a parameter's name can carry anything)."""
     declared = _declared(request)
+    vocabulary = _vocabulary(request.app)
     out: dict[str, Any] = {}
     undeclared = 0
     for key in request.query_params:
         if key not in declared:
             undeclared += 1
             continue
-        values = [_plain(v) for v in request.query_params.getlist(key)]
+        values = [_plain(v, vocabulary) for v in request.query_params.getlist(key)]
         out[key] = values[0] if len(values) == 1 else values
     if undeclared:
         out["undeclared_parameters"] = undeclared
