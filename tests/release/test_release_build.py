@@ -258,3 +258,12 @@ def test_the_command_line_publishes_refuses_lists_and_verifies(store, tmp_path, 
     assert code == 0 and "1 release(s) reproduce" in err
     code, err = _cli(monkeypatch, capsys, "list")
     assert code == 0 and "2024-02" in err
+
+
+def test_the_margins_the_docs_quote_are_the_noise_quantiles() -> None:
+    from observatoire.release.mechanism import margin
+
+    # one cell at scale 1: P(|X| > m) = 2 p^(m+1) / (1 + p), p = 1/e: 0.073 at m = 2, 0.027 at m = 3
+    assert margin(1, 1.0) == 3
+    assert margin(3, 1.0) == 5          # a zone's group of three categories (docs/release.md)
+    assert margin(1, 1.0, level=0.9) == 2

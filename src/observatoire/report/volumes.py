@@ -8,20 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from observatoire.analytics.counts import filter_events, source_counts
-from observatoire.release.build import month_bounds
 from observatoire.report import charts, fr
 from observatoire.report.document import chart, section, table, text
 from observatoire.report.period import Period, month_fr
 
 
 def monthly_volumes(events: Any, period: Period) -> dict[str, dict[str, int]]:
-    """Per month of ``period``: events per source (UTC months of ``occurred_at``)."""
-    out = {}
-    for month in period.months:
-        start, end = month_bounds(month)
-        counted = source_counts(filter_events(events, start=start.date(), end=end.date()))
-        out[month] = dict(zip(counted["source"].to_pylist(), counted["events"].to_pylist(), strict=True))
+    """Per month of ``period``: events per source (UTC months of ``occurred_at``, the store's ``month``), in one
+    query."""
+    kept = events.filter(events.month.isin(list(period.months)))
+    counted = kept.group_by(["month", "source"]).aggregate(events=kept.count()).to_pyarrow().to_pylist()
+    out: dict[str, dict[str, int]] = {m: {} for m in period.months}
+    for row in counted:
+        out[row["month"]][row["source"]] = int(row["events"])
     return out
 
 
