@@ -88,6 +88,22 @@ def test_a_csv_the_parser_refuses_is_reported_without_its_cells(
     assert "0612345678" not in str(q)
 
 
+def test_when_the_csv_parser_fails_its_message_quoting_a_cell_is_not_repeated(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyarrow as pa
+
+    from observatoire.errors import UnreadableFileError
+    from observatoire.sources import formats
+
+    def refuse(*_a, **_k):
+        raise pa.ArrowInvalid("CSV parse error: Expected 11 columns, got 3: A3;0612345678;unterminated")
+
+    monkeypatch.setattr(formats.pacsv, "read_csv", refuse)
+    with pytest.raises(UnreadableFileError) as refused:
+        formats.read_csv(write(tmp_path, "verbalisations_a.csv", FINES), ("numero_avis",))
+    assert "0612345678" not in str(refused.value) and "ArrowInvalid" in str(refused.value)
+
+
 def test_plates_written_differently_get_one_token_and_officers_theirs(
         tmp_path: Path, store: ParquetStore, city: CityProfile, sources: dict, gate: Gate) -> None:
     _ingest(tmp_path, store, city, sources, gate, ("verbalisations_a.csv", FINES))
