@@ -109,7 +109,7 @@ CASES = {
     "mains_courantes": ("mains_courantes_t.csv", MC, 3, {
         2: "bad_timestamp", 4: "outside_city", 5: "unknown_category", 6: "duplicate_in_file",
         7: "malformed_row", 8: "future_date", 9: "reported_before_occurred", 10: "unknown_origin"}),
-    "verbalisations": ("verbalisations_t.csv", FINES, 3, {3: "unknown_natinf", 4: "bad_amount"}),
+    "verbalisations": ("verbalisations_t.csv", FINES, 3, {3: "unknown_natinf", 4: "invalid_value"}),
     "municipal_reports": ("municipal_reports_t.jsonl", REPORTS, 2, {3: "unknown_type", 4: "bad_timestamp",
                                                                    5: "malformed_row"}),
     "hospital": ("hospital_t.csv", HOSPITAL, 2, {3: "unknown_zone", 4: "unknown_weapon", 5: "unknown_age_band"}),
@@ -118,6 +118,12 @@ CASES = {
     "patrols": ("patrols_t.csv", PATROLS, 2, {3: "unknown_shift", 4: "unknown_zone"}),
     "cctv_cameras": ("cctv_cameras_t.csv", CAMERAS, 2, {3: "outside_city", 4: "unknown_owner"}),
 }
+
+
+def _by_ref(events: list[dict], gate: Gate) -> dict[str, dict]:
+    """Logbook events by their entry number ``MC-<n>``: the store holds only its keyed digest."""
+    numbers = {gate.keyring.record_digests([f"MC-{i}"])[0]: f"MC-{i}" for i in range(1, 100)}
+    return {numbers[r["attributes"]["mains_courantes"]["logbook_ref"]]: r for r in events}
 
 
 def _ingest(tmp_path: Path, store: ParquetStore, city: CityProfile, sources: dict, gate: Gate,
@@ -179,7 +185,7 @@ def test_french_conventions_are_read(tmp_path: Path, store: ParquetStore, city: 
     path = write(tmp_path / "in", "mains_courantes_cp1252.csv", MC, encoding="cp1252")
     ingest([path], store=store, city=city, sources=sources, gate=gate, now=NOW)
     events = store.events().to_pyarrow()
-    by_ref = {r["attributes"]["mains_courantes"]["logbook_ref"]: r for r in events.to_pylist()}
+    by_ref = _by_ref(events.to_pylist(), gate)
     assert by_ref["MC-11"]["occurred_at"].isoformat() == "2025-10-26T00:30:00+00:00"  # 02:30 CEST, not CET
     assert by_ref["MC-11"]["category"] == "criminal_damage"  # "dégradations": case and accents do not matter
     assert by_ref["MC-1"]["lon"] == pytest.approx(5.379) and by_ref["MC-1"]["zone_id"] is not None
@@ -310,8 +316,7 @@ def test_a_logbook_in_json_lines_may_list_persons_as_objects_or_names(
              + base % ("MC-2", '["DUPONT Jean"]') + base % ("MC-3", '"[pas du JSON"'))
     [report] = _ingest(tmp_path, store, city, sources, gate, ("mains_courantes_j.jsonl", lines))
     assert report.committed and report.admitted == 3 and report.quarantined == 0
-    rows = {r["attributes"]["mains_courantes"]["logbook_ref"]: r
-            for r in store.events().to_pyarrow().to_pylist()}
+    rows = _by_ref(store.events().to_pyarrow().to_pylist(), gate)
     tokens = {k: [p["token"] for p in r["pseudonyms"] if p["role"] == "person"] for k, r in rows.items()}
     assert len(tokens["MC-1"]) == 2 and tokens["MC-2"] == tokens["MC-1"][:1]   # "DUPONT Jean" either way
     assert len(tokens["MC-3"]) == 1

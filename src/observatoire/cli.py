@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from observatoire.errors import ObservatoireError
+from observatoire.errors import InputError, ObservatoireError
 from observatoire.governance.audit import cli_actor
 from observatoire.settings import Settings
 
@@ -282,6 +282,33 @@ def keys_rotate(
                                 detail={"old_key": old, "new_key": new, "forget_old": forget_old})
     console.print(f"key ring {settings.key_path}: current key {old} -> {new}"
                   + (" (old keys destroyed)" if forget_old else ""))
+
+
+@keys_app.command("record-id")
+def keys_record_id(
+    source: Annotated[str, typer.Argument(help="Registered source name, e.g. mains_courantes")],
+    key: Annotated[str, typer.Argument(help="The record's own key as the source sends it, e.g. MC-2025-000123")],
+    keys: KeysOpt = None,
+) -> None:
+    """The event id the store gives a record of a source (its key keyed under the ring's record key).
+
+    For the city, which holds the ring: find the event of a logbook entry or a post it knows (a data
+    subject's request, a judicial requisition). The look-up is audited (``consult`` of ``keys``) without the key.
+    """
+    from observatoire.gate.pseudonym import load_keyring
+    from observatoire.sources.canonical import event_ids
+    from observatoire.sources.registry import load_sources
+
+    settings = Settings.from_env(key_path=keys)
+    registered = load_sources()
+    if source not in registered:
+        raise InputError(f"unknown source {source!r}; registered: {', '.join(sorted(registered))}")
+    [digest] = load_keyring(settings.key_path).record_digests([key])
+    if digest is None:
+        raise InputError("an empty key has no record id")
+    settings.audit_log().record("consult", actor=cli_actor(), role=CLI_ROLE, dataset="keys",
+                                detail={"record_id_of": source})
+    typer.echo(event_ids(source, [digest])[0])   # on stdout: a script reads it
 
 
 audit_app = typer.Typer(help="The tamper-evident audit log: verify it, checkpoint it, read it.",

@@ -32,7 +32,7 @@ EXAMPLE_NAMES = {
     "ssmsi": ("donnee-data.gouv-2024-geographie2024-produit-le2025-03-14.csv", "ssmsi_marseille.csv"),
 }
 # Reasons the pipeline and the gate add for every source.
-COMMON_REASONS = {"malformed_row", "formula_cell", "oversized_field", "duplicate_event"}
+COMMON_REASONS = {"malformed_row", "formula_cell", "oversized_field", "duplicate_event", "invalid_value"}
 
 
 def _reasons_in(module) -> set[str]:

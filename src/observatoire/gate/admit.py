@@ -1,8 +1,9 @@
 """The privacy gate's one way in: ``Gate.admit``.
 
 What it does to a raw source table, field by field, is what the source's
-policy says (``gate/policy.py``): keep, drop, scrub free text of French
-personal data, replace direct identifiers by keyed pseudonyms, or refuse.
+policy says (``gate/policy.py``): keep once checked (``gate/checks.py``), key a
+record's own key, drop, scrub free text of French personal data, replace direct
+identifiers by keyed pseudonyms, or refuse.
 A field no policy names refuses the file (tabular exports) or the row (JSON
 Lines). Rows are refused with a reason code and the field's *name*, never its
 value. After canonicalisation the gate also coarsens what the policy says
@@ -17,7 +18,7 @@ Outputs beside the kept columns:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -27,9 +28,10 @@ import pyarrow.compute as pc
 
 from observatoire.errors import InputError
 from observatoire.event.schema import EVENT_SCHEMA
+from observatoire.gate.checks import failing
 from observatoire.gate.policy import Policies, SourcePolicy
 from observatoire.gate.pseudonym import KeyRing, normalise_array
-from observatoire.sources.base import EXTRA, ROW, RawFile
+from observatoire.sources.base import EXTRA, ROW, RawFile, Vocabulary
 
 PSEUDONYMS = "__pseudonyms"
 REDACTIONS = "__redactions"
@@ -86,7 +88,9 @@ class Gate:
     keyring: KeyRing
     scrubber: Scrubber | None = None
 
-    def admit(self, source: str, raw: RawFile) -> Admitted:
+    def admit(self, source: str, raw: RawFile,
+              vocabularies: Mapping[str, Collection[str] | Vocabulary] | None = None) -> Admitted:
+        """``vocabularies``: the connector's closed lists, for ``keep:vocabulary`` rules that give none."""
         policy = self.policies.of(source)
         table = raw.table
         columns = [c for c in table.column_names if c not in (ROW, EXTRA)]
@@ -94,7 +98,7 @@ class Gate:
         if unnamed:
             raise InputError(f"source {source}: {len(unnamed)} field(s) named by no privacy policy "
                              f"({', '.join(self._unknown(c) for c in unnamed)}); the gate refuses the file")
-        refused = self._refused_rows(policy, table)
+        refused = self._refused_rows(policy, table, vocabularies or {})
         if refused:  # refused rows go no further, not even to the scrubber
             bad = np.isin(table[ROW].to_numpy(), [r for r, _, _ in refused])
             table = table.filter(pa.array(~bad))
@@ -107,8 +111,11 @@ class Gate:
             col = table[name].combine_chunks()
             if rule.action == "keep":
                 keep[name] = col
+            elif rule.action == "key":
+                keep[name] = pa.array(self.keyring.record_digests(col.to_pylist()), pa.string())
             elif rule.action == "scrub":
-                keep[name], redactions = self._scrub(name, col)
+                keep[name], trace = self._scrub(name, col)
+                redactions = trace if redactions.offsets[-1].as_py() == 0 else _concat_lists(redactions, trace)
             elif rule.action == "pseudonymise":
                 pseudonyms.append((rule.kind or "id", *self._pseudonymise(rule.kind or "id", col, rule.split)))
                 dropped[name] = f"pseudonymise:{rule.kind}"
@@ -118,12 +125,15 @@ class Gate:
         keep[REDACTIONS] = redactions
         return Admitted(pa.RecordBatch.from_pydict(keep), refused, dropped)
 
-    def _refused_rows(self, policy: SourcePolicy, table: pa.Table) -> list[tuple[int, str, str]]:
+    def _refused_rows(self, policy: SourcePolicy, table: pa.Table,
+                      vocabularies: Mapping[str, Collection[str] | Vocabulary]) -> list[tuple[int, str, str]]:
         out: list[tuple[int, str, str]] = []
         rows = table[ROW].to_numpy()
 
-        def flag(mask: pa.ChunkedArray | pa.Array, reason: str, detail: str) -> None:
-            hits = np.flatnonzero(np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), bool))
+        def flag(mask: pa.ChunkedArray | pa.Array | np.ndarray, reason: str, detail: str) -> None:
+            if not isinstance(mask, np.ndarray):
+                mask = np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), bool)
+            hits = np.flatnonzero(mask)
             out.extend((int(rows[i]), reason, detail) for i in hits)
 
         for name, rule in policy.fields.items():
@@ -139,6 +149,15 @@ class Gate:
             flag(pc.greater(pc.utf8_length(col), limit), "oversized_field",
                  f"field {name} is longer than {limit} characters")
             flag(pc.match_substring_regex(col, FORMULA), "formula_cell", f"field {name} starts like a spreadsheet formula")
+            if rule.action == "keep" and rule.check:
+                given = vocabularies.get(name)
+                voc = given if isinstance(given, Vocabulary) else Vocabulary(tuple(given or ()))
+                values = rule.values if rule.values is not None else voc.values
+                if rule.check == "vocabulary" and not values:
+                    raise InputError(f"policy {policy.source}.{name}: keep:vocabulary needs values, in the policy "
+                                     "or the connector's vocabularies")
+                flag(failing(rule.check, col.combine_chunks(), pattern=rule.pattern, values=values),
+                     voc.reason, voc.detail or f"field {name} is not {_CHECK_WORDS[rule.check]}")
         if EXTRA in table.column_names:
             extras = table[EXTRA].to_pylist()
             for i in np.flatnonzero(np.asarray(pc.is_valid(table[EXTRA]).to_numpy(zero_copy_only=False), bool)):
@@ -187,6 +206,10 @@ class Gate:
         return np.asarray(parents.to_numpy(), dtype=np.int64), tokens.take(pc.index_in(values, distinct))
 
 
+_CHECK_WORDS = {"number": "a number", "integer": "an integer", "time": "a date or time",
+                "code": "a code of its pattern", "vocabulary": "a word of its vocabulary"}
+
+
 def _refused(policy: SourcePolicy, path: str) -> bool:
     leaf = path.rsplit(".", 1)[-1]
     for name in (path, path.replace(".", "_"), leaf):
@@ -194,6 +217,11 @@ def _refused(policy: SourcePolicy, path: str) -> bool:
         if rule is not None and rule.action == "refuse":
             return True
     return False
+
+
+def _concat_lists(a: pa.ListArray, b: pa.ListArray) -> pa.ListArray:
+    """Row by row, the items of ``a`` then those of ``b`` (the traces of two scrubbed fields)."""
+    return pa.array([x + y for x, y in zip(a.to_pylist(), b.to_pylist())], a.type)
 
 
 def _empty_lists(n: int, typ: pa.ListType) -> pa.Array:

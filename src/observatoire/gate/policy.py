@@ -3,7 +3,16 @@
 Each source's policy names every field the source may send and what the gate
 does with it:
 
-``keep``                 passes unchanged (structured data: dates, codes, coordinates)
+``keep:<check>``         passes unchanged once checked: every kept value must be a ``number``, an
+                         ``integer``, a ``time`` (digits and date/time separators only), a ``code`` matching
+                         the rule's ``pattern``, or a word of a closed ``vocabulary`` (the rule's ``values``,
+                         or the connector's ``vocabularies[field]``). A value that fails its check refuses
+                         the row (``invalid_value``, the field named, never the value). ``values`` given
+                         with another check are extra spellings it accepts ("NA", "s", "< 11").
+                         There is no unchecked ``keep``: free text is ``scrub``.
+``key``                  the record's own key (a logbook number, a post id): replaced by a keyed digest
+                         under the key ring's record key, so that the event id derived from it is keyed
+                         too and the raw key is never stored
 ``drop``                 read but never stored (e.g. an address once its postcode is derived)
 ``scrub``                free text: French personal data replaced by typed placeholders
 ``pseudonymise:<kind>``  a direct identifier, replaced by a keyed token (kinds: plate, phone,
@@ -19,6 +28,7 @@ The packaged ``policies.toml`` is the default; a city may replace it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -27,7 +37,8 @@ from typing import Mapping
 from observatoire.configfile import read_toml
 from observatoire.errors import InputError
 
-ACTIONS = ("keep", "drop", "scrub", "pseudonymise", "refuse")
+ACTIONS = ("keep", "key", "drop", "scrub", "pseudonymise", "refuse")
+CHECKS = ("number", "integer", "time", "code", "vocabulary")
 KINDS = ("plate", "phone", "person", "officer", "patient", "author", "id")
 TIME_COARSENING = ("hour", "day")
 
@@ -37,6 +48,9 @@ class FieldRule:
     action: str
     kind: str | None = None        # for pseudonymise
     split: str | None = None       # for pseudonymise of a list field
+    check: str | None = None       # for keep: one of CHECKS
+    pattern: str | None = None     # for keep:code: the regular expression a whole value must match
+    values: tuple[str, ...] | None = None   # for keep: the vocabulary, or extra spellings another check accepts
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,19 +78,34 @@ class Policies:
 
 
 def _rule(source: str, name: str, spec: object) -> FieldRule:
+    where = f"policy {source}.{name}"
     if isinstance(spec, str):
-        action, _, kind = spec.partition(":")
-        split = None
-    elif isinstance(spec, dict):
-        action, _, kind = str(spec.get("action", "")).partition(":")
-        split = spec.get("split")
-    else:
-        raise InputError(f"policy {source}.{name}: expected a string or a table")
+        spec = {"action": spec}
+    if not isinstance(spec, dict):
+        raise InputError(f"{where}: expected a string or a table")
+    action, _, kind = str(spec.get("action", "")).partition(":")
     if action not in ACTIONS:
-        raise InputError(f"policy {source}.{name}: unknown action {action!r} (one of {', '.join(ACTIONS)})")
+        raise InputError(f"{where}: unknown action {action!r} (one of {', '.join(ACTIONS)})")
     if action == "pseudonymise" and kind not in KINDS:
-        raise InputError(f"policy {source}.{name}: pseudonymise needs a kind among {', '.join(KINDS)}")
-    return FieldRule(action, kind or None, split)
+        raise InputError(f"{where}: pseudonymise needs a kind among {', '.join(KINDS)}")
+    pattern, values = spec.get("pattern"), spec.get("values")
+    if action != "keep":
+        if pattern is not None or values is not None:
+            raise InputError(f"{where}: pattern and values belong to a keep rule")
+        return FieldRule(action, kind or None, spec.get("split"))
+    if kind not in CHECKS:
+        raise InputError(f"{where}: keep needs a check, keep:<{'|'.join(CHECKS)}> (free text is scrub); "
+                         "no field is kept unchecked")
+    if (kind == "code") != (pattern is not None):
+        raise InputError(f"{where}: a pattern goes with keep:code, and keep:code needs one")
+    if pattern is not None:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise InputError(f"{where}: pattern is not a regular expression ({exc})") from None
+    if values is not None and not (isinstance(values, list) and all(isinstance(v, str) for v in values)):
+        raise InputError(f"{where}: values is a list of strings")
+    return FieldRule("keep", None, None, kind, pattern, tuple(values) if values is not None else None)
 
 
 def load_policies(path: Path | None = None) -> Policies:

@@ -7,6 +7,12 @@ enumerated. A token carries the id of the key that made it (``<key id>:<24 hex>`
 so a rotation starts new tokens without rewriting old ones; tokens made under
 different keys do not link, by design.
 
+The ring also holds one *record key*, never rotated: the gate replaces a record's own key (a
+logbook number, a post id; action ``key`` of the policy) by its HMAC under it, so that the event
+id derived from it is stable across ingests and rotations yet cannot be recomputed from a public
+post id by anyone without the ring. Rotating, even with ``forget_old``, keeps it: destroying it
+would give every record a new id and defeat the de-duplication of re-ingested files.
+
 The key ring is a JSON file created with mode 0600 in a directory of mode 0700.
 Its keys never appear in ``repr``, logs or errors.
 """
@@ -31,6 +37,7 @@ from observatoire.errors import InputError, ObservatoireError
 
 KEY_ID_PATTERN = re.compile(r"^[a-z0-9_-]{1,16}$")
 TOKEN_HEX = 24
+RECORD_HEX = 32
 
 
 class KeyRingError(ObservatoireError, PermissionError):
@@ -66,6 +73,7 @@ class KeyRing:
     current: str
     keys: dict[str, bytes] = field(repr=False)
     path: Path | None = None
+    record: bytes = field(default=b"", repr=False)   # the record key (see the module's docstring)
 
     def __repr__(self) -> str:  # never the keys
         return f"KeyRing(current={self.current!r}, keys={len(self.keys)}, path={self.path})"
@@ -98,6 +106,23 @@ class KeyRing:
         return out
 
 
+    def record_digests(self, values: Iterable[str | None]) -> list[str | None]:
+        """Keyed digests of record keys (trimmed; None for a missing or blank key): ``r<32 hex>``."""
+        if not self.record:
+            raise KeyRingError("the key ring has no record key; load it with load_keyring")
+        keyed = hmac.new(self.record, b"record\x1f", "sha256")
+        out: list[str | None] = []
+        for v in values:
+            v = None if v is None else str(v).strip()
+            if not v:
+                out.append(None)
+                continue
+            h = keyed.copy()
+            h.update(v.encode())
+            out.append("r" + h.hexdigest()[:RECORD_HEX])
+        return out
+
+
 def normalise_array(kind: str, values: pa.Array) -> pa.Array:
     """:func:`normalise`, vectorised for the high-volume kinds (plates, phones, ids); same result."""
     if kind == "person":
@@ -124,10 +149,11 @@ def _new_key_id(existing: Iterable[str]) -> str:
             return kid
 
 
-def _write(path: Path, current: str, keys: dict[str, bytes], retired: dict[str, str]) -> None:
+def _write(path: Path, current: str, keys: dict[str, bytes], retired: dict[str, str], record: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(path.parent, 0o700)
-    doc = {"current": current, "keys": {k: v.hex() for k, v in keys.items()}, "retired": retired}
+    doc = {"current": current, "keys": {k: v.hex() for k, v in keys.items()}, "retired": retired,
+           "record": record.hex()}
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
@@ -142,9 +168,9 @@ def init_keyring(path: Path) -> KeyRing:
     if path.exists():
         raise InputError(f"key ring {path} already exists; use `observatoire keys rotate` to add a key")
     kid = _new_key_id(())
-    keys = {kid: secrets.token_bytes(32)}
-    _write(path, kid, keys, {})
-    return KeyRing(kid, keys, path)
+    keys, record = {kid: secrets.token_bytes(32)}, secrets.token_bytes(32)
+    _write(path, kid, keys, {}, record)
+    return KeyRing(kid, keys, path, record)
 
 
 def load_keyring(path: Path, *, create: bool = False) -> KeyRing:
@@ -160,11 +186,15 @@ def load_keyring(path: Path, *, create: bool = False) -> KeyRing:
         doc = json.loads(path.read_text())
         keys = {k: bytes.fromhex(v) for k, v in doc["keys"].items()}
         current = doc["current"]
+        record = bytes.fromhex(doc["record"]) if doc.get("record") else b""
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise KeyRingError(f"key ring {path} is unreadable ({type(exc).__name__})") from None
     if current not in keys or not all(KEY_ID_PATTERN.match(k) for k in keys):
         raise KeyRingError(f"key ring {path} is inconsistent")
-    return KeyRing(current, keys, path)
+    if len(record) != 32:   # a ring written before record keys existed gets one, once
+        record = secrets.token_bytes(32)
+        _write(path, current, keys, dict(doc.get("retired", {})), record)
+    return KeyRing(current, keys, path, record)
 
 
 def rotate_keyring(path: Path, *, forget_old: bool = False) -> tuple[str, str]:
@@ -180,5 +210,5 @@ def rotate_keyring(path: Path, *, forget_old: bool = False) -> tuple[str, str]:
     keys = {new: secrets.token_bytes(32)} if forget_old else {**ring.keys, new: secrets.token_bytes(32)}
     now = datetime.now(UTC).isoformat(timespec="seconds")
     retired[ring.current] = now + (" (destroyed)" if forget_old else "")
-    _write(path, new, keys, retired)
+    _write(path, new, keys, retired, ring.record)
     return ring.current, new

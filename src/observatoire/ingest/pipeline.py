@@ -206,7 +206,7 @@ def _prepare(path: Path, source: Source, *, store: Store, city: CityProfile, gat
     if missing:
         raise InputError(f"{path}: source {source.name} needs {', '.join(missing)} ingested first")
     raw = source.read(path, city.timezone)
-    admitted = gate.admit(source.name, raw)
+    admitted = gate.admit(source.name, raw, getattr(source, "vocabularies", None))
     ctx = Context(city=city, batch_id=batch_id, source_file=name, ingested_at=now,
                   retention_days=retention, references=references)
     out = source.canonicalise(admitted.table, ctx)

@@ -9,7 +9,7 @@ source's code. A source never sees the store and never writes anywhere.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +22,16 @@ if TYPE_CHECKING:
 
 ROW = "__row"      # 1-based data row (CSV, header excluded) or line (JSON Lines) of the source file
 EXTRA = "__extra"  # JSON Lines: comma-separated paths of keys the source does not read (the gate refuses them)
+
+
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """A closed list of a field, with the quarantine reason of a value outside it (when ``invalid_value``,
+    the gate's default, says too little: a camera event type outside the decree is a legal refusal)."""
+
+    values: tuple[str, ...]
+    reason: str = "invalid_value"
+    detail: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +68,9 @@ class Source(Protocol):
     kind: ClassVar[Literal["events", "reference"]]
     patterns: ClassVar[tuple[str, ...]]          # file-name globs that identify the source
     needs: ClassVar[tuple[str, ...]]             # reference tables that must be in the store first
+    # Optional: closed lists of the fields the policy keeps as ``keep:vocabulary`` (or extra spellings a
+    # number accepts); the gate checks every kept value against them before the connector sees it.
+    vocabularies: ClassVar[Mapping[str, Collection[str] | Vocabulary]]
 
     def read(self, path: Path, timezone: str) -> RawFile:
         """The raw table (declared columns, strings or parsed values, and ``__row``) and malformed rows."""

@@ -10,6 +10,7 @@ types outside the decree are quarantined.
 from __future__ import annotations
 
 from pathlib import Path
+from collections.abc import Collection, Mapping
 from typing import ClassVar, Literal
 
 import numpy as np
@@ -17,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from observatoire.city.geo import assign_zones, h3_cells
-from observatoire.sources.base import ROW, Canonical, Context, RawFile
+from observatoire.sources.base import ROW, Canonical, Context, RawFile, Vocabulary
 from observatoire.sources.canonical import mask, Rejects, attributes_for, build_events
 from observatoire.sources.formats import parse_decimal, parse_iso, parse_local, read_csv, read_jsonl
 
@@ -53,6 +54,8 @@ class CctvCameras:
     kind: ClassVar[Literal["events", "reference"]] = "reference"
     patterns: ClassVar[tuple[str, ...]] = ("cctv_cameras*.csv",)
     needs: ClassVar[tuple[str, ...]] = ()
+    vocabularies: ClassVar[Mapping[str, Collection[str] | Vocabulary]] = {
+        "proprietaire": Vocabulary(OWNERS, "unknown_owner", "proprietaire is not one of " + "/".join(OWNERS))}
     columns = ("camera_id", "longitude", "latitude", "proprietaire", "portee_m")
     optional = ("orientation_deg", "angle_champ_deg", "mise_en_service")
 
@@ -102,6 +105,8 @@ class CctvEvents:
     kind: ClassVar[Literal["events", "reference"]] = "events"
     patterns: ClassVar[tuple[str, ...]] = ("cctv_events*.jsonl",)
     needs: ClassVar[tuple[str, ...]] = ("cctv_cameras",)
+    vocabularies: ClassVar[Mapping[str, Collection[str] | Vocabulary]] = {"type": Vocabulary(
+        tuple(DECREE_TYPES), "type_not_in_decree", "type is not one of the 8 event types of decree n° 2023-828")}
     columns = ("event_id", "camera_id", "detected_at", "type", "confidence")
 
     def read(self, path: Path, timezone: str) -> RawFile:

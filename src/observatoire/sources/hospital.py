@@ -8,13 +8,14 @@ content hash and the row, so re-ingesting the same file gives the same ids.
 from __future__ import annotations
 
 from pathlib import Path
+from collections.abc import Collection, Mapping
 from typing import ClassVar, Literal
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from observatoire.sources.base import ROW, Canonical, Context, RawFile
+from observatoire.sources.base import ROW, Canonical, Context, RawFile, Vocabulary
 from observatoire.sources.canonical import mask, Rejects, attributes_for, build_events
 from observatoire.sources.formats import join_date_time, parse_local, read_csv
 
@@ -30,6 +31,10 @@ class Hospital:
     kind: ClassVar[Literal["events", "reference"]] = "events"
     patterns: ClassVar[tuple[str, ...]] = ("hospital*.csv",)
     needs: ClassVar[tuple[str, ...]] = ()
+    vocabularies: ClassVar[Mapping[str, Collection[str] | Vocabulary]] = {
+        "categorie_arme": Vocabulary(tuple(WEAPONS), "unknown_weapon", "categorie_arme is not one of " + "/".join(WEAPONS)),
+        "tranche_age": Vocabulary(AGE_BANDS, "unknown_age_band", "tranche_age is not a documented band"),
+        "sexe": Vocabulary(SEXES, "unknown_sex", "sexe is not F/M/X")}
     columns = ("date_agression", "heure_agression", "code_insee_lieu", "categorie_arme", "tranche_age", "sexe")
     optional = ("date_admission", "heure_admission")
 

@@ -10,16 +10,17 @@ hospital itself hid (``s``, ``<11``, ``NC``) is stored the same way.
 from __future__ import annotations
 
 from pathlib import Path
+from collections.abc import Collection, Mapping
 from typing import ClassVar, Literal
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from observatoire.sources.base import ROW, Canonical, Context, RawFile
+from observatoire.sources.base import ROW, Canonical, Context, RawFile, Vocabulary
 from observatoire.sources.canonical import mask, Rejects
 from observatoire.sources.formats import parse_int, parse_local, read_csv
-from observatoire.sources.hospital import AGE_BANDS, SEXES, WEAPONS
+from observatoire.sources.hospital import AGE_BANDS, SEXES, WEAPONS, Hospital
 
 SMALL_COUNT_MAX = 10
 HIDDEN = ("s", "nc", "secret", "<11", "< 11", "<5", "< 5")
@@ -42,6 +43,9 @@ class HospitalCounts:
     kind: ClassVar[Literal["events", "reference"]] = "reference"
     patterns: ClassVar[tuple[str, ...]] = ("hospital_counts*.csv",)
     needs: ClassVar[tuple[str, ...]] = ()
+    vocabularies: ClassVar[Mapping[str, Collection[str] | Vocabulary]] = {
+        **Hospital.vocabularies,
+        "nombre": HIDDEN}   # for nombre, the spellings of a hidden count beside integers
     columns = ("debut_periode", "fin_periode", "code_insee_lieu", "categorie_arme", "tranche_age", "sexe", "nombre")
 
     def read(self, path: Path, timezone: str) -> RawFile:

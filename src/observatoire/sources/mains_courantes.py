@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from collections.abc import Collection, Mapping
 from typing import ClassVar, Literal
 
 import numpy as np
@@ -10,10 +11,10 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from observatoire.sources.base import ROW, Canonical, Context, RawFile
+from observatoire.sources.base import ROW, Canonical, Context, RawFile, Vocabulary
 from observatoire.sources.canonical import mask, Rejects, attributes_for, build_events, zones_of_postcodes
 from observatoire.sources.formats import extract_postcode, parse_decimal, parse_local, read_csv, read_jsonl
-from observatoire.sources.labels import categories_of
+from observatoire.sources.labels import LABELS_FR, categories_of
 
 DATETIME_FORMATS = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S")
 ORIGIN_DISCOVERY = {"initiative": "directed", "videoprotection": "directed",
@@ -46,6 +47,10 @@ class MainsCourantes:
     kind: ClassVar[Literal["events", "reference"]] = "events"
     patterns: ClassVar[tuple[str, ...]] = ("mains_courantes*.csv", "mains_courantes*.jsonl")
     needs: ClassVar[tuple[str, ...]] = ()
+    vocabularies: ClassVar[Mapping[str, Collection[str] | Vocabulary]] = {
+        "categorie": Vocabulary(tuple(LABELS_FR), "unknown_category", "categorie is not a known logbook label"),
+        "origine": Vocabulary(tuple(ORIGIN_DISCOVERY), "unknown_origin",
+                              "origine is not one of " + "/".join(ORIGIN_DISCOVERY))}
     columns = ("numero", "date_heure", "adresse", "longitude", "latitude", "categorie", "origine", "recit")
     optional = ("date_saisie", "agent", "personnes_impliquees")
 

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from collections.abc import Collection, Mapping
 from typing import ClassVar, Literal
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from observatoire.sources.base import ROW, Canonical, Context, RawFile
+from observatoire.sources.base import ROW, Canonical, Context, RawFile, Vocabulary
 from observatoire.sources.canonical import mask, Rejects, attributes_for, build_events
 from observatoire.sources.formats import parse_decimal, parse_iso, read_jsonl
-from observatoire.sources.labels import categories_of
+from observatoire.sources.labels import LABELS_FR, categories_of
 
 REPORT_TYPES = {"intervention": "intervention", "rapport_operateur": "operator_report"}
 
@@ -22,6 +23,9 @@ class MunicipalReports:
     kind: ClassVar[Literal["events", "reference"]] = "events"
     patterns: ClassVar[tuple[str, ...]] = ("municipal_reports*.jsonl",)
     needs: ClassVar[tuple[str, ...]] = ()
+    vocabularies: ClassVar[Mapping[str, Collection[str] | Vocabulary]] = {
+        "type": Vocabulary(tuple(REPORT_TYPES), "unknown_type", "type is not intervention/rapport_operateur"),
+        "nature": Vocabulary(tuple(LABELS_FR), "unknown_category", "nature is not a known category label")}
     columns = ("id", "type", "horodatage", "lon", "lat", "nature", "note", "agent")
 
     def read(self, path: Path, timezone: str) -> RawFile:

@@ -7,13 +7,14 @@ patrols are; keeping the allocation lets later audits separate deployment from n
 from __future__ import annotations
 
 from pathlib import Path
+from collections.abc import Collection, Mapping
 from typing import ClassVar, Literal
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from observatoire.sources.base import ROW, Canonical, Context, RawFile
+from observatoire.sources.base import ROW, Canonical, Context, RawFile, Vocabulary
 from observatoire.sources.canonical import mask, Rejects
 from observatoire.sources.formats import parse_decimal, parse_int, parse_local, read_csv
 
@@ -35,6 +36,8 @@ class Patrols:
     kind: ClassVar[Literal["events", "reference"]] = "reference"
     patterns: ClassVar[tuple[str, ...]] = ("patrols*.csv",)
     needs: ClassVar[tuple[str, ...]] = ()
+    vocabularies: ClassVar[Mapping[str, Collection[str] | Vocabulary]] = {
+        "creneau": Vocabulary(tuple(SHIFTS), "unknown_shift", "creneau is not matin/apres-midi/nuit")}
     columns = ("date", "creneau", "code_insee", "effectif", "heures_patrouille")
 
     def read(self, path: Path, timezone: str) -> RawFile:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from collections.abc import Collection, Mapping
 from typing import ClassVar, Literal
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from observatoire.sources.base import ROW, Canonical, Context, RawFile
+from observatoire.sources.base import ROW, Canonical, Context, RawFile, Vocabulary
 from observatoire.sources.canonical import mask, Rejects, attributes_for, build_events
 from observatoire.sources.formats import parse_decimal, parse_int, parse_local, read_csv
 
@@ -24,6 +25,8 @@ class PlannedEvents:
     kind: ClassVar[Literal["events", "reference"]] = "events"
     patterns: ClassVar[tuple[str, ...]] = ("planned_events*.csv",)
     needs: ClassVar[tuple[str, ...]] = ()
+    vocabularies: ClassVar[Mapping[str, Collection[str] | Vocabulary]] = {
+        "type": Vocabulary(tuple(EVENT_TYPES), "unknown_event_type", "type is not one of " + "/".join(EVENT_TYPES))}
     columns = ("id", "nom", "type", "lieu", "longitude", "latitude", "debut", "fin", "affluence_attendue")
 
     def read(self, path: Path, timezone: str) -> RawFile:

@@ -18,15 +18,15 @@ placed by polygon, as for every other source.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
 from pathlib import Path
+from collections.abc import Collection, Mapping
 from typing import ClassVar, Literal
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from observatoire.sources.base import ROW, Canonical, Context, RawFile
+from observatoire.sources.base import ROW, Canonical, Context, RawFile, Vocabulary
 from observatoire.sources.canonical import mask, Rejects, build_events
 from observatoire.event.schema import ATTRIBUTES
 from observatoire.sources.formats import parse_decimal, read_csv
@@ -58,6 +58,34 @@ LOCATION_PRECISION_M = 200.0
 CONTENT_KEY_FIELDS = ("Month", "Reported by", "Falls within", "Longitude", "Latitude", "LSOA code",
                       "Crime type", "Last outcome category")
 
+# "Reported by" / "Falls within": the forces that publish on police.uk (England, Wales, Northern Ireland).
+FORCES = (
+    "Avon and Somerset Constabulary", "Bedfordshire Police", "British Transport Police", "Cambridgeshire Constabulary",
+    "Cheshire Constabulary", "City of London Police", "Cleveland Police", "Cumbria Constabulary",
+    "Derbyshire Constabulary", "Devon & Cornwall Police", "Devon and Cornwall Police", "Dorset Police",
+    "Durham Constabulary", "Dyfed-Powys Police", "Essex Police", "Gloucestershire Constabulary",
+    "Greater Manchester Police", "Gwent Police", "Hampshire Constabulary", "Hampshire and Isle of Wight Constabulary",
+    "Hertfordshire Constabulary", "Humberside Police", "Kent Police", "Lancashire Constabulary",
+    "Leicestershire Police", "Lincolnshire Police", "Merseyside Police", "Metropolitan Police Service",
+    "Norfolk Constabulary", "North Wales Police", "North Yorkshire Police", "Northamptonshire Police",
+    "Northumbria Police", "Nottinghamshire Police", "Police Service of Northern Ireland", "South Wales Police",
+    "South Yorkshire Police", "Staffordshire Police", "Suffolk Constabulary", "Surrey Police", "Sussex Police",
+    "Thames Valley Police", "Warwickshire Police", "West Mercia Police", "West Midlands Police",
+    "West Yorkshire Police", "Wiltshire Police",
+)
+# "Last outcome category": police.uk's outcome categories.
+OUTCOMES = (
+    "Action to be taken by another organisation", "Awaiting court outcome", "Court case unable to proceed",
+    "Court result unavailable", "Defendant found not guilty", "Defendant sent to Crown Court",
+    "Formal action is not in the public interest", "Further action is not in the public interest",
+    "Further investigation is not in the public interest", "Investigation complete; no suspect identified",
+    "Local resolution", "Offender deprived of property", "Offender fined", "Offender given a caution",
+    "Offender given a drugs possession warning", "Offender given a penalty notice", "Offender given penalty notice",
+    "Offender given absolute discharge", "Offender given community sentence", "Offender given conditional discharge",
+    "Offender given suspended prison sentence", "Offender ordered to pay compensation",
+    "Offender otherwise dealt with", "Offender sent to prison", "Status update unavailable", "Suspect charged",
+    "Suspect charged as part of another case", "Unable to prosecute suspect", "Under investigation",
+)
 ATTRIBUTES_TYPE = ATTRIBUTES["police_uk"]
 
 
@@ -66,6 +94,9 @@ class PoliceUk:
     kind: ClassVar[Literal["events", "reference"]] = "events"
     patterns: ClassVar[tuple[str, ...]] = ("*-street.csv", "*-street.csv.gz")
     needs: ClassVar[tuple[str, ...]] = ()
+    vocabularies: ClassVar[Mapping[str, Collection[str] | Vocabulary]] = {
+        "Crime type": Vocabulary(tuple(CRIME_TYPES), "unknown_crime_type", "Crime type is not a police.uk crime type"),
+        "Last outcome category": OUTCOMES, "Reported by": FORCES, "Falls within": FORCES}
     columns = ("Crime ID", "Month", "Longitude", "Latitude", "LSOA code", "Crime type")
     optional = ("Reported by", "Falls within", "Location", "LSOA name", "Last outcome category", "Context")
 

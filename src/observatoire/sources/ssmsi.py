@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
 from pathlib import Path
+from collections.abc import Collection, Mapping
 from typing import ClassVar, Literal
 
 import numpy as np
@@ -72,6 +72,8 @@ INDICATORS: Mapping[str, str | None] = {
     "usage de stupefiants (afd)": "drugs",
     "escroqueries et fraudes aux moyens de paiement": None,
 }
+# "unite_de_compte": what the SSMSI counts.
+UNITS = ("Victime", "Victime entendue", "Infraction", "Véhicule", "Mis en cause", "Logement")
 # Burglary rates are per 1,000 dwellings (insee_log); every other rate per 1,000 inhabitants.
 PER_DWELLING = frozenset({"cambriolages de logement"})
 
@@ -98,6 +100,10 @@ class Ssmsi:
     kind: ClassVar[Literal["events", "reference"]] = "reference"
     patterns: ClassVar[tuple[str, ...]] = ("donnee-data.gouv-*.csv", "donnee-comm-data.gouv-*.csv", "ssmsi*.csv")
     needs: ClassVar[tuple[str, ...]] = ()
+    vocabularies: ClassVar[Mapping[str, Collection[str]]] = {
+        "indicateur": tuple(INDICATORS), "unite_de_compte": UNITS, "est_diffuse": ("diff", "ndiff"),
+        **{f: MISSING for f in ("nombre", "taux_pour_mille", "insee_pop", "insee_log", "annee", "insee_pop_millesime",
+                                "insee_log_millesime")}}   # other spellings of "no value" for the numbers
 
     def read(self, path: Path, timezone: str) -> RawFile:
         raw = read_csv(path, ())
