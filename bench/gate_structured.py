@@ -34,7 +34,7 @@ from observatoire.simulate import simulate_city_year  # noqa: E402
 from observatoire.sources.registry import load_sources, resolve  # noqa: E402
 
 T = TypeVar("T")
-STRUCTURED = ("verbalisations", "patrols", "cctv_cameras", "hospital", "planned_events", "cctv_events")
+STRUCTURED = ("verbalisations", "patrols", "cctv_cameras", "hospital", "cctv_events")   # planned_events: scrubbed text
 
 
 def main() -> None:
@@ -58,7 +58,7 @@ def main() -> None:
             if source.name not in STRUCTURED:
                 continue
             raw = source.read(path, city.timezone)
-            admitted, t_gate = _median_time(lambda: gate.admit(source.name, raw), args.runs)
+            admitted, t_gate = _median_time(lambda: gate.admit(source, raw), args.runs)
             kept = [c for c in admitted.table.schema.names if not c.startswith("__")]
             _, t_base = _median_time(lambda: pa.RecordBatch.from_arrays([raw.table[c].combine_chunks() for c in kept],
                                                                         names=kept), args.runs)

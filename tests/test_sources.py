@@ -271,11 +271,17 @@ def test_hostile_cells_are_quarantined_and_a_truncated_last_line_too(
 
 def test_when_a_file_is_in_an_unknown_binary_encoding_then_it_is_refused_clearly(
         tmp_path: Path, store: ParquetStore, city: CityProfile, sources: dict, gate: Gate) -> None:
+    """UTF-16 with its byte-order mark (Excel's "Unicode text") is read; UTF-32 or any other binary is not."""
+    for encoding in ("utf-32", "utf-32-be"):
+        path = tmp_path / f"mains_courantes_{encoding}.csv"
+        path.write_bytes(MC.encode(encoding))
+        with pytest.raises(Exception, match="binary content|missing column"):
+            ingest([path], store=store, city=city, sources=sources, gate=gate, now=NOW)
+    assert not store.manifest_path.exists()
     path = tmp_path / "mains_courantes_utf16.csv"
     path.write_bytes(MC.encode("utf-16"))
-    with pytest.raises(Exception, match="binary content|missing column"):
-        ingest([path], store=store, city=city, sources=sources, gate=gate, now=NOW)
-    assert not store.manifest_path.exists()
+    [report] = ingest([path], store=store, city=city, sources=sources, gate=gate, now=NOW)
+    assert report.committed and report.admitted == 3
 
 
 def test_a_logbook_in_json_lines_with_a_bom_gives_the_same_events_as_its_csv(

@@ -78,7 +78,7 @@ def test_when_police_uk_attributes_are_registered_then_events_carry_them(
     ingest([path], store=store, city=west_yorkshire, sources=SOURCES, gate=opendata_gate)
     [event] = store.events().to_pyarrow().to_pylist()
     assert event["attributes"]["police_uk"] == {
-        "crime_id": "abc1", "crime_type": "Shoplifting", "last_outcome": "Under investigation",
+        "crime_id": opendata_gate.keyring.record_digests(["abc1"])[0], "crime_type": "Shoplifting", "last_outcome": "Under investigation",
         "reported_by": "West Yorkshire Police", "falls_within": "West Yorkshire Police"}
 
 

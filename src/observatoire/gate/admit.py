@@ -31,7 +31,7 @@ from observatoire.event.schema import EVENT_SCHEMA
 from observatoire.gate.checks import failing
 from observatoire.gate.policy import Policies, SourcePolicy
 from observatoire.gate.pseudonym import KeyRing, normalise_array
-from observatoire.sources.base import EXTRA, ROW, RawFile, Vocabulary
+from observatoire.sources.base import EXTRA, ROW, RawFile, Source, Vocabulary
 
 PSEUDONYMS = "__pseudonyms"
 REDACTIONS = "__redactions"
@@ -88,9 +88,11 @@ class Gate:
     keyring: KeyRing
     scrubber: Scrubber | None = None
 
-    def admit(self, source: str, raw: RawFile,
-              vocabularies: Mapping[str, Collection[str] | Vocabulary] | None = None) -> Admitted:
-        """``vocabularies``: the connector's closed lists, for ``keep:vocabulary`` rules that give none."""
+    def admit(self, connector: Source, raw: RawFile) -> Admitted:
+        """``raw`` as ``connector`` read it, through the connector's policy; the connector's ``vocabularies``
+        complete the ``keep`` rules that give no values (``gate/checks.py``)."""
+        source = connector.name
+        vocabularies: Mapping[str, Collection[str] | Vocabulary] = getattr(connector, "vocabularies", {})
         policy = self.policies.of(source)
         table = raw.table
         columns = [c for c in table.column_names if c not in (ROW, EXTRA)]
@@ -98,7 +100,7 @@ class Gate:
         if unnamed:
             raise InputError(f"source {source}: {len(unnamed)} field(s) named by no privacy policy "
                              f"({', '.join(self._unknown(c) for c in unnamed)}); the gate refuses the file")
-        refused = self._refused_rows(policy, table, vocabularies or {})
+        refused = self._refused_rows(policy, table, vocabularies)
         if refused:  # refused rows go no further, not even to the scrubber
             bad = np.isin(table[ROW].to_numpy(), [r for r, _, _ in refused])
             table = table.filter(pa.array(~bad))
@@ -170,8 +172,8 @@ class Gate:
                 else:
                     out.append((int(rows[i]), "undeclared_field",
                                 f"{len(names)} field(s) named by no privacy policy ({self._unknown(names[0])})"))
-        seen: set[int] = set()
-        return [x for x in sorted(out) if not (x[0] in seen or seen.add(x[0]))]
+        seen: set[int] = set()   # the first reason found for a row, in the order of the checks above
+        return [x for x in sorted(out, key=lambda x: x[0]) if not (x[0] in seen or seen.add(x[0]))]
 
     def _unknown(self, name: str) -> str:
         """A field the policy does not know, named by a keyed digest, never its text: a hostile export can put

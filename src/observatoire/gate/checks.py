@@ -50,7 +50,7 @@ def failing(check: str, col: pa.Array, *, pattern: str | None = None,
     present = pc.fill_null(pc.not_equal(texts, ""), False)
     accepted = set(map(fold, values or ()))
     if check == "vocabulary":
-        ok = pa.array([v is not None and fold(v) in accepted for v in distinct.to_pylist()])
+        ok = pa.array([v is not None and fold(v) in accepted for v in distinct.to_pylist()], pa.bool_())
     else:
         if check == "number":
             ok = pc.match_substring_regex(pc.replace_substring_regex(texts, SPACES, ""), NUMBER)
@@ -65,7 +65,7 @@ def failing(check: str, col: pa.Array, *, pattern: str | None = None,
         else:
             raise ValueError(f"unknown check {check!r}")
         if accepted:
-            extra = pa.array([v is not None and fold(v) in accepted for v in distinct.to_pylist()])
+            extra = pa.array([v is not None and fold(v) in accepted for v in distinct.to_pylist()], pa.bool_())
             ok = pc.or_(pc.fill_null(ok, False), extra)
     bad = pc.and_(present, pc.invert(pc.fill_null(ok, False)))
     return np.asarray(pc.fill_null(bad.take(pc.index_in(col, distinct)), False).to_numpy(zero_copy_only=False),

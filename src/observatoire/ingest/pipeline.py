@@ -206,7 +206,10 @@ def _prepare(path: Path, source: Source, *, store: Store, city: CityProfile, gat
     if missing:
         raise InputError(f"{path}: source {source.name} needs {', '.join(missing)} ingested first")
     raw = source.read(path, city.timezone)
-    admitted = gate.admit(source.name, raw, getattr(source, "vocabularies", None))
+    try:
+        admitted = gate.admit(source, raw)
+    except InputError as exc:          # the gate's refusal, said with the file it refuses
+        raise type(exc)(f"{path}: {exc}") from None
     ctx = Context(city=city, batch_id=batch_id, source_file=name, ingested_at=now,
                   retention_days=retention, references=references)
     out = source.canonicalise(admitted.table, ctx)

@@ -26,8 +26,10 @@ EXTRA = "__extra"  # JSON Lines: comma-separated paths of keys the source does n
 
 @dataclass(frozen=True, slots=True)
 class Vocabulary:
-    """A closed list of a field, with the quarantine reason of a value outside it (when ``invalid_value``,
-    the gate's default, says too little: a camera event type outside the decree is a legal refusal)."""
+    """What the gate checks a kept field against, from the connector: the closed list of a ``keep:vocabulary``
+    field (or extra spellings another check accepts, e.g. "NA" for a number), and the quarantine reason of a
+    value that fails, where the gate's ``invalid_value`` says too little (a camera event type outside the
+    decree is a legal refusal; ``bad_commune`` says what a data steward must fix)."""
 
     values: tuple[str, ...]
     reason: str = "invalid_value"

@@ -50,14 +50,26 @@ def _read_bytes(path: Path) -> bytes:
 
 
 def _decode(data: bytes, path: Path) -> str:
-    if data.startswith(UTF8_BOM):
-        data = data[len(UTF8_BOM):]
-    if b"\x00" in data[:4096]:
+    """Text of an export: UTF-16 with its byte-order mark, UTF-8 (any number of leading BOMs), else
+    Windows-1252. Line endings become ``\n`` (CR-only files of old spreadsheets, CRLF of Windows)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):     # UTF-16 (Excel's "Unicode text")
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise UnreadableFileError(f"{path}: not valid UTF-16 text") from None
+    else:
+        while data.startswith(UTF8_BOM):
+            data = data[len(UTF8_BOM):]
+        if b"\x00" in data[:4096]:
+            raise UnreadableFileError(f"{path}: binary content, not a text export")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = data.decode("cp1252", errors="replace")
+    text = text.lstrip("\ufeff")
+    if "\x00" in text:
         raise UnreadableFileError(f"{path}: binary content, not a text export")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def read_csv(path: Path, columns: Sequence[str], optional: Sequence[str] = ()) -> RawFile:
@@ -67,7 +79,12 @@ def read_csv(path: Path, columns: Sequence[str], optional: Sequence[str] = ()) -
     ``optional`` columns absent from the file are added as nulls.
     """
     text = _decode(_read_bytes(path), path)
+    text = text.lstrip("\n")           # blank lines before the header: the header is the first line with text
     header = text.split("\n", 1)[0]
+    if not header.strip():
+        raise UnreadableFileError(f"{path}: empty file, no header")
+    if not text.endswith("\n"):
+        text += "\n"                  # a header-only file without a final newline is still a file of no rows
     delimiter = ";" if header.count(";") >= header.count(",") else ","
     bad_lines: list[int] = []
 
@@ -111,7 +128,8 @@ def read_jsonl(path: Path, fields: Mapping[str, str]) -> RawFile:
     """Read JSON Lines; ``fields`` maps output column -> dotted path in each object (e.g. ``geo.lon``).
 
     Values come out as strings (numbers in their JSON spelling); a missing key is null.
-    Keys no field reads are listed per row in ``__extra``, for the gate to refuse.
+    Keys no field reads are listed per row in ``__extra``, for the gate to refuse. A line that is not an
+    object, or nests deeper than ``MAX_DEPTH`` levels, is a malformed row.
     """
     text = _decode(_read_bytes(path), path)
     objects: list[dict] = []
@@ -124,7 +142,7 @@ def read_jsonl(path: Path, fields: Mapping[str, str]) -> RawFile:
             obj = orjson.loads(line)
         except orjson.JSONDecodeError:
             obj = None
-        if isinstance(obj, dict):
+        if isinstance(obj, dict) and _shallow(obj):
             objects.append(obj)
             rows.append(number)
         else:
@@ -138,6 +156,24 @@ def read_jsonl(path: Path, fields: Mapping[str, str]) -> RawFile:
     extra = [",".join(_undeclared(o, "", known, prefixes)) or None for o in objects]
     table = table.append_column(EXTRA, pa.array(extra, pa.string()))
     return RawFile(table.append_column(ROW, pa.array(rows, pa.int64())), malformed)
+
+
+MAX_DEPTH = 32   # no export nests deeper; orjson cannot write a value back beyond 254 levels
+
+
+def _shallow(obj: object) -> bool:
+    """Whether ``obj`` nests at most MAX_DEPTH levels (iteratively: a hostile line cannot exhaust the stack).
+    A deeper line is malformed: its values could not be spelled back as JSON for the gate."""
+    stack = [(obj, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return False
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+    return True
 
 
 def _prefixes(dotted: str) -> list[str]:

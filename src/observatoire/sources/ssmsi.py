@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from observatoire.errors import SchemaError
-from observatoire.sources.base import ROW, Canonical, Context, RawFile
+from observatoire.sources.base import ROW, Canonical, Context, RawFile, Vocabulary
 from observatoire.sources.canonical import mask, Rejects
 from observatoire.sources.formats import parse_decimal, read_csv
 
@@ -100,10 +100,16 @@ class Ssmsi:
     kind: ClassVar[Literal["events", "reference"]] = "reference"
     patterns: ClassVar[tuple[str, ...]] = ("donnee-data.gouv-*.csv", "donnee-comm-data.gouv-*.csv", "ssmsi*.csv")
     needs: ClassVar[tuple[str, ...]] = ()
-    vocabularies: ClassVar[Mapping[str, Collection[str]]] = {
-        "indicateur": tuple(INDICATORS), "unite_de_compte": UNITS, "est_diffuse": ("diff", "ndiff"),
-        **{f: MISSING for f in ("nombre", "taux_pour_mille", "insee_pop", "insee_log", "annee", "insee_pop_millesime",
-                                "insee_log_millesime")}}   # other spellings of "no value" for the numbers
+    vocabularies: ClassVar[Mapping[str, Collection[str] | Vocabulary]] = {
+        "CODGEO": Vocabulary((), "bad_commune", "CODGEO is not an INSEE commune code"),
+        "annee": Vocabulary(MISSING, "bad_year", "annee is not a year (YY or YYYY)"),
+        "indicateur": tuple(INDICATORS), "unite_de_compte": UNITS,
+        "est_diffuse": Vocabulary(("diff", "ndiff"), "bad_publication_flag", "est_diffuse is not diff/ndiff"),
+        # numbers, with the spellings of "no value" of R and spreadsheet exports
+        "nombre": Vocabulary(MISSING, "bad_count", "nombre is not a count (a non-negative integer)"),
+        "taux_pour_mille": Vocabulary(MISSING, "bad_rate", "taux_pour_mille is not a non-negative number"),
+        **{f: Vocabulary(MISSING, "bad_denominator", "insee_pop/insee_log or their vintages are not numbers")
+           for f in ("insee_pop", "insee_log", "insee_pop_millesime", "insee_log_millesime")}}
 
     def read(self, path: Path, timezone: str) -> RawFile:
         raw = read_csv(path, ())
