@@ -19,7 +19,8 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
     ("etas.py", ["--sizes", "2000"]),
     ("pii_work.py", ["--passes", "1"]),
     ("feedback_loop_power.py", ["2"]),
-    ("evaluation_coverage.py", ["--reps", "2"]),   # the NER timings only (the instruction count takes minutes)
+    ("evaluation_coverage.py", ["--reps", "2"]),
+    ("fuzz.py", ["--cases", "20", "--sources", "patrols,cctv_events", "--full-every", "10"]),   # the NER timings only (the instruction count takes minutes)
 ])
 def test_bench_script_runs_and_prints_its_table(script: str, args: list[str]) -> None:
     out = subprocess.run([sys.executable, str(BENCH / script), *args], capture_output=True, text=True, timeout=600)
