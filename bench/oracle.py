@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from observatoire.analytics.evaluate import evaluate  # noqa: E402
-from observatoire.analytics.forecast import get_forecaster  # noqa: E402
+from observatoire.analytics.forecast import FORECASTERS, get_forecaster, method_defaults  # noqa: E402
 from observatoire.analytics.forecast.grid import EventArrays, assign_cells  # noqa: E402
 from observatoire.analytics.places import city_grid  # noqa: E402
 from observatoire.city.profile import CityProfile, load_city  # noqa: E402
@@ -119,7 +119,7 @@ def oracle_comparison(city: CityProfile, out_dir: Path, *, seed: int = 2025, yea
             if len(train) > TRAIN_CAP:
                 train = train.select(np.arange(len(train)) >= len(train) - TRAIN_CAP)
             start = float(train.t.min()) if name.endswith("etas") and len(train) else max(0.0, origin - 365)
-            model = get_forecaster(name, **({"max_iter": 100, "tol": 1e-4} if name.endswith("etas") else {}))
+            model = get_forecaster(name, **method_defaults(FORECASTERS[name]).settings)
             forecast = model.fit_predict(train, grid, start=start, end=origin, horizon=float(horizon_days),
                                          rng=fit_rng)
             ev = evaluate(np.asarray(forecast.scores)[active], observed, area, k, eval_rng)

@@ -14,7 +14,7 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -109,9 +109,20 @@ def _serve(settings: Settings, host: str, port: int, purge_every_h: float = 24.0
         ReleaseScheduler(settings, release_every_h * 3600).start()
         console.print(f"publishing each closed month now and every {release_every_h:g} h (observatoire release list)")
     console.print(f"serving the observatory on http://{host}:{port}/ (Ctrl-C to stop)")
-    config = uvicorn.Config(app_, host=host, port=port, log_level="info")      # configures uvicorn's loggers
+    config = server_config(app_, host, port, settings.trusted_proxies)
     logging.getLogger("uvicorn.access").addFilter(NoQueryStrings())
     uvicorn.Server(config).run()
+
+
+def server_config(app_: Any, host: str, port: int, trusted_proxies: tuple[str, ...]) -> Any:
+    """uvicorn's configuration: forwarded headers believed only from the configured proxies (uvicorn's own default
+    believes any caller on loopback, so a local client could name any address and dodge the login throttle)."""
+    import uvicorn
+
+    if trusted_proxies:
+        return uvicorn.Config(app_, host=host, port=port, log_level="info", proxy_headers=True,
+                              forwarded_allow_ips=list(trusted_proxies))
+    return uvicorn.Config(app_, host=host, port=port, log_level="info", proxy_headers=False)
 
 
 @app.command()
@@ -161,10 +172,15 @@ def serve(
     home: Annotated[Optional[Path], typer.Option(
         "--home", help="Directory holding store/, keys/, audit/, auth/, registry/, evaluations/ and holds.json "
                        "(as `demo --out` lays them out; default: $OBSERVATOIRE_HOME, else var/...).")] = None,
+    trusted_proxy: Annotated[Optional[list[str]], typer.Option(
+        "--trusted-proxy", help="Address or network of a reverse proxy whose X-Forwarded-For is believed "
+                                "(repeatable; default: $OBSERVATOIRE_TRUSTED_PROXIES, else none).")] = None,
 ) -> None:
     """Serve the API, the staff map and the public portal; purge expired records and publish each closed month on
     a schedule."""
-    _serve(Settings.from_env(home=home, store_dir=store, city_path=city), host, port, purge_every, release_every)
+    overrides = {"trusted_proxies": tuple(trusted_proxy)} if trusted_proxy else {}
+    _serve(Settings.from_env(home=home, store_dir=store, city_path=city, **overrides), host, port, purge_every,
+           release_every)
 
 
 @app.command()

@@ -53,6 +53,9 @@ class Settings:
     oidc_client_secret: str | None = None
     # Session cookies are marked Secure unless explicitly relaxed (plain-http local demo and tests).
     secure_cookies: bool = True
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or networks); none by
+    # default: else anyone could name their own address and walk around the login throttle.
+    trusted_proxies: tuple[str, ...] = ()
     # The one clock of the process (retention, sessions, audit timestamps); tests freeze it.
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     # Fault injection for the crash test: seconds to pause after each staged file.
@@ -102,6 +105,8 @@ class Settings:
             env["releases_dir"] = Path(v)
         if v := os.environ.get("OBSERVATOIRE_RELEASE_CONFIG"):
             env["release_path"] = Path(v)
+        if v := os.environ.get("OBSERVATOIRE_TRUSTED_PROXIES"):
+            env["trusted_proxies"] = tuple(x.strip() for x in v.split(",") if x.strip())
         if v := os.environ.get("OBSERVATOIRE_OIDC_ISSUER"):
             env["oidc_issuer"] = v
         if v := os.environ.get("OBSERVATOIRE_OIDC_CLIENT_ID"):

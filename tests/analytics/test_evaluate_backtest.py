@@ -10,12 +10,12 @@ from numpy.testing import assert_allclose
 
 from observatoire.analytics.evaluate import (
     BACKTEST_SCHEMA,
-    GriddedEvents,
     bootstrap_ci,
     historical_baseline,
     rolling_origin_backtest,
     uniform_baseline,
 )
+from observatoire.analytics.forecast import EventArrays
 from observatoire.errors import InputError
 
 N_CELLS = 20
@@ -28,7 +28,7 @@ class Forecast:
     scores: np.ndarray
 
 
-def synthetic_events(seed: int = 1, periods: int = 12) -> tuple[GriddedEvents, np.ndarray]:
+def synthetic_events(seed: int = 1, periods: int = 12) -> tuple[EventArrays, np.ndarray]:
     """Poisson counts per cell and period from a fixed intensity: four hot cells, the rest cold."""
     gen = np.random.default_rng(seed)
     intensity = np.full(N_CELLS, 0.5)
@@ -36,7 +36,7 @@ def synthetic_events(seed: int = 1, periods: int = 12) -> tuple[GriddedEvents, n
     counts = gen.poisson(intensity, size=(periods, N_CELLS))
     t, c = np.nonzero(counts)
     reps = counts[t, c]
-    return GriddedEvents(np.repeat(t, reps), np.repeat(c, reps)), intensity
+    return EventArrays.in_cells(np.repeat(t, reps), np.repeat(c, reps)), intensity
 
 
 def test_when_backtesting_then_one_row_per_origin_and_method_with_the_schema():
@@ -60,7 +60,7 @@ def test_when_backtesting_then_the_forecaster_sees_only_the_past_and_the_declare
     seen = []
 
     def spy(train, grid, start, end, horizon, rng):
-        seen.append((train.times.min(), train.times.max(), start, end, horizon, grid))
+        seen.append((train.t.min(), train.t.max(), start, end, horizon, grid))
         assert isinstance(rng, np.random.Generator)
         return np.zeros(N_CELLS)
 
@@ -72,7 +72,7 @@ def test_when_backtesting_then_the_forecaster_sees_only_the_past_and_the_declare
 
 def test_when_evaluating_then_the_window_is_origin_to_origin_plus_horizon():
     # One event per period, all in cell 0 at t=5, cell 1 at t=6, cell 2 at t=7.
-    events = GriddedEvents(np.array([5, 6, 7]), np.array([0, 1, 2]))
+    events = EventArrays.in_cells(np.array([5, 6, 7]), np.array([0, 1, 2]))
 
     def cell_one(train, grid, start, end, horizon, rng):
         scores = np.zeros(N_CELLS)
@@ -86,7 +86,7 @@ def test_when_evaluating_then_the_window_is_origin_to_origin_plus_horizon():
 
 def test_when_times_are_dates_then_origins_and_horizons_are_dates():
     times = np.array(["2018-05", "2018-06", "2018-06", "2018-07"], dtype="datetime64[M]")
-    events = GriddedEvents(times, np.array([0, 1, 1, 1]))
+    events = EventArrays.in_cells(times, np.array([0, 1, 1, 1]))
     table = rolling_origin_backtest(
         historical_baseline(4), events, None, np.ones(4), [np.datetime64("2018-07")], np.timedelta64(1, "M"), 0.25,
         np.random.default_rng(0), baseline=uniform_baseline(4), method="historical", baseline_method="uniform",
@@ -131,8 +131,8 @@ class KeywordOnlyForecaster:
 
 def test_when_events_carry_positions_and_the_forecaster_is_keyword_only_then_both_are_supported():
     grid_events, _ = synthetic_events()
-    n = grid_events.times.size
-    events = PointEvents(grid_events.times.astype(float), np.zeros(n), np.zeros(n), grid_events.cells)
+    n = grid_events.t.size
+    events = PointEvents(grid_events.t.astype(float), np.zeros(n), np.zeros(n), grid_events.cell)
     seen: list = []
     table = rolling_origin_backtest(
         KeywordOnlyForecaster(seen), events, None, np.ones(N_CELLS), [6.0, 9.0], 1.0, 0.2, np.random.default_rng(0)
@@ -152,11 +152,11 @@ def test_when_a_forecaster_returns_the_wrong_shape_then_input_error():
 
 def test_when_events_are_malformed_then_input_error():
     with pytest.raises(InputError, match="same length"):
-        GriddedEvents(np.arange(3), np.arange(2))
+        EventArrays.in_cells(np.arange(3), np.arange(2))
     with pytest.raises(InputError, match="integer"):
-        GriddedEvents(np.arange(3), np.array([0.5, 1.0, 2.0]))
+        EventArrays.in_cells(np.arange(3), np.array([0.5, 1.0, 2.0]))
     with pytest.raises(InputError, match=r"cell indices must lie in \[0, 4\)"):
-        GriddedEvents(np.arange(2), np.array([0, 4])).counts(4)
+        EventArrays.in_cells(np.arange(2), np.array([0, 4])).counts(4)
 
 
 # --------------------------------------------------------------------------- bootstrap

@@ -18,12 +18,12 @@ import numpy as np
 import pytest
 
 from observatoire.analytics.evaluate import (
-    GriddedEvents,
     evaluate,
     historical_baseline,
     rolling_origin_backtest,
     uniform_baseline,
 )
+from observatoire.analytics.forecast import EventArrays
 
 DATA = Path("/work/shared/data/police_uk")
 CELL_M = 250.0
@@ -63,7 +63,7 @@ def project(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.fixture(scope="module")
-def gridded() -> tuple[GriddedEvents, int]:
+def gridded() -> tuple[EventArrays, int]:
     lon, lat, months = load_points()
     x, y = project(lon, lat)
     col = np.floor((x - x.min()) / CELL_M).astype(np.int64)
@@ -71,7 +71,7 @@ def gridded() -> tuple[GriddedEvents, int]:
     raw_cell = row * (col.max() + 1) + col
     # Study area: cells with at least one crime in any July; renumber them 0..n_cells-1.
     active, cells = np.unique(raw_cell, return_inverse=True)
-    return GriddedEvents(months, cells), active.size
+    return EventArrays.in_cells(months, cells), active.size
 
 
 def test_when_2016_and_2017_counts_forecast_july_2018_then_pai_beats_random(gridded):

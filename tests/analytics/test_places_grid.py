@@ -1,4 +1,5 @@
-"""analytics/places.py: the city grid, events placed on it from an Ibis table, masked Gi*, capped forecasts."""
+"""analytics/places.py: the city grid, events placed on it from an Ibis table, masked Gi*; capped forecasts and
+backtests on the active cells."""
 
 from __future__ import annotations
 
@@ -10,11 +11,10 @@ import pyarrow as pa
 import pytest
 import shapely
 
-from observatoire.analytics.forecast import EventArrays, Grid, get_forecaster
+from observatoire.analytics.evaluate import rolling_origin_backtest
+from observatoire.analytics.forecast import CappedForecaster, EventArrays, Grid, get_forecaster
 from observatoire.analytics.hotspots import gi_star
 from observatoire.analytics.places import (
-    CappedForecaster,
-    backtest_on_active,
     cell_counts,
     city_grid,
     days_since,
@@ -144,10 +144,11 @@ def test_when_backtest_on_active_then_area_is_the_mask_and_baseline_beside() -> 
     mask[:40] = False
     grid = Grid(0.0, 0.0, 100.0, 10, 10, mask)
     events = _poisson_events(grid, 120, np.random.default_rng(2))
-    bt = backtest_on_active(get_forecaster("historical_average"), get_forecaster("naive"), events, grid,
-                            origins=[100.0, 107.0], horizon=7.0, train_days=60.0, k=0.1,
-                            rng=np.random.default_rng(0))
-    assert [r["method"] for r in bt.rows] == ["historical_average", "naive"] * 2
-    assert all(r["area_share"] == pytest.approx(6 / 60) for r in bt.rows)    # 6 of the 60 active cells
+    rows = rolling_origin_backtest(
+        get_forecaster("historical_average"), events, grid, np.ones(grid.n_cells), [100.0, 107.0], 7.0, 0.1,
+        np.random.default_rng(0), train_window=60.0, baseline=get_forecaster("naive"),
+        method="historical_average", baseline_method="naive", study_area=grid.active).to_pylist()
+    assert [r["method"] for r in rows] == ["historical_average", "naive"] * 2
+    assert all(r["area_share"] == pytest.approx(6 / 60) for r in rows)    # 6 of the 60 active cells
     chosen = select_cells(np.arange(100.0), grid, 0.1, np.random.default_rng(0))
     assert chosen.tolist() == [99, 98, 97, 96, 95, 94]

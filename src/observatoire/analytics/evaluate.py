@@ -6,7 +6,10 @@ The forecast is judged on the events observed afterwards in those cells.
 
 Every function here is pure: arrays in, numbers or a new Arrow table out, the
 caller's arrays are never modified, and every random choice comes from the
-``numpy.random.Generator`` passed in.
+``numpy.random.Generator`` passed in. Events are the forecasters' own container,
+:class:`~observatoire.analytics.forecast.grid.EventArrays` (times in days or
+``datetime64``), and a forecaster is anything implementing
+:class:`~observatoire.analytics.forecast.grid.Forecaster`.
 
 Formulas (``n`` events observed in the selected cells, ``N`` in all cells,
 ``a`` the selected area, ``A`` the whole area, ``n*`` the most events any
@@ -34,17 +37,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, ClassVar
 
 import numpy as np
 import pyarrow as pa
 
+from observatoire.analytics.forecast.grid import EventArrays, Forecast, Forecaster
 from observatoire.errors import InputError
 
 __all__ = [
     "Evaluation",
-    "Forecaster",
-    "GriddedEvents",
     "BACKTEST_SCHEMA",
     "bootstrap_ci",
     "evaluate",
@@ -60,64 +62,6 @@ __all__ = [
 # Relative slack on the area budget so that k = 0.3 of ten unit cells selects 3 cells
 # although 0.3 * 10 == 3.0000000000000004 in binary floating point.
 _AREA_RTOL = 1e-9
-
-
-class Forecaster(Protocol):
-    """Any callable ``(train_events, grid, *, start, end, horizon, rng) -> scores``.
-
-    ``train_events`` holds the events with ``start <= time < end`` (same type
-    as the events given to :func:`rolling_origin_backtest`); the forecast is
-    for the window ``[end, end + horizon)``. ``start``, ``end``, ``horizon``
-    and ``rng`` are passed by keyword, so both positional-or-keyword and
-    keyword-only signatures work. The result is an array of ``n_cells``
-    scores, or any object with such a ``.scores`` attribute (e.g. a
-    ``Forecast`` dataclass). An object with a ``fit_predict`` method of that
-    signature is accepted too.
-    """
-
-    def __call__(
-        self, train_events: Any, grid: Any, *, start: Any, end: Any, horizon: Any, rng: np.random.Generator
-    ) -> Any: ...
-
-
-@dataclass(frozen=True)
-class GriddedEvents:
-    """Events reduced to a time and a cell index of the flattened grid.
-
-    Attributes
-    ----------
-    times : numpy.ndarray
-        Shape ``(n_events,)``: ``datetime64`` values or numbers (days, months...).
-    cells : numpy.ndarray
-        Shape ``(n_events,)``: integer cell indices in ``[0, n_cells)``.
-    """
-
-    times: np.ndarray
-    cells: np.ndarray
-
-    def __post_init__(self) -> None:
-        times = np.asarray(self.times)
-        cells = np.asarray(self.cells)
-        if times.ndim != 1 or cells.shape != times.shape:
-            raise InputError(f"times and cells must be 1-D of the same length, got shapes {times.shape} and {cells.shape}")
-        if cells.size and not np.issubdtype(cells.dtype, np.integer):
-            raise InputError(f"cells must hold integer cell indices, got dtype {cells.dtype}")
-        object.__setattr__(self, "times", times)
-        object.__setattr__(self, "cells", cells)
-
-    def select(self, keep: np.ndarray) -> GriddedEvents:
-        """The events where the boolean array ``keep`` is true (a new object)."""
-        return GriddedEvents(self.times[keep], self.cells[keep])
-
-    def between(self, start: Any, end: Any) -> GriddedEvents:
-        """Events with ``start <= time < end`` (``start=None``: no lower bound)."""
-        return self.select(_window(self.times, start, end))
-
-    def counts(self, n_cells: int) -> np.ndarray:
-        """Number of events per cell, shape ``(n_cells,)``."""
-        if self.cells.size and (self.cells.min() < 0 or self.cells.max() >= n_cells):
-            raise InputError(f"cell indices must lie in [0, {n_cells})")
-        return np.bincount(self.cells.astype(np.intp, copy=False), minlength=n_cells).astype(np.float64)
 
 
 @dataclass(frozen=True)
@@ -140,11 +84,10 @@ def _window(times: np.ndarray, start: Any, end: Any) -> np.ndarray:
 
 
 def _times_and_cells(events: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Read ``times``/``cells`` (GriddedEvents) or ``t``/``cell`` (the forecasters' EventArrays)."""
-    times = getattr(events, "times", getattr(events, "t", None))
-    cells = getattr(events, "cells", getattr(events, "cell", None))
+    """The ``t`` and ``cell`` arrays of :class:`EventArrays` (or of any object with those and ``select``)."""
+    times, cells = getattr(events, "t", None), getattr(events, "cell", None)
     if times is None or cells is None or not callable(getattr(events, "select", None)):
-        raise InputError("events must have times (.times or .t), cell indices (.cells or .cell) and a .select(mask)")
+        raise InputError("events must be EventArrays: times .t, cell indices .cell and a .select(mask)")
     return np.asarray(times), np.asarray(cells)
 
 
@@ -349,27 +292,42 @@ def pei(scores: Any, observed: Any, area: Any, k: float, rng: np.random.Generato
 # --------------------------------------------------------------------------- baselines
 
 
+@dataclass(frozen=True)
+class _HistoricalCounts:
+    """Score = number of training events per cell, whatever the time unit (days, months...)."""
+
+    n_cells: int
+    name: ClassVar[str] = "historical_counts"
+
+    def fit_predict(self, events: Any, grid: Any, *, start: Any, end: Any, horizon: Any,
+                    rng: np.random.Generator) -> Forecast:
+        _, cells = _times_and_cells(events)
+        return Forecast(self.name, EventArrays.in_cells(np.zeros(cells.shape[0]), cells).counts(self.n_cells))
+
+
+@dataclass(frozen=True)
+class _Uniform:
+    """One constant score for every cell."""
+
+    n_cells: int
+    name: ClassVar[str] = "uniform"
+
+    def fit_predict(self, events: Any, grid: Any, *, start: Any, end: Any, horizon: Any,
+                    rng: np.random.Generator) -> Forecast:
+        return Forecast(self.name, np.zeros(self.n_cells))
+
+
 def historical_baseline(n_cells: int) -> Forecaster:
-    """Naive forecaster: the number of training events per cell ("last period's hotspots")."""
+    """Naive forecaster: the number of training events per cell ("last period's hotspots").
 
-    def historical_counts(
-        train_events: Any, grid: Any, *, start: Any, end: Any, horizon: Any, rng: np.random.Generator
-    ) -> np.ndarray:
-        _, cells = _times_and_cells(train_events)
-        return GriddedEvents(np.zeros(cells.shape[0]), cells).counts(n_cells)
-
-    return historical_counts
+    Unlike the registered methods it takes any time unit (``datetime64`` months too): it only counts cells.
+    """
+    return _HistoricalCounts(n_cells)
 
 
 def uniform_baseline(n_cells: int) -> Forecaster:
     """Forecaster with one constant score: :func:`select_top` then picks cells uniformly at random."""
-
-    def uniform(
-        train_events: Any, grid: Any, *, start: Any, end: Any, horizon: Any, rng: np.random.Generator
-    ) -> np.ndarray:
-        return np.zeros(n_cells)
-
-    return uniform
+    return _Uniform(n_cells)
 
 
 # --------------------------------------------------------------------------- backtest
@@ -406,32 +364,34 @@ def rolling_origin_backtest(
     baseline: Forecaster | Callable[..., Any] | None = None,
     method: str = "forecast",
     baseline_method: str = "baseline",
+    study_area: Any = None,
 ) -> pa.Table:
     """Rolling-origin evaluation of a forecaster beside a naive baseline.
 
     For each ``origin`` the forecaster is fitted on the events with
-    ``start <= time < origin``, where ``start = origin - train_window`` (the
+    ``start <= t < origin``, where ``start = origin - train_window`` (the
     earliest event time when ``train_window`` is None), and called as
-    ``forecaster(train_events, grid, start=start, end=origin, horizon=horizon, rng=rng)``
-    (or ``forecaster.fit_predict(...)`` likewise); its scores
-    are evaluated (:func:`evaluate`) on the events with
-    ``origin <= time < origin + horizon``. The baseline is run the same way on
+    ``forecaster.fit_predict(train_events, grid, start=start, end=origin, horizon=horizon, rng=rng)``;
+    its scores are evaluated (:func:`evaluate`) on the events with
+    ``origin <= t < origin + horizon``. The baseline is run the same way on
     the same windows.
 
     Parameters
     ----------
-    forecaster : callable or object with ``fit_predict``
-        See :class:`Forecaster`; may return scores or an object with ``.scores``.
-    events : GriddedEvents or compatible
-        All events (training and evaluation): a :class:`GriddedEvents`, or any
-        object with ``t`` and ``cell`` arrays and a ``select(mask)`` method
-        (e.g. the forecasters' ``EventArrays``); training subsets keep its type.
+    forecaster : Forecaster
+        See :class:`~observatoire.analytics.forecast.grid.Forecaster`; a bare function with the
+        signature of ``fit_predict`` is taken as one. Its result is a ``Forecast`` (or anything
+        with ``.scores``) or the scores themselves, shape ``(n_cells,)``.
+    events : EventArrays
+        All events (training and evaluation), times in any unit ``origins`` compare with (days,
+        ``datetime64`` months...); any object with ``t`` and ``cell`` arrays and a ``select(mask)``
+        is read the same way, and training subsets keep its type.
     grid : object
         Passed through to the forecasters untouched.
     area : array_like, shape (n_cells,)
         Cell areas; ``n_cells`` is its length.
     origins : sequence
-        Forecast origins, comparable with ``events.times``.
+        Forecast origins, comparable with ``events.t``.
     horizon : object
         Length of the evaluation window (``origin + horizon`` must be valid,
         e.g. a ``numpy.timedelta64`` for ``datetime64`` times).
@@ -442,10 +402,14 @@ def rolling_origin_backtest(
         (``rng.spawn``), so adding a baseline never changes the forecast's draws.
     train_window : object, optional
         Length of the training window before each origin.
-    baseline : callable, optional
+    baseline : Forecaster, optional
         Defaults to :func:`historical_baseline` (training counts per cell).
     method, baseline_method : str
         Labels written in the ``method`` column.
+    study_area : array_like of bool, shape (n_cells,), optional
+        The cells the evaluation is about (e.g. a grid's cells inside the city): the selection,
+        ``a / A``, ``N`` and ``n*`` are taken over these cells only, as if the others did not exist;
+        the forecasters still see and score the whole grid. Default: every cell.
 
     Returns
     -------
@@ -460,19 +424,23 @@ def rolling_origin_backtest(
     _check_k(k)
     if len(origins) == 0:
         raise InputError("origins must hold at least one forecast origin")
+    study = np.ones(n_cells, dtype=bool) if study_area is None else np.asarray(study_area, dtype=bool)
+    if study.shape != (n_cells,) or not study.any():
+        raise InputError(f"study_area must be a boolean mask of shape ({n_cells},) keeping at least one cell")
     runs = [(method, forecaster), (baseline_method, baseline if baseline is not None else historical_baseline(n_cells))]
     rows: dict[str, list[Any]] = {name: [] for name in BACKTEST_SCHEMA.names}
     earliest = times.min() if times.size else None
     for origin, origin_rng in zip(origins, rng.spawn(len(origins)), strict=True):
         start = earliest if train_window is None else origin - train_window
         train = events.select(_window(times, start, origin))
-        observed = GriddedEvents(times, cells).between(origin, origin + horizon).counts(n_cells)
+        future = _window(times, origin, origin + horizon)
+        observed = EventArrays.in_cells(np.zeros(int(future.sum())), cells[future]).counts(n_cells)[study]
         for (label, fn), child in zip(runs, origin_rng.spawn(len(runs)), strict=True):
             fit_rng, tie_rng = child.spawn(2)
             call = getattr(fn, "fit_predict", fn)
             result = call(train, grid, start=start, end=origin, horizon=horizon, rng=fit_rng)
             scores = _scores_of(result, n_cells, label)
-            evaluation = evaluate(scores, observed, a, k, tie_rng)
+            evaluation = evaluate(scores[study], observed, a[study], k, tie_rng)
             rows["origin"].append(str(origin))
             rows["method"].append(label)
             rows["hit_rate"].append(evaluation.hit_rate)

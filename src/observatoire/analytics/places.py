@@ -9,6 +9,10 @@ read: the query selects ``occurred_at``, ``lon`` and ``lat`` only.
 The grid covers the bounding box of the city outline; its mask keeps the cells
 that intersect the outline (shapely), so that the sea and the neighbouring
 communes are not part of the study area.
+
+Events become the forecasters' one container, :class:`EventArrays`; what is
+done with them (fitting, selecting, backtesting) is the forecasting service's
+(:mod:`observatoire.analytics.forecast.service`).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import pyarrow as pa
 import shapely
 
 from observatoire.analytics.counts import filter_events
-from observatoire.analytics.forecast.grid import EventArrays, Forecast, Forecaster, Grid, assign_cells, grid_from_bbox
+from observatoire.analytics.forecast.grid import EventArrays, Grid, assign_cells, grid_from_bbox
 from observatoire.analytics.hotspots import benjamini_hochberg
 from observatoire.city.geo import from_local_metres, grid_position, local_metres
 from observatoire.city.profile import CityProfile
@@ -121,9 +125,14 @@ def located_events(
     end: date | None = None,
     sources: Sequence[str] | None = None,
     categories: Sequence[str] | None = None,
+    discoveries: Sequence[str] | None = None,
 ) -> ir.Table:
-    """The events with a point matching the filters, as ``occurred_at``, ``lon``, ``lat`` (an expression)."""
-    kept = filter_events(events, start=start, end=end, sources=sources, categories=categories)
+    """The events with a point matching the filters, as ``occurred_at``, ``lon``, ``lat`` (an expression).
+
+    ``discoveries`` keeps only those discovery modes (e.g. ``["independent"]``); ``None`` keeps all.
+    """
+    kept = filter_events(events, start=start, end=end, sources=sources, categories=categories,
+                         discoveries=discoveries)
     kept = kept.filter(kept.lon.notnull(), kept.lat.notnull())
     return kept.select("occurred_at", "lon", "lat")
 
@@ -157,9 +166,11 @@ def days_since(occurred_at: pa.Array | pa.ChunkedArray, reference: datetime) -> 
 
 
 def place_events(table: pa.Table, cgrid: CityGrid, reference: datetime) -> PlacedEvents:
-    """Events (``occurred_at``, ``lon``, ``lat``) as :class:`EventArrays` on ``cgrid``.
+    """Events (``occurred_at``, ``lon``, ``lat``) as :class:`EventArrays` on ``cgrid``, sorted by ``(t, x, y)``.
 
-    Events outside the grid's mask are dropped and counted in ``outside``.
+    Events outside the grid's mask are dropped and counted in ``outside``. The order
+    depends on the events only, never on the order the engine returned them in, so a
+    forecast from the same events is the same to the last bit.
     """
     lon = table["lon"].to_numpy().astype(float)
     lat = table["lat"].to_numpy().astype(float)
@@ -167,8 +178,9 @@ def place_events(table: pa.Table, cgrid: CityGrid, reference: datetime) -> Place
     x, y = cgrid.project(lon, lat)
     cell = assign_cells(cgrid.grid, x, y)
     keep = cell >= 0
-    order = np.argsort(t[keep], kind="stable")
-    arrays = EventArrays(t[keep][order], x[keep][order], y[keep][order], cell[keep][order])
+    t, x, y, cell = t[keep], x[keep], y[keep], cell[keep]
+    order = np.lexsort((y, x, t))
+    arrays = EventArrays(t[order], x[order], y[order], cell[order])
     return PlacedEvents(arrays, reference, int((~keep).sum()))
 
 
@@ -181,12 +193,14 @@ def query_placed(
     sources: Sequence[str] | None = None,
     categories: Sequence[str] | None = None,
     reference: datetime | None = None,
+    discoveries: Sequence[str] | None = None,
 ) -> PlacedEvents:
     """Filter the store's events, fetch their times and points, and place them on ``cgrid``.
 
     ``reference`` defaults to ``start`` at UTC midnight (or the Unix epoch when ``start`` is open).
     """
-    table = located_events(events, start=start, end=end, sources=sources, categories=categories).to_pyarrow()
+    table = located_events(events, start=start, end=end, sources=sources, categories=categories,
+                           discoveries=discoveries).to_pyarrow()
     if reference is None:
         reference = datetime(start.year, start.month, start.day, tzinfo=UTC) if start else datetime(1970, 1, 1,
                                                                                                     tzinfo=UTC)
@@ -364,105 +378,15 @@ def kde_cells(
     return density, int(idx.size)
 
 
-
-# --------------------------------------------------------------------------- forecasts on the active cells
-
-
-class _ActiveView:
-    """Events with their cell renumbered among the active cells (for the evaluation), keeping the full arrays."""
-
-    def __init__(self, full: EventArrays, position: np.ndarray) -> None:
-        self.full = full
-        self._position = position
-        self.t = full.t
-        self.cell = position[full.cell]
-
-    def select(self, keep: np.ndarray) -> _ActiveView:
-        return _ActiveView(self.full.select(keep), self._position)
-
-
-@dataclass(frozen=True, eq=False)
-class CappedForecaster:
-    """A forecaster trained on at most ``max_events`` events: the most recent ones of its window.
-
-    When the training window holds more, its start moves forward to the time of
-    the ``max_events``-th most recent event (never closer to ``end`` than one
-    horizon). Keeps response times bounded on a city-year; ``fit_predict`` also
-    reports the effective start in ``params["train_start"]``.
-    """
-
-    inner: Forecaster
-    max_events: int
-
-    @property
-    def name(self) -> str:
-        return str(self.inner.name)
-
-    def effective_start(self, events: EventArrays, *, start: float, end: float, horizon: float) -> float:
-        """The training start actually used for ``[start, end)``."""
-        t = events.t[(events.t >= start) & (events.t < end)]
-        if t.size <= self.max_events:
-            return start
-        cut = float(np.sort(t)[t.size - self.max_events])
-        return min(max(start, cut), end - horizon)
-
-    def fit_predict(
-        self, events: EventArrays, grid: Grid, *, start: float, end: float, horizon: float, rng: np.random.Generator
-    ) -> Forecast:
-        first = self.effective_start(events, start=start, end=end, horizon=horizon)
-        train = events.select((events.t >= first) & (events.t < end))
-        result = self.inner.fit_predict(train, grid, start=first, end=end, horizon=horizon, rng=rng)
-        return Forecast(result.method, result.scores, {**dict(result.params), "train_start": first})
-
-
-def _on_active(forecaster: Forecaster, grid: Grid, active: np.ndarray) -> Any:
-    def scores(train: _ActiveView, _: Any, *, start: float, end: float, horizon: float,
-               rng: np.random.Generator) -> np.ndarray:
-        return np.asarray(forecaster.fit_predict(train.full, grid, start=start, end=end, horizon=horizon,
-                                                 rng=rng).scores)[active]
-    return scores
-
-
-@dataclass(frozen=True)
-class Backtest:
-    """Per-origin scores of a method and the baseline (rows of ``evaluate.BACKTEST_SCHEMA`` as dicts)."""
-
-    rows: list[dict[str, Any]]
-    origins: list[float]
-
-
-def backtest_on_active(
-    forecaster: Forecaster,
-    baseline: Forecaster,
-    events: EventArrays,
-    grid: Grid,
-    *,
-    origins: Sequence[float],
-    horizon: float,
-    train_days: float,
-    k: float,
-    rng: np.random.Generator,
-) -> Backtest:
-    """:func:`evaluate.rolling_origin_backtest` with the study area restricted to the grid's active cells.
-
-    The forecasters see the whole grid; hit rate, PAI and PEI select among,
-    and divide by the area of, the cells inside the city only.
-    """
-    from observatoire.analytics.evaluate import rolling_origin_backtest
-
-    active = np.flatnonzero(grid.active)
-    position = np.full(grid.n_cells, -1, dtype=np.int64)
-    position[active] = np.arange(active.size)
-    view = _ActiveView(events, position)
-    table = rolling_origin_backtest(
-        _on_active(forecaster, grid, active), view, grid, np.ones(active.size), list(origins), horizon, k, rng,
-        train_window=train_days, baseline=_on_active(baseline, grid, active),
-        method=str(forecaster.name), baseline_method=str(baseline.name))
-    return Backtest(table.to_pylist(), [float(o) for o in origins])
+# --------------------------------------------------------------------------- selections on the active cells
 
 
 def select_cells(scores: np.ndarray, grid: Grid, k: float, rng: np.random.Generator) -> np.ndarray:
-    """Indices of the top cells covering at most ``k`` of the city's area, highest score first (ties at random)."""
+    """Indices of the top cells covering at most ``k`` of the city's area, highest score first (ties at random).
+
+    :func:`~observatoire.analytics.evaluate.select_top` among the grid's active cells (equal areas):
+    ``floor(k * n_active)`` cells.
+    """
     from observatoire.analytics.evaluate import select_top
 
     active = np.flatnonzero(grid.active)

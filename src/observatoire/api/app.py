@@ -16,6 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from observatoire.analytics.forecast.registry import load_forecasters
+from observatoire.analytics.forecast.service import ForecastService
 from observatoire.api.access import check_routes, enforce
 from observatoire.api.deps import GridCache, StoreReader
 from observatoire.api.routes import (alerts, audit, audits, auth, evaluations, events, forecasts, health, hotspots,
@@ -82,6 +84,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.city = city
     app.state.store = StoreReader(store)
     app.state.grids = GridCache(city)
+    app.state.forecasts = ForecastService(load_forecasters())   # plug-ins loaded, or refused, at start-up
     app.state.auth = Auth.from_settings(settings)
     app.state.audit = AuditLog(settings.audit_dir, clock=settings.clock)
     app.state.releases = settings.releases()
@@ -96,8 +99,49 @@ def create_app(settings: Settings) -> FastAPI:
                    regulator.router, auth.router, public.router, pages.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=static_dir()), name="static")
+    app.add_middleware(SecurityHeaders)
     check_routes(app)
     return app
+
+
+# Every answer: no inline or foreign script, no framing, no sniffing, no referrer (a URL can carry a zone or a
+# period an analyst looked at). Inline *styles* stay allowed: the legends colour their swatches with them.
+SECURITY_HEADERS = (
+    (b"content-security-policy", b"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                                 b"img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; object-src 'none'; "
+                                 b"base-uri 'self'; form-action 'self'; frame-ancestors 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+)
+PUBLIC_PREFIXES = ("/api/v1/public/", "/public", "/static/")
+
+
+class SecurityHeaders:
+    """ASGI middleware: the security headers on every response, and ``Cache-Control: no-store`` on every
+    answer but the public edge and static files (event-level, restricted and session pages must not sit in a
+    shared cache or the browser's), unless the route set its own."""
+
+    def __init__(self, app) -> None:  # noqa: ANN001 - an ASGI app
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001 - the ASGI signature
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        public = str(scope.get("path", "")).startswith(PUBLIC_PREFIXES)
+
+        async def with_headers(message) -> None:  # noqa: ANN001
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {k.lower() for k, _ in headers}
+                headers += [(k, v) for k, v in SECURITY_HEADERS if k not in names]
+                if b"cache-control" not in names:
+                    headers.append((b"cache-control", b"public, max-age=300" if public else b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 class NoQueryStrings(logging.Filter):

@@ -186,6 +186,9 @@ class ForecastParameters(BaseModel):
     origins: int
     origin_step_days: int
     max_train_events: int
+    settings: dict[str, float | int | str | bool] = Field(
+        default_factory=dict, description="The settings the method is built with, as it declares them "
+                                          "(e.g. the EM max_iter and tol of the ETAS fits)")
     seed: int
     training: Literal["all", "independent"] = Field(
         "all", description="Which incidents the forecast learns from: all, or only those reported independently")

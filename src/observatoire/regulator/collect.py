@@ -100,7 +100,7 @@ def collect(settings: Any, *, processing_path: Path | None = None, verdicts: boo
     leaves out the operators' verdict counts (the public's copy)."""
     from importlib.metadata import PackageNotFoundError, version
 
-    from observatoire.analytics.forecast.registry import FORECASTERS
+    from observatoire.analytics.forecast.registry import load_forecasters
     from observatoire.registry.feedback import FeedbackLog
     from observatoire.registry.publish import published
     from observatoire.registry.versions import RuleRegistry
@@ -113,7 +113,7 @@ def collect(settings: Any, *, processing_path: Path | None = None, verdicts: boo
                             policy_path=settings.policy_path)   # read only: no audit log needed
     rules = published(registry, FeedbackLog(settings.registry_dir, clock=settings.clock) if verdicts else None)
     forecasters = [{"name": name, "summary": (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""}
-                   for name, cls in FORECASTERS.items()]
+                   for name, cls in load_forecasters().items()]
     from observatoire.governance.audit import RETENTION_DAYS as audit_days
 
     return Snapshot(

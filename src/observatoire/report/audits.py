@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 
 from observatoire.analytics.counts import filter_events
-from observatoire.analytics.forecast import get_forecaster
-from observatoire.analytics.places import CappedForecaster, city_grid, query_placed, select_cells
+from observatoire.analytics.forecast.service import ForecastService, seeded_streams
+from observatoire.analytics.places import city_grid, query_placed
 from observatoire.audits.config import AuditConfig, area_groups
 from observatoire.audits.fairness import FairnessAudit, exposure_audit, grid_units, need_on_grid, place_on_units
 from observatoire.audits.feedback_loop import MonitorResult, discoveries_by_window, feedback_monitor
@@ -52,15 +52,15 @@ def fairness(events: Any, city: CityProfile, config: AuditConfig, period: Period
     cgrid = city_grid(city, CELL_M)
     units = grid_units(cgrid, city)
     group = units.groups(area_groups(city, config.groups))
-    placed = query_placed(events, cgrid, start=period.start, end=period.end, reference=period.start_at)
+    service = ForecastService()
+    spec = service.spec(METHOD, end=period.end, horizon_days=HORIZON_DAYS, train_days=period.days, k=AREA_SHARE,
+                        cell_m=CELL_M, seed=SEED)
+    placed = query_placed(events, cgrid, start=period.start, end=period.end, reference=spec.reference)
     if len(placed.events.t) == 0:
         raise InputError("aucun événement localisé dans la période : pas d'allocation à auditer")
-    rng_fit, rng_select, rng_boot = np.random.default_rng(SEED).spawn(3)
-    forecaster = CappedForecaster(get_forecaster(METHOD), 200_000)
-    scores = np.asarray(forecaster.fit_predict(placed.events, cgrid.grid, start=0.0, end=float(period.days),
-                                               horizon=float(HORIZON_DAYS), rng=rng_fit).scores)
+    rng_boot = seeded_streams(SEED)[2]
     weights = np.zeros(cgrid.grid.n_cells)
-    weights[select_cells(scores, cgrid.grid, AREA_SHARE, rng_select)] = 1.0
+    weights[service.allocate(placed, cgrid.grid, spec).cells] = 1.0
     exposure = units.from_cells(weights) * CELL_M ** 2 / 1e6          # selected km²
     need = place_on_units(units, *need_on_grid(events, cgrid, start=period.start, end=period.end,
                                                categories=config.need_categories,

@@ -13,7 +13,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from observatoire.analytics.forecast.grid import EventArrays, Forecast, Grid, training_events
+from observatoire.analytics.forecast.grid import EventArrays, Forecast, Grid, MethodDefaults, training_events
 from observatoire.errors import InputError
 
 
@@ -106,6 +106,7 @@ class Naive:
     """Forecast = count of the last period of length ``horizon``."""
 
     name: ClassVar[str] = "naive"
+    defaults: ClassVar[MethodDefaults] = MethodDefaults()
 
     def fit_predict(
         self, events: EventArrays, grid: Grid, *, start: float, end: float, horizon: float, rng: np.random.Generator
@@ -119,6 +120,7 @@ class HistoricalAverage:
     """Forecast = mean count per period of length ``horizon`` over the training window."""
 
     name: ClassVar[str] = "historical_average"
+    defaults: ClassVar[MethodDefaults] = MethodDefaults()
 
     def fit_predict(
         self, events: EventArrays, grid: Grid, *, start: float, end: float, horizon: float, rng: np.random.Generator
@@ -135,6 +137,7 @@ class Prospective:
     window_weeks: float = 8.0
     week_days: float = 7.0
     name: ClassVar[str] = "prospective"
+    defaults: ClassVar[MethodDefaults] = MethodDefaults()
 
     def fit_predict(
         self, events: EventArrays, grid: Grid, *, start: float, end: float, horizon: float, rng: np.random.Generator

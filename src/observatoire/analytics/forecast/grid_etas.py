@@ -40,7 +40,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from observatoire.analytics.forecast.grid import EventArrays, Forecast, Grid, training_events
+from observatoire.analytics.forecast.grid import EventArrays, Forecast, Grid, MethodDefaults, training_events
 from observatoire.analytics.forecast.pairs import same_cell_pairs
 from observatoire.errors import InputError
 
@@ -163,12 +163,19 @@ def grid_etas_scores(fit: GridEtasFit, t: np.ndarray, cell: np.ndarray, horizon:
 
 @dataclass(frozen=True)
 class GridEtas:
-    """Grid ETAS of Mohler et al. (2015); see :func:`fit_grid_etas`."""
+    """Grid ETAS of Mohler et al. (2015); see :func:`fit_grid_etas`.
+
+    Served (``defaults``) with 20,000 training events at most and EM stopped at 100 iterations or a
+    relative change of 1e-4: where triggering is weak (``theta`` near 0) EM creeps for hundreds of
+    iterations without changing the ranking of cells, and a forecast with its backtest (nine fits)
+    stays within a few seconds on a city-year. The constructor's defaults are the estimation's.
+    """
 
     t_max: float = 30.0
     tol: float = 1e-6
     max_iter: int = 500
     name: ClassVar[str] = "grid_etas"
+    defaults: ClassVar[MethodDefaults] = MethodDefaults(20_000, {"max_iter": 100, "tol": 1e-4})
 
     def fit_predict(
         self, events: EventArrays, grid: Grid, *, start: float, end: float, horizon: float, rng: np.random.Generator

@@ -1,7 +1,10 @@
 """``/api/v1/audits/*``: provenance, fairness of places, feedback-loop monitor, urn simulation, stop audits.
 
 See ``docs/fairness.md``. The audit configuration is ``app.state.audit_config``
-when the factory sets it, else the packaged ``audits/audits.toml``.
+when the factory sets it, else the packaged ``audits/audits.toml``. The fairness
+audit of a forecast audits the allocation ``/api/v1/forecasts`` publishes: both
+routes ask the app's :class:`~observatoire.analytics.forecast.service.ForecastService`
+for it, with the same spec for the same query.
 """
 
 from __future__ import annotations
@@ -15,17 +18,11 @@ from fastapi import APIRouter, Query, Request
 
 from observatoire.analytics.counts import filter_events
 from observatoire.analytics.evaluate import evaluate
-from observatoire.analytics.forecast import FORECASTERS, get_forecaster
-from observatoire.analytics.places import (
-    CappedForecaster,
-    cell_counts,
-    masked_gi_star,
-    query_placed,
-    select_cells,
-)
+from observatoire.analytics.places import cell_counts, masked_gi_star, query_placed
 from observatoire.api.deps import CityDep, GridsDep, StoreDep
 from observatoire.api.params import count_filters, parse_date
 from observatoire.api.routes.cells import check_filter_sources, finite
+from observatoire.api.routes.forecasts import ServiceDep
 from observatoire.audits.config import AuditConfig, area_groups, load_audit_config
 from observatoire.audits.fairness import (Units, accuracy_by_group, exposure_audit, grid_units, need_on_grid,
                                           place_on_units)
@@ -38,7 +35,6 @@ from observatoire.errors import InputError
 
 router = APIRouter(prefix="/api/v1/audits", tags=["audits"])
 
-DEFAULT_MAX_TRAIN_EVENTS = {"st_etas": 4_000, "grid_etas": 20_000}
 _LOCK = threading.Lock()
 
 
@@ -132,6 +128,7 @@ def fairness(
     city: CityDep,
     store: StoreDep,
     grids: GridsDep,
+    service: ServiceDep,
     allocation: Annotated[Literal["forecast", "hotspots"], Query(
         description="forecast: a method's top-k cells; hotspots: the Gi* hot cells")] = "forecast",
     method: Annotated[str, Query(description="Forecast method (allocation=forecast)")] = "historical_average",
@@ -145,22 +142,31 @@ def fairness(
     seed: Annotated[int, Query(ge=0, le=2**32 - 1)] = 0,
     source: Annotated[list[str] | None, Query(description="Sources the allocation is computed from")] = None,
     category: Annotated[list[str] | None, Query(description="Categories the allocation is computed from")] = None,
+    max_train_events: Annotated[int | None, Query(ge=100, le=1_000_000, description="Cap on training events "
+                                                  "(allocation=forecast); default by method, as /forecasts")] = None,
+    training: Annotated[Literal["all", "independent"], Query(
+        description="Incidents the allocation learns from (and is judged on), as /forecasts")] = "all",
 ) -> dict[str, Any]:
     """Exposure to an allocation per resident and per unit of independently measured need, by area group.
 
     Units are grid cells cut by zones; residents are spread evenly over their zone; need is the
     configured independent events of the ``train_days`` before ``end`` (a zone-only event is spread over
     its zone). Ratios against the reference group with stratified bootstrap intervals; flagged when the
-    whole interval lies outside the band. For a forecast, hit rate and PAI per group on
-    ``[end, end + horizon)`` when those days are in the data.
+    whole interval lies outside the band. For a forecast, the allocation is the one ``/api/v1/forecasts``
+    publishes for the same method, ``end``, horizon, training window, ``k``, cell size, cap, seed, filters
+    and training set (the forecasting service's); hit rate and PAI per group on ``[end, end + horizon)``
+    when those days are in the data.
     """
     config = _config(request)
-    if allocation == "forecast" and method not in FORECASTERS:
-        raise InputError(f"unknown method {method[:40]!r}; known: {', '.join(sorted(FORECASTERS))}")
+    if allocation == "forecast":
+        service.validate(method, horizon_days=horizon_days, train_days=train_days, training=training)
     filters = count_filters(None, None, source, category)
     check_filter_sources(store, filters)
+    discoveries = ["independent"] if training == "independent" else None
+
     def latest(events: Any) -> Any:
-        kept = filter_events(events, sources=filters.sources or None, categories=filters.categories or None)
+        kept = filter_events(events, sources=filters.sources or None, categories=filters.categories or None,
+                             discoveries=discoveries)
         return kept.aggregate(last=kept.occurred_at.max()).to_pyarrow()["last"][0].as_py()
 
     last = store.query(latest)
@@ -173,22 +179,31 @@ def fairness(
     units = _units(request, city, cgrid, cell_m)
     zone_group = area_groups(city, config.groups)
     group = units.groups(zone_group)
-    placed = store.query(lambda events: query_placed(
-        events, cgrid, start=first, end=stop + timedelta(days=horizon_days), sources=filters.sources or None,
-        categories=filters.categories or None, reference=_day(first)))
-    rng_fit, rng_select, rng_boot, rng_eval = np.random.default_rng(seed).spawn(4)
-    t_end = float(train_days)
-    train = placed.events.select(placed.events.t < t_end)
+    # Days since the allocation date: training before 0, the allocation's window from 0 (the service's axis).
+    spec = None
+    if allocation == "forecast":
+        spec = service.spec(method, end=stop, horizon_days=horizon_days, train_days=train_days, k=k, cell_m=cell_m,
+                            seed=seed, max_train_events=max_train_events, sources=filters.sources,
+                            categories=filters.categories, training=training)
+        placed = service.place(store.query, cgrid, spec, start=first, end=stop + timedelta(days=horizon_days))
+    else:
+        placed = store.query(lambda events: query_placed(
+            events, cgrid, start=first, end=stop + timedelta(days=horizon_days), sources=filters.sources or None,
+            categories=filters.categories or None, reference=_day(stop), discoveries=discoveries))
+    _, _, rng_boot, rng_eval = np.random.default_rng(seed).spawn(4)      # 0 and 1: the allocation's (service)
+    train = placed.events.select(placed.events.t < 0.0)
     grid = cgrid.grid
     if len(train) == 0:
         raise InputError("no event with a place in the training period: there is no allocation to audit")
     scores: np.ndarray | None = None
-    if allocation == "forecast":
-        cap = DEFAULT_MAX_TRAIN_EVENTS.get(method, 200_000)
-        model = CappedForecaster(get_forecaster(method), cap)
-        scores = np.asarray(model.fit_predict(train, grid, start=0.0, end=t_end, horizon=float(horizon_days),
-                                              rng=rng_fit).scores)
-        chosen = select_cells(scores, grid, k, rng_select)
+    described: dict[str, Any] = {"training": training}
+    if spec is not None:
+        allocated = service.allocate(placed, grid, spec)
+        scores, chosen = allocated.scores, allocated.cells
+        described |= {"horizon_days": spec.horizon_days, "train_days": spec.train_days,
+                      "max_train_events": spec.max_train_events, "settings": dict(spec.settings),
+                      "training_events": allocated.training_events,
+                      "training_period": _period(allocated.training_start, stop)}
     else:
         chosen = np.flatnonzero(masked_gi_star(cell_counts(train, grid), grid, alpha=alpha).hot)
     weights = np.zeros(grid.n_cells)
@@ -202,7 +217,7 @@ def fairness(
     accuracy = None
     window_observed = stop + timedelta(days=horizon_days) <= data_end
     if allocation == "forecast" and window_observed and scores is not None:
-        future = placed.events.select(placed.events.t >= t_end)
+        future = placed.events.select(placed.events.t >= 0.0)
         observed_cells = cell_counts(future, grid)
         observed_units = observed_cells[units.cell] * units.cell_share
         active = cgrid.active_cells
@@ -213,7 +228,8 @@ def fairness(
                     "window": _period(stop, stop + timedelta(days=horizon_days))}
     return {
         "allocation": {"kind": allocation, "method": method if allocation == "forecast" else "gi_star",
-                       "cells": int(len(chosen)), "k": k, "cell_m": cell_m, "date": stop.isoformat()},
+                       "cells": int(len(chosen)), "k": k, "cell_m": cell_m, "date": stop.isoformat(),
+                       "selected": [int(c) for c in chosen], **described},
         "need": {"period": _period(first, stop), "discovery": list(config.need_discovery),
                  "categories": list(config.need_categories), "events": float(need.sum())},
         "groups_by": {"indicator": config.groups.indicator, "cuts": list(config.groups.cuts),
