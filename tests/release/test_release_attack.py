@@ -371,23 +371,34 @@ def test_public_copies_of_rules_register_and_plans_carry_no_figure_from_the_data
 
 
 def test_what_a_caller_types_reaches_the_audit_log_only_as_declared_codes(world) -> None:
+    """Anonymous traffic is only counted (api/tally.py: no parameter at all); an identified caller's request, or a
+    failed one, keeps its declared parameters, their values as typed only when they are codes."""
+    from observatoire.auth.tokens import Tokens
+
     _, settings = world
     seq = max((e["seq"] for e in settings.audit_log().entries()), default=0)
+    _, token = Tokens(settings.auth_dir, settings.clock).issue("typist", "operator", issued_by="test")
+    operator = {"Authorization": f"Bearer {token}"}
     with TestClient(create_app(settings)) as anon:
         anon.get("/api/v1/public/ledger?note=0612345678&jean.dupont%40mail.fr=1")
         anon.get("/api/v1/public/report?period=Jean%20Dupont&format=html")
-        anon.get("/api/v1/events?zone=Zoubida%20Castafiore&start=2024-01-01&source=mains_courantes,hospital")
-        anon.get("/api/v1/events?zone=castafiore&category=violence,dupont&limit=10")
+        anon.get("/api/v1/events?zone=Zoubida%20Castafiore&start=2024-01-01&source=mains_courantes,hospital",
+                 headers=operator)
+        anon.get("/api/v1/events?zone=castafiore&category=violence,dupont&limit=10", headers=operator)
+        anon.get("/api/v1/events?zone=Zoubida%20Castafiore&note=0612345678")
     entries = [e for e in settings.audit_log().entries() if e["seq"] > seq]
     text = json.dumps(entries)
     for typed in ("0612345678", "dupont", "Dupont", "Zoubida", "Castafiore", "castafiore"):
         assert typed not in text
-    assert [e["filters"] for e in entries] == [
-        {"undeclared_parameters": 2},
+    individual = [e for e in entries if not e["detail"].get("aggregated")]
+    assert [e["filters"] for e in individual] == [
         {"period": "<withheld: 11 characters>", "format": "html"},
         {"zone": "<withheld: 18 characters>", "start": "2024-01-01", "source": "mains_courantes,hospital"},
         {"zone": "<withheld: 10 characters>", "category": "<withheld: 15 characters>", "limit": "10"}]
-    assert [e["outcome"] for e in entries] == ["ok", "failed", "denied", "denied"]
+    assert [e["outcome"] for e in individual] == ["failed", "denied", "denied"]
+    counted = sorted((e["detail"]["path"], e["detail"]["count"]) for e in entries if e["detail"].get("aggregated"))
+    assert counted == [("/api/v1/events", 1), ("/api/v1/public/ledger", 1)]
+    assert all(e["filters"] in (None, {}) for e in entries if e["detail"].get("aggregated"))
 
 
 def test_the_server_log_drops_query_strings() -> None:

@@ -318,10 +318,26 @@ def record(request: Request, action: str, principal: Principal, *, dataset: str,
 
 def deny(request: Request, principal: Principal, status: int, reason: str, message: str,
          dataset: str | None = None) -> HTTPException:
-    """Audit a refusal (``authorisation_denied``) and return the HTTPException to raise."""
+    """Audit a refusal (``authorisation_denied``) and return the HTTPException to raise.
+
+    Refusals of anonymous callers count against their network's allowance (``api/tally.py``): past it this
+    minute, the answer is 429 and only counted. The plain case — no credential at all, on a closed route
+    (``not_authenticated``), what scanners produce by the thousand — is counted per minute, not written one by
+    one; a credential that failed, a CSRF token missing, are still one entry each."""
+    headers = {"WWW-Authenticate": 'Bearer realm="observatoire"'} if status == 401 else None
+    tally = getattr(request.app.state, "tally", None)
+    if principal.via == "anonymous" and tally is not None:
+        address = request.client.host if request.client else None
+        if wait := tally.limited(address):
+            tally.refusal(address, request.method, _template(request), 429, "rate_limited", dataset)
+            return HTTPException(status_code=429, detail="too many refused requests from your network; retry later",
+                                 headers={"Retry-After": str(wait)})
+        plain = reason == "not_authenticated"
+        tally.refusal(address, request.method, _template(request), status, reason, dataset, aggregate=plain)
+        if plain:
+            return HTTPException(status_code=status, detail=message, headers=headers)
     record(request, "authorisation_denied", principal, dataset=dataset or "api", outcome="denied",
            filters=query_filters(request), detail={"status": status, "reason": reason})
-    headers = {"WWW-Authenticate": 'Bearer realm="observatoire"'} if status == 401 else None
     return HTTPException(status_code=status, detail=message, headers=headers)
 
 
@@ -427,6 +443,10 @@ async def enforce(request: Request) -> AsyncIterator[Principal]:
         record(request, req.action, principal, dataset=req.dataset, outcome="failed", filters=query_filters(request),
                detail={"status": _status(exc)}, recipient=getattr(request.state, "audit_recipient", None))
         raise
+    tally = getattr(request.app.state, "tally", None)
+    if principal.via == "anonymous" and tally is not None:      # the public edge: counted per minute
+        tally.read(request.method, _template(request), req.dataset)
+        return
     record(request, req.action, principal, dataset=req.dataset, filters=query_filters(request),
            rows=getattr(request.state, "audit_rows", None), detail={"status": 200},
            recipient=getattr(request.state, "audit_recipient", None))

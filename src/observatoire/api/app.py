@@ -20,6 +20,7 @@ from observatoire.analytics.forecast.registry import load_forecasters
 from observatoire.analytics.forecast.service import ForecastService
 from observatoire.api.access import check_routes, enforce
 from observatoire.api.deps import GridCache, StoreReader
+from observatoire.api.tally import Tally
 from observatoire.api.routes import (alerts, audit, audits, auth, evaluations, events, forecasts, health, hotspots,
                                     indicators, meta, pages, public, regulator, rules, zones)
 from observatoire.auth.service import Auth
@@ -87,6 +88,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.forecasts = ForecastService(load_forecasters())   # plug-ins loaded, or refused, at start-up
     app.state.auth = Auth.from_settings(settings)
     app.state.audit = AuditLog(settings.audit_dir, clock=settings.clock)
+    app.state.tally = Tally(app.state.audit, settings.clock)      # anonymous traffic, counted per minute
+    app.router.add_event_handler("shutdown", app.state.tally.flush)
     app.state.releases = settings.releases()
     app.state.release_config = settings.release_config()
     app.state.public_reports = OrderedDict()              # the public control reports built today (routes/public.py)
