@@ -119,3 +119,15 @@ def test_a_column_named_like_a_reserved_one_and_an_unknown_one_refuse_the_file_n
         with pytest.raises(ObservatoireError, match=message) as err:
             ingest([path], store=store, city=city, sources=sources, gate=gate, now=NOW)
         assert str(path) in str(err.value) and "0612345678" not in str(err.value)
+
+
+def test_a_header_name_with_a_line_break_in_quotes_is_no_crash(city: CityProfile, sources: dict, gate: Gate) -> None:
+    """Found by bench/fuzz.py: a quoted header name spanning two lines ("taux_pour_mille" + a line break, read as
+    the field) escaped the string typing; an empty column of it was then of Arrow's null type."""
+    lines = (SAMPLES / "ssmsi_sample.csv").read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(";")
+    i = header.index("taux_pour_mille")
+    header[i] = '"taux_pour_mille\n"'
+    rows = [";".join("" if j == i else cell for j, cell in enumerate(line.split(";"))) for line in lines[1:]]
+    data = "\n".join([";".join(header), *rows]).encode()
+    ingest_hostile("ssmsi", "ssmsi_fuzz.csv", data, city=city, sources=sources, gate=gate)

@@ -105,6 +105,9 @@ def read_csv(path: Path, columns: Sequence[str], optional: Sequence[str] = ()) -
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         # never the parser's message: it quotes the offending cells
         raise UnreadableFileError(f"{path}: not a readable CSV export ({type(exc).__name__})") from None
+    # A column the header's parse did not type (an empty one, a name the parser spelled differently) is a string.
+    table = pa.table([c if pa.types.is_string(c.type) else c.cast(pa.string()) for c in table.columns],
+                     names=table.column_names)
     names = [n.strip().lstrip("\ufeff") for n in table.column_names]
     if any(n.startswith("__") for n in names):
         raise SchemaError(f"{path}: a column name starts with '__', which is reserved")
