@@ -61,13 +61,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from observatoire.errors import InputError
+
+if TYPE_CHECKING:
+    from observatoire.store.base import ReadStore
 
 __all__ = [
     "INDICATORS_SCHEMA",
@@ -397,13 +400,13 @@ def daily_counts(
     city: Any,
     sources: Sequence[str] | None = None,
     categories: Sequence[str] | None = None,
-    store: Any | None = None,
+    store: ReadStore | None = None,
 ) -> DailyCounts:
     """Pre-aggregate one theme: counts per zone of ``city`` and local day, from the first to the last day of data.
 
-    With a ``store`` that keeps rollups (``store.daily_counts``, e.g.
-    :class:`~observatoire.store.parquet.ParquetStore`) the counts come from them, equal to
-    what the events give; otherwise (or when the rollups cannot answer) two engine
+    With a ``store`` whose ``daily_counts`` answers (a store that keeps rollups, e.g.
+    :class:`~observatoire.store.parquet.ParquetStore`) the counts come from it, equal to
+    what the events give; otherwise (no store, or its answer is None) two engine
     queries over ``events`` (the bounds, then the counts per zone and local day).
     The result serves every reference day and baseline length, so that callers
     may keep it for as long as the store does not change.
@@ -420,7 +423,7 @@ def daily_counts(
 
     zones = tuple(z.zone_id for z in city.zones)
     scope = filter_events(events, sources=sources, categories=categories)  # checks the categories
-    if hasattr(store, "daily_counts"):
+    if store is not None:
         from observatoire.event.schema import ATTRIBUTES
 
         parts: dict[str, DailyCounts] = {}
@@ -583,7 +586,7 @@ def indicators_from_events(
     categories: Sequence[str] | None = None,
     baseline_years: int | None = 3,
     thresholds: Thresholds = Thresholds(),
-    store: Any | None = None,
+    store: ReadStore | None = None,
     retention_days: Mapping[str, int] | None = None,
 ) -> pa.Table:
     """:func:`indicators` for one theme (sources × categories) straight from the store's events.
@@ -604,7 +607,7 @@ def indicators_from_events(
     zone_ids
         The zones to report (default: all, in profile order).
     store
-        The store, whose rollups (when it keeps them) replace the scan of ``events``.
+        The store, whose ``daily_counts`` (when it answers) replaces the scan of ``events``.
 
     Raises
     ------

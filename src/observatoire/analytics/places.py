@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.types as ir
@@ -34,6 +34,9 @@ from observatoire.analytics.hotspots import benjamini_hochberg
 from observatoire.city.geo import from_local_metres, grid_position, local_metres
 from observatoire.city.profile import CityProfile
 from observatoire.errors import InputError
+
+if TYPE_CHECKING:
+    from observatoire.store.base import ReadStore
 
 DEFAULT_CELL_M = 250.0
 MIN_CELL_M = 50.0
@@ -215,7 +218,7 @@ def query_cell_counts(
     end: date | None,
     sources: Sequence[str] | None = None,
     categories: Sequence[str] | None = None,
-    store: Any | None = None,
+    store: ReadStore | None = None,
 ) -> tuple[np.ndarray, int]:
     """Events per grid cell, counted by the engine, and the located events outside the grid's mask.
 
@@ -225,8 +228,8 @@ def query_cell_counts(
     doubles), so the counts equal ``cell_counts(query_placed(...).events, grid)``
     while only one row per occupied cell leaves the engine.
 
-    With a ``store`` that keeps rollups (``store.cell_counts``) and a grid whose cell
-    is a whole multiple of theirs, the counts come from the monthly cell rollup (whole
+    With a ``store`` whose ``cell_counts`` answers (one that keeps rollups, for a grid whose
+    cell is a whole multiple of theirs), the counts come from the monthly cell rollup (whole
     UTC months) and the raw events (the days around them): equal, see
     :mod:`observatoire.store.rollup`; otherwise from ``events``.
 
@@ -236,7 +239,7 @@ def query_cell_counts(
         ``int64`` array ``(n_cells,)`` and the number of located events that fall outside the mask.
     """
     kept = located_events(events, start=start, end=end, sources=sources, categories=categories)
-    if hasattr(store, "cell_counts"):
+    if store is not None:
         rolled = store.cell_counts(origin=(cgrid.lon0, cgrid.lat0, cgrid.grid.x0, cgrid.grid.y0),
                                    cell_m=cgrid.grid.cell_size, start=start, end=end, sources=sources,
                                    categories=categories)

@@ -55,9 +55,8 @@ class StoreReader:
                     raise
                 return fn(self._store.events())
 
-    def _generation(self) -> int | None:
-        manifest = getattr(self._store, "manifest", None)
-        return manifest().generation if callable(manifest) else None
+    def _generation(self) -> int:
+        return self._store.manifest().generation
 
 
 @dataclass(frozen=True, eq=False)

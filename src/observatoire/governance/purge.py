@@ -1,12 +1,14 @@
 """The purge: records past their retention leave the disk (legal holds excepted).
 
-:func:`purge` rewrites the affected Parquet files without the expired, non-held rows,
-with the store's commit discipline (staging, new files invisible until the manifest
-lists them, atomic manifest replace, old files deleted after): a crash leaves the store
-as it was. It uses the same rule as every query (:class:`~observatoire.governance.retention.Retention`),
-appends one line to the purge log (``<store>/purge_log.jsonl``: per source, rows removed,
-files rewritten or removed, the cut-off) and one ``purge`` audit entry; then the audit log's
-own 3-year retention is applied (:meth:`AuditLog.purge`, its own entry when it removes any).
+:func:`purge` takes any :class:`~observatoire.store.base.Store` and has it rewrite its
+events and quarantine without the expired, non-held rows (:meth:`Store.filter_rows`); the
+store does so with its commit discipline (for the Parquet store: staging, new files invisible
+until the manifest lists them, atomic manifest replace, old files deleted after), so that a
+crash leaves the store as it was. It uses the same rule as every query
+(:class:`~observatoire.governance.retention.Retention`), appends one line to the purge log
+(``<store>/purge_log.jsonl``: per source, rows removed, files rewritten or removed, the cut-off)
+and one ``purge`` audit entry; then the audit log's own 3-year retention is applied
+(:meth:`AuditLog.purge`, its own entry when it removes any).
 
 :class:`PurgeScheduler` runs it from ``serve``: a daemon thread, first run at start-up,
 then every ``interval_s`` seconds; each run also writes a signed audit checkpoint.
@@ -20,14 +22,16 @@ import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from observatoire.governance.audit import AuditLog
 from observatoire.governance.retention import Retention
 from observatoire.periodic import Periodic
-from observatoire.store.parquet import ParquetStore
+
+if TYPE_CHECKING:
+    from observatoire.store.base import Store
 
 log = logging.getLogger("observatoire.purge")
 
@@ -69,9 +73,12 @@ class PurgeReport:
                 "sources": [{k: getattr(s, k) for k in SourcePurge.__slots__} for s in self.sources]}
 
 
-def purge(store: ParquetStore, retention: Retention, *, now: datetime, audit: AuditLog | None = None,
+def purge(store: Store, retention: Retention, *, now: datetime, audit: AuditLog | None = None,
           actor: str = "system:purge", role: str = "system", dry_run: bool = False) -> PurgeReport:
-    """Remove the expired, non-held rows of ``store`` from disk; log and audit it (unless ``dry_run``)."""
+    """Remove the expired, non-held rows of ``store`` from disk; log and audit it (unless ``dry_run``).
+
+    The log is ``store.root / "purge_log.jsonl"``.
+    """
     import ibis
 
     con = ibis.duckdb.connect()

@@ -47,7 +47,7 @@ import pyarrow.parquet as pq
 
 from observatoire.errors import StoreError
 from observatoire.event.schema import EVENT_SCHEMA, QUARANTINE_SCHEMA, validate_events
-from observatoire.store.base import Batch, CommitResult
+from observatoire.store.base import RETENTION_COLUMNS, Batch, CellCounts, CommitResult, RowChange, RowFilter
 from observatoire.store import rollup as rollups
 from observatoire.store import rollup_read
 from observatoire.statefiles import fsync_dir
@@ -58,15 +58,11 @@ if TYPE_CHECKING:
     from observatoire.governance.retention import Retention
 
 
-# The columns the retention rule reads, per kind of file.
-RETENTION_COLUMNS = {
-    "events": ("event_id", "source", "occurred_at", "retention_until", "zone_id"),
-    "quarantine": ("source", "quarantined_at"),
-}
-
-
 class ParquetStore:
-    """Parquet files + manifest on a local directory."""
+    """Parquet files + manifest on a local directory: a :class:`~observatoire.store.base.Store`.
+
+    Beyond the protocol: :meth:`build_rollups` (maintenance), :meth:`event_files`, :meth:`connection`.
+    """
 
     def __init__(self, root: Path, *, zone_ids: frozenset[str] | None = None, write_delay_s: float = 0.0,
                  clock: Callable[[], datetime] | None = None, retention: Retention | None = None,
@@ -104,6 +100,7 @@ class ParquetStore:
         return self._manifest_cache[1]
 
     def batch(self, batch_id: str) -> dict[str, Any] | None:
+        """The record of a committed batch (its manifest entry), or None."""
         return self.manifest().batches.get(batch_id)
 
     # -- writing ---------------------------------------------------------------------------
@@ -233,8 +230,7 @@ class ParquetStore:
         parts = [extra] if quarantine is None else [quarantine, extra]
         return events.filter(pc.invert(dup)), pa.concat_tables(parts).sort_by("source_row"), n
 
-    def filter_rows(self, keep: Callable[[str, pa.Table], pa.Array | None], *,
-                    dry_run: bool = False) -> list[dict[str, Any]]:
+    def filter_rows(self, keep: RowFilter, *, dry_run: bool = False) -> list[RowChange]:
         """Rewrite the events and quarantine files without the rows ``keep`` rejects, atomically.
 
         ``keep(kind, columns)`` gets, per kind (``events``, ``quarantine``), the
@@ -249,7 +245,7 @@ class ParquetStore:
         with self._writer() as manifest:
             generation = manifest.generation + 1
             staging = self.root / ".staging" / f"rewrite-{generation}"
-            changes: list[dict[str, Any]] = []
+            changes: list[RowChange] = []
             for kind in ("events", "quarantine"):
                 listed = [(batch_id, b, rel) for batch_id, b in sorted(manifest.batches.items())
                           for rel in b["files"].get(kind, [])]
@@ -269,8 +265,8 @@ class ParquetStore:
                     n_keep = pc.sum(m.cast(pa.int64())).as_py() or 0
                     if n_keep == part.num_rows:
                         continue
-                    change = {"kind": kind, "source": b["source"], "batch_id": batch_id, "file": rel,
-                              "rows_before": part.num_rows, "rows_after": n_keep, "new_file": None}
+                    change: RowChange = {"kind": kind, "source": b["source"], "batch_id": batch_id, "file": rel,
+                                         "rows_before": part.num_rows, "rows_after": n_keep, "new_file": None}
                     changes.append(change)
                     if dry_run or not n_keep:
                         continue
@@ -334,7 +330,7 @@ class ParquetStore:
                 out[kind] = (self._stage(staging, paths[kind], table), paths[kind])
         return out
 
-    def _rewrite_rollups(self, manifest: Manifest, changes: list[dict[str, Any]], staging: Path,
+    def _rewrite_rollups(self, manifest: Manifest, changes: list[RowChange], staging: Path,
                          generation: int) -> tuple[dict[str, dict[str, list[str]]], list[str]]:
         """Rollups of the batches whose events ``changes`` rewrote, staged and moved into place (invisible)."""
         spec = self._spec(manifest) if manifest.rollup is not None else None
@@ -491,7 +487,7 @@ class ParquetStore:
     def cell_counts(self, *, origin: tuple[float, float, float, float], cell_m: float,
                     start: date | None = None, end: date | None = None, sources: Sequence[str] | None = None,
                     categories: Sequence[str] | None = None,
-                    extent_only: bool = False) -> rollup_read.CellCounts | None:
+                    extent_only: bool = False) -> CellCounts | None:
         """Visible located events per base grid cell within ``[start, end)`` (UTC midnights), from the rollups.
 
         ``origin`` is ``(lon0, lat0, x0, y0)`` of the asked grid: when it is the rollups' and
@@ -514,9 +510,10 @@ class ParquetStore:
         out = rollup_read.cell_counts(self.connection(), table, self.events(), spec, vis, start=start, end=end,
                                       sources=sources, categories=categories, all_sources=all_sources,
                                       extent_only=extent_only)
-        return None if out is None else rollup_read.CellCounts(factor, *out)
+        return None if out is None else CellCounts(factor, *out)
 
     def reference(self, name: str) -> ir.Table | None:
+        """The latest committed reference table of source ``name``, or None."""
         con = self.connection()
         table_name = f"reference_{name}"
         return con.table(table_name) if table_name in con.list_tables() else None

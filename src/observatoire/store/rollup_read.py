@@ -33,28 +33,13 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from observatoire.store.base import CellCounts as CellCounts  # the capability's answer, defined with the protocol
 from observatoire.store.rollup import RollupSpec, group_cells, group_daily, local_date, local_midnight
 
 MAX_MIXED = 62
 MAX_RAW_MONTHS = 6      # mixed months (all sources) the cell counts take from the raw events' positions
 CELLS_OUT = pa.schema([("cx", pa.int64()), ("cy", pa.int64()), ("edge", pa.bool_()), ("lon", pa.float64()),
                        ("lat", pa.float64()), ("n", pa.int64())])
-
-
-@dataclass(frozen=True, slots=True)
-class CellCounts:
-    """Base-cell counts from the rollups: ``cells`` (``cx``, ``cy``, ``edge``, ``lon``, ``lat``, ``n``;
-    :data:`CELLS_OUT`), the asked grid's cell in base cells (``factor``), and the counted events' extent
-    (``n``; with ``extent_only`` also ``t_min``, ``t_max``, ``t_sum``)."""
-
-    factor: int
-    cells: pa.Table
-    extent: dict[str, Any]
-
-    @property
-    def edge_events(self) -> int:
-        """Events to be placed by their exact position: near a base-grid line, or counted from the raw events."""
-        return int(pc.sum(pc.filter(self.cells["n"], self.cells["edge"])).as_py() or 0)
 
 
 def _utc(at: datetime) -> datetime:

@@ -42,7 +42,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis.expr.types as ir
 import numpy as np
@@ -53,6 +53,9 @@ from observatoire.analytics.forecast.grid import Grid
 from observatoire.analytics.forecast.registry import FORECASTERS, build_forecaster, method_defaults
 from observatoire.analytics.places import CityGrid, PlacedEvents, located_events, query_placed, select_cells
 from observatoire.errors import InputError
+
+if TYPE_CHECKING:
+    from observatoire.store.base import ReadStore
 
 BASELINE = "naive"
 BOOTSTRAP_REPLICATES = 2000
@@ -158,17 +161,17 @@ def data_extent(
     sources: Sequence[str] | None = None,
     categories: Sequence[str] | None = None,
     discoveries: Sequence[str] | None = None,
-    store: Any = None,
+    store: ReadStore | None = None,
     cgrid: CityGrid | None = None,
 ) -> Extent:
     """First and last located event of the filters and their fingerprint: one engine scan, or the store's
-    rollups when it keeps them (``store.cell_counts``, same figures; not split by discovery mode).
+    ``cell_counts`` when it answers (a store that keeps rollups: same figures; not split by discovery mode).
 
     The fingerprint is a digest of the number of events and the (integer) sum of their epoch seconds:
     the store only appends batches and purges rows, so any change to the events a forecast may read
     changes it.
     """
-    if hasattr(store, "cell_counts") and cgrid is not None and not discoveries:
+    if store is not None and cgrid is not None and not discoveries:
         rolled = store.cell_counts(origin=(cgrid.lon0, cgrid.lat0, cgrid.grid.x0, cgrid.grid.y0),
                                    cell_m=cgrid.grid.cell_size, sources=sources, categories=categories,
                                    extent_only=True)

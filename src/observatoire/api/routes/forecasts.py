@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import ibis.expr.types as ir
 import numpy as np
@@ -35,6 +35,9 @@ from observatoire.api.routes.cells import check_filter_sources, filters_echo, fi
 from observatoire.city.profile import CityProfile
 from observatoire.event.schema import ATTRIBUTES
 
+if TYPE_CHECKING:
+    from observatoire.store.base import ReadStore
+
 router = APIRouter(prefix="/api/v1", tags=["forecasts"])
 
 _LOCK = threading.Lock()
@@ -55,7 +58,8 @@ def forecast_service(request: Request) -> ForecastService:
 ServiceDep = Annotated[ForecastService, Depends(forecast_service)]
 
 
-def _extent(events: ir.Table, filters: CountFilters, store: Any = None, cgrid: Any = None) -> tuple[Any, Any, str]:
+def _extent(events: ir.Table, filters: CountFilters, store: ReadStore | None = None,
+            cgrid: CityGrid | None = None) -> tuple[Any, Any, str]:
     """First and last located event of the filters and their fingerprint (:func:`service.data_extent`)."""
     extent = data_extent(events, sources=filters.sources or None, categories=filters.categories or None,
                          store=store, cgrid=cgrid)

@@ -47,9 +47,9 @@ def indicators(
     daily = store.query(lambda events: daily_counts(events, city=city, sources=filters.sources or None,
                                                     categories=filters.categories or None, store=backend))
     day = day or daily.last
-    retention = getattr(backend, "retention", None)
+    retention = backend.retention    # None: the store keeps every record (no period to respect)
     chosen = comparable(daily, reference=day, baseline_years=baseline_years,
-                        retention_days=getattr(retention, "days", None))
+                        retention_days=None if retention is None else retention.days)
     table = indicators_from_daily(chosen.daily, reference=day, city=city, baseline_years=chosen.baseline_years,
                                   thresholds=Thresholds(method=method))
     return {"reference": day.isoformat(), "baseline_years": chosen.baseline_years, "method": method,
