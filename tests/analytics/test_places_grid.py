@@ -152,3 +152,15 @@ def test_when_backtest_on_active_then_area_is_the_mask_and_baseline_beside() -> 
     assert all(r["area_share"] == pytest.approx(6 / 60) for r in rows)    # 6 of the 60 active cells
     chosen = select_cells(np.arange(100.0), grid, 0.1, np.random.default_rng(0))
     assert chosen.tolist() == [99, 98, 97, 96, 95, 94]
+
+
+@pytest.mark.parametrize("cell_m, cells", [(50.0, 200_232), (75.0, 89_100)])
+def test_a_grid_too_fine_for_one_answer_is_refused_with_the_finest_that_is_not(cell_m: float, cells: int) -> None:
+    from observatoire.analytics.places import MAX_GRID_CELLS
+
+    city = load_city()
+    with pytest.raises(InputError, match=f"{cells:,} cells") as err:
+        city_grid(city, cell_m)
+    finest = float(str(err.value).rsplit(" ", 1)[-1])
+    assert city_grid(city, finest).grid.n_cells <= MAX_GRID_CELLS
+    assert city_grid(city, 100.0).grid.n_cells == 50_058

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 DEFAULT_CELL_M = 250.0
 MIN_CELL_M = 50.0
 MAX_CELL_M = 5000.0
+MAX_GRID_CELLS = 60_000   # bounding box cells of one answer: a 100 m grid of Marseille (50,058), not 50 m (200,232)
 _US_PER_DAY = 86_400_000_000
 
 
@@ -89,8 +90,9 @@ def city_grid(city: CityProfile, cell_m: float = DEFAULT_CELL_M) -> CityGrid:
     Raises
     ------
     InputError
-        When the profile has no boundaries or ``cell_m`` is outside
-        ``[MIN_CELL_M, MAX_CELL_M]``.
+        When the profile has no boundaries, ``cell_m`` is outside
+        ``[MIN_CELL_M, MAX_CELL_M]``, or the grid would have more than ``MAX_GRID_CELLS`` cells
+        (Marseille: 100 m is the finest, 50,058 cells).
 
     Examples
     --------
@@ -108,6 +110,10 @@ def city_grid(city: CityProfile, cell_m: float = DEFAULT_CELL_M) -> CityGrid:
     minlon, minlat, maxlon, maxlat = city.outline.bounds
     (xmin, xmax), (ymin, ymax) = local_metres(np.array([minlon, maxlon]), np.array([minlat, maxlat]), lon0, lat0)
     bare = grid_from_bbox(float(xmin), float(ymin), float(xmax), float(ymax), float(cell_m))
+    if bare.n_cells > MAX_GRID_CELLS:   # the cost of hot spots and forecasts grows with the cells (50 m: ~23 s)
+        finest = float(np.ceil(cell_m * np.sqrt(bare.n_cells / MAX_GRID_CELLS)))
+        raise InputError(f"a {cell_m:g} m grid over {city.name} has {bare.n_cells:,} cells, more than the "
+                         f"{MAX_GRID_CELLS:,} an answer may cost; use cell_m of at least {finest:g}")
     outline_m = shapely.transform(city.outline, lambda c: np.column_stack(local_metres(c[:, 0], c[:, 1], lon0, lat0)))
     idx = np.arange(bare.n_cells)
     x0 = bare.x0 + (idx % bare.nx) * bare.cell_size
