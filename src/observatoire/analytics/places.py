@@ -110,7 +110,7 @@ def city_grid(city: CityProfile, cell_m: float = DEFAULT_CELL_M) -> CityGrid:
     minlon, minlat, maxlon, maxlat = city.outline.bounds
     (xmin, xmax), (ymin, ymax) = local_metres(np.array([minlon, maxlon]), np.array([minlat, maxlat]), lon0, lat0)
     bare = grid_from_bbox(float(xmin), float(ymin), float(xmax), float(ymax), float(cell_m))
-    if bare.n_cells > MAX_GRID_CELLS:   # the cost of hot spots and forecasts grows with the cells (50 m: ~23 s)
+    if bare.n_cells > MAX_GRID_CELLS:   # the cost of hot spots and forecasts grows with the cells
         finest = float(np.ceil(cell_m * np.sqrt(bare.n_cells / MAX_GRID_CELLS)))
         raise InputError(f"a {cell_m:g} m grid over {city.name} has {bare.n_cells:,} cells, more than the "
                          f"{MAX_GRID_CELLS:,} an answer may cost; use cell_m of at least {finest:g}")
