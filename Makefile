@@ -1,4 +1,5 @@
-# Two commands do all set-up on a fresh machine: `make demo` and `make test`.
+# Two commands do all set-up on a fresh machine: `make demo` and `make test` (every test, as CI runs them).
+# `make check` is the inner loop: the same tests and doctests without the slow and browser ones.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -7,7 +8,7 @@ STATIC_VENDOR := src/observatoire/api/static/vendor
 DEMO_DIR ?= var/demo
 PORT ?= 8000
 
-.PHONY: demo test install install-test web chromium debian-libs bench clean
+.PHONY: demo test check install install-test web chromium debian-libs bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,16 +61,22 @@ debian-libs:
 demo: install
 	$(BIN)/observatoire demo --out $(DEMO_DIR) --port $(PORT)
 
+# Every test (tests/) and every docstring example (src/observatoire, as doctests): what CI runs (.ci/run).
 test: install-test
 	$(BIN)/python -m pytest
 
+# The inner loop: the same without the tests marked slow (simulated city-years, benches) or browser
+# (Chromium), so no browser is needed.
+check: $(VENV)/.installed-test web debian-libs
+	$(BIN)/python -m pytest -m "not slow and not browser"
+
+# Every bench the README cites (read from it, so that a bench cited there is always run), then those behind
+# the tables of docs/pii.md and docs/release.md.
+README_BENCHES = $(shell grep -o 'bench/[a-z_]*\.py' README.md | awk '!seen[$$0]++')
+BENCHES = $(README_BENCHES) $(filter-out $(README_BENCHES),bench/pii_work.py bench/release_utility.py)
+
 bench: install $(VENV)/.installed-bench
-	$(BIN)/python bench/throughput.py
-	$(BIN)/python bench/gate_structured.py
-	$(BIN)/python bench/pii_scrubber.py
-	$(BIN)/python bench/pii_work.py
-	$(BIN)/python bench/etas.py
-	$(BIN)/python bench/release_utility.py
+	@set -e; for b in $(BENCHES); do echo "== $$b"; $(BIN)/python $$b; done
 
 clean:
 	rm -rf var $(STATIC_VENDOR) node_modules .pytest_cache

@@ -20,7 +20,8 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
     ("pii_work.py", ["--passes", "1"]),
     ("feedback_loop_power.py", ["2"]),
     ("evaluation_coverage.py", ["--reps", "2"]),
-    ("fuzz.py", ["--cases", "20", "--sources", "patrols,cctv_events", "--full-every", "10"]),   # the NER timings only (the instruction count takes minutes)
+    ("fuzz.py", ["--cases", "20", "--sources", "patrols,cctv_events", "--full-every", "10"]),
+    ("query_latency.py", ["--events", "100000", "--repeat", "2"]),   # the NER timings only (the instruction count takes minutes)
 ])
 def test_bench_script_runs_and_prints_its_table(script: str, args: list[str]) -> None:
     out = subprocess.run([sys.executable, str(BENCH / script), *args], capture_output=True, text=True, timeout=600)

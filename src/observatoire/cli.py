@@ -385,13 +385,20 @@ def audit_show(
     last: Annotated[int, typer.Option("--last", help="How many of the latest entries to print.")] = 20,
     audit: AuditOpt = None,
 ) -> None:
-    """Print the latest entries as JSON lines (reading the log is itself audited)."""
+    """Print the latest entries as JSON lines (reading the log is itself audited).
+
+    A damaged line is printed too, flagged ``damaged`` (what is wrong, in ``audit verify``'s words, and
+    where), with a count on stderr."""
     log = Settings.from_env(audit_dir=audit).audit_log()
     entries = log.last(last)
     for e in entries:
         print(json.dumps(e, sort_keys=True, ensure_ascii=False))
+    damaged = sum(1 for e in entries if "damaged" in e)
+    if damaged:
+        console.print(f"{damaged} of the {len(entries)} lines shown {'is' if damaged == 1 else 'are'} damaged "
+                      "(flagged \"damaged\"); `observatoire audit verify` checks the whole log", highlight=False)
     log.record("consult", actor=cli_actor(), role=CLI_ROLE, dataset="audit", filters={"last": last},
-               rows=len(entries), purpose="audit")
+               rows=len(entries), purpose="audit", detail={"damaged": damaged} if damaged else None)
 
 
 @app.command()

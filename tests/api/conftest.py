@@ -287,3 +287,19 @@ def browser_login() -> Callable[..., None]:
         page.click("#submit")                                # type: ignore[attr-defined]
         page.wait_for_url(f"{base_url}/")                    # type: ignore[attr-defined]
     return log_in
+
+
+def wait_until(page: object, expression: str, *, arg: object = None, timeout: float = 30000) -> None:
+    """Poll ``expression`` (a JavaScript expression or function of ``arg``) until it is truthy.
+
+    Playwright's ``wait_for_function`` polls with ``eval``, which the pages' Content-Security-Policy forbids (no
+    ``'unsafe-eval'``, as it should); ``page.evaluate`` goes through the DevTools protocol, which the policy does
+    not govern. The browser tests thus run the pages under the policy they are served with."""
+    import time
+
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(expression, arg):                # type: ignore[attr-defined]
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"still false after {timeout:g} ms: {expression[:120]}")
+        page.wait_for_timeout(50)                            # type: ignore[attr-defined]
+

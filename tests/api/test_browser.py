@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from playwright import sync_api
 
+from conftest import wait_until
 from observatoire.api.routes.pages import missing_vendor_files, static_dir
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -78,7 +79,7 @@ def _api(client: TestClient, query: str) -> dict[str, tuple[int, float]]:
 
 
 def _wait_ready(page: Any, previous_query: str | None = None) -> str:
-    page.wait_for_function(
+    wait_until(page, 
         "prev => document.body.dataset.state === 'ready' && document.querySelector('#zones-table').dataset.query "
         "!== undefined && document.querySelector('#zones-table').dataset.query !== prev",
         arg=previous_query, timeout=15000)
@@ -175,7 +176,7 @@ def test_when_leaflet_fails_to_load_then_page_says_make_web(base_url: str, brows
     page = browser.new_page()
     page.route("**/vendor/leaflet/leaflet.js", lambda route: route.abort())
     page.goto(f"{base_url}/")
-    page.wait_for_function("document.body.dataset.state === 'error'", timeout=10000)
+    wait_until(page, "document.body.dataset.state === 'error'", timeout=10000)
     notice = page.locator("#notice")
     assert notice.is_visible() and "make web" in notice.inner_text()
     page.close()

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from test_browser import CHROMIUM, _wait_ready, base_url, browser  # noqa: F401  (fixtures)
+from conftest import wait_until
 
 SCREENSHOT = Path("/tmp/observatoire-layers.png")
 
@@ -22,7 +23,7 @@ pytestmark = [
 
 
 def _layer_ready(page: Any, box: str) -> str:
-    page.wait_for_function(f"document.querySelector('#{box}').dataset.state === 'ready'", timeout=60000)
+    wait_until(page, f"document.querySelector('#{box}').dataset.state === 'ready'", timeout=60000)
     query: str = page.eval_on_selector(f"#{box}", "b => b.dataset.query")
     return query
 
@@ -71,7 +72,7 @@ def test_when_layers_toggled_then_cells_drawn_and_evaluation_matches_api(
 
     page.screenshot(path=str(SCREENSHOT), full_page=True)
     page.uncheck("#layer-hotspots")
-    page.wait_for_function("document.querySelectorAll(\"path[data-layer='hotspots']\").length === 0")
+    wait_until(page, "document.querySelectorAll(\"path[data-layer='hotspots']\").length === 0")
     assert page.locator("path[data-layer='forecast']").count() == len(drawn)
     page.close()
     assert not errors, errors
@@ -120,7 +121,7 @@ def test_indicator_and_alert_layers_show_the_figures_of_the_api(
     assert [w for w, _ in cells] == ["7d", "28d", "ytd"]
     assert all(int(text.replace("\u202f", "")) == by_window[w]["current"] for w, text in cells)
     page.uncheck("#layer-indicators")
-    page.wait_for_function("document.querySelectorAll(\"path[data-layer='indicators']\").length === 0")
+    wait_until(page, "document.querySelectorAll(\"path[data-layer='indicators']\").length === 0")
 
     page.check("#layer-alerts")
     alert_query = _layer_ready(page, "layer-alerts")
@@ -170,7 +171,7 @@ def test_an_operator_is_told_that_the_role_does_not_open_the_hotspot_layer(
     page.goto(f"{base_url}/")
     _wait_ready(page)
     page.check("#layer-hotspots")
-    page.wait_for_function("['forbidden', 'ready'].includes(document.querySelector('#layer-hotspots').dataset.state)",
+    wait_until(page, "['forbidden', 'ready'].includes(document.querySelector('#layer-hotspots').dataset.state)",
                            timeout=60000)
     assert page.eval_on_selector("#layer-hotspots", "b => b.dataset.state") == "forbidden"   # 403
     note = page.inner_text("#layer-notes [data-layer='hotspots']")

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from fastapi import FastAPI
 
-from conftest import NOW, Spec, governance_settings, synthetic_events
+from conftest import NOW, Spec, governance_settings, synthetic_events, wait_until
 from observatoire.api.app import create_app
 from observatoire.city.profile import CityProfile
 from observatoire.release.build import publish_due
@@ -76,7 +76,7 @@ def _get(page: Any, url: str) -> Any:
 
 
 def _wait(page: Any, release: str, group: str) -> None:
-    page.wait_for_function(
+    wait_until(page, 
         "([r, g]) => document.body.dataset.state === 'ready' && document.querySelector('#zones-table').dataset.release"
         " === r && document.querySelector('#zones-table').dataset.group === g", arg=[release, group], timeout=15000)
 
@@ -194,7 +194,7 @@ def test_the_methodology_page_shows_the_ledger(base_url: str, browser: Any) -> N
     page = browser.new_page(locale="fr-FR")
     watch = Watch(page)
     page.goto(f"{base_url}/public/methodologie")
-    page.wait_for_function("document.body.dataset.state === 'ready'", timeout=15000)
+    wait_until(page, "document.body.dataset.state === 'ready'", timeout=15000)
     ledger = _get(page, f"{base_url}/api/v1/public/ledger").json()
     rows = page.eval_on_selector_all("#ledger-releases tbody tr", "rs => rs.map(r => [r.dataset.release, "
                                      "r.querySelectorAll('td')[3].textContent])")
@@ -215,7 +215,7 @@ def test_before_the_first_release_the_portal_says_so(base_url: str, browser: Any
     watch = Watch(page)
     page.route("**/api/v1/public/releases", lambda route: route.fulfill(json={"releases": []}))
     page.goto(f"{base_url}/public")
-    page.wait_for_function("document.body.dataset.state === 'empty'", timeout=15000)
+    wait_until(page, "document.body.dataset.state === 'empty'", timeout=15000)
     assert page.locator("#empty").is_visible() and not page.locator("#map").is_visible()
     assert "Aucune publication" in page.inner_text("#empty")
     page.close()
@@ -226,7 +226,7 @@ def test_without_leaflet_the_portal_still_shows_the_tables(base_url: str, browse
     page = browser.new_page(locale="fr-FR")
     page.route("**/vendor/leaflet/leaflet.js", lambda route: route.abort())
     page.goto(f"{base_url}/public")
-    page.wait_for_function("document.body.dataset.state === 'ready'", timeout=15000)
+    wait_until(page, "document.body.dataset.state === 'ready'", timeout=15000)
     assert page.locator("#notice").is_visible() and not page.locator("#map").is_visible()
     assert page.locator("#zones-table tbody tr").count() == 16
     page.close()

@@ -19,13 +19,14 @@ def audit(
     verify: Annotated[bool, Query(description="Also verify the whole chain and its signed checkpoints")] = False,
 ) -> dict[str, Any]:
     """The last ``limit`` entries (of ``action``, when given), oldest first; with ``verify``, the result of
-    checking every hash, the chain and the checkpoints (``ok``, the first problem, where)."""
+    checking every hash, the chain and the checkpoints (``ok``, the first problem, where).
+
+    A damaged line is returned too, flagged ``damaged`` (what is wrong, in the verification's words, and
+    where: file and line) next to what it still holds; ``damaged`` at the top counts them."""
     log = audit_log(request)
-    if action is None:
-        entries = log.last(limit)
-    else:
-        entries = [e for e in log.entries() if e.get("action") == action][-limit:]
-    out: dict[str, Any] = {"entries": entries, "count": len(entries)}
+    entries = log.last(limit, action=action)
+    out: dict[str, Any] = {"entries": entries, "count": len(entries),
+                           "damaged": sum(1 for e in entries if "damaged" in e)}
     if verify:
         report = log.verify()
         out["verify"] = {"ok": report.ok, "entries": report.entries, "first_seq": report.first_seq,
