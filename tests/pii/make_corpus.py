@@ -3,10 +3,14 @@
 Seeded and deterministic: ``python tests/pii/make_corpus.py`` rewrites the same
 file byte for byte. Three genres (police logbook entries, municipal notes,
 public social-media posts), phrased independently of the simulator's
-templates, with personal data of eight types written the many ways people
+templates, with personal data of nine types written the many ways people
 write them, and decoys that are *not* personal data (non-birth dates, times
-like "23h15", street and place names made of persons' names, identifiers
-with a wrong check key, incident words such as "Rixe" or "Vol").
+like "23h15", street and place names made of persons' names, IBANs with a
+wrong check key, incident words such as "Rixe" or "Vol"). A NIR with a wrong
+key is a person's number mistyped: it is labelled a NIR. The last
+``N_HANDLE_TEXTS`` texts are social-media posts naming accounts ("@lea_b13",
+"instagram.com/karim.b"), drawn after the others so that adding them left the
+first ``N_TEXTS`` as they were.
 
 Each line: ``{"id", "genre", "text", "spans": [{"start", "end", "entity"}]}``.
 A person's span covers the name only, never the title ("M.", "Mme").
@@ -25,6 +29,7 @@ from pathlib import Path
 
 SEED = 20251129
 N_TEXTS = 1500
+N_HANDLE_TEXTS = 120
 OUT = Path(__file__).resolve().parents[1] / "data" / "pii_corpus.jsonl"
 
 FIRST_F = ("Nadia", "Sophie", "Camille", "Inès", "Yasmine", "Fatoumata", "Chloé", "Léa", "Amel", "Rania", "Manon",
@@ -176,6 +181,16 @@ class Gen:
             return "".join(c for c in unicodedata.normalize("NFKD", s.lower()) if c.isalnum())
         return (f"{slug(first)}{self.pick(('.', '_', '', '-'))}{slug(last)}{self.pick(('', '13', '84', '2000'))}"
                 f"@{self.pick(EMAIL_DOMAINS)}")
+
+    def handle(self, first: str, last: str) -> str:
+        """An account name made of a person's name, as people make them ("karim_b13", "lea.martin")."""
+        def slug(s: str) -> str:
+            import unicodedata
+            return "".join(c for c in unicodedata.normalize("NFKD", s.lower()) if c.isalnum())
+        a, b = slug(first), slug(last)
+        return self.pick((f"{a}_{b}", f"{a}.{b}", f"{a}{b[:1]}{self.r.randrange(10, 99)}", f"{b}.{a}",
+                          f"{a}_du{self.pick(('13', '83', '84'))}", f"{a.capitalize()}{b.capitalize()}",
+                          f"{a}__{b[:3]}", f"the_{a}"))
 
     def address(self, with_city: float = 0.6) -> str:
         num = f"{self.r.randrange(1, 240)}{self.pick(('', '', '', '', ' bis', ' ter', 'B'))}"
@@ -338,7 +353,8 @@ def decoys(g: Gen) -> tuple[str, list[dict]]:
     t = Text()
     kind = g.r.randrange(4)
     if kind == 0:
-        t.add(f"Référence du dossier : {g.nir(valid=False)}. Aucune personne identifiée.")
+        t.add("Référence relevée sur la carte : ").pii(g.nir(valid=False), "NIR")
+        t.add(" (clé erronée, à vérifier).")
     elif kind == 1:
         t.add(f"Virement refusé : IBAN erroné {g.iban(valid=False)}, à vérifier par le service comptable.")
     elif kind == 2:
@@ -347,6 +363,44 @@ def decoys(g: Gen) -> tuple[str, list[dict]]:
         t.add(f"Travaux {g.pick(STREETS)} jusqu'au {g.r.randrange(1, 29)} {g.pick(MONTHS)} 2025, ligne de bus "
               f"{g.r.randrange(1, 100)} déviée. Réunion publique à la mairie des 4e et 5e arrondissements.")
     return t.done()
+
+
+def handles(g: Gen) -> tuple[str, list[dict]]:
+    """Social-media posts naming accounts: mentions, profile links, "snap : name"; an "@" that is a time or
+    an e-mail's is not an account."""
+    t = Text()
+    first, last, sex = g.person()
+    account = g.handle(first, last)
+    kind = g.r.randrange(8)
+    if kind == 0:
+        t.add(f"{g.pick(('Suivez', 'Abonnez-vous à', 'Allez voir'))} ").pii("@" + account, "HANDLE")
+        t.add(f" pour les infos du quartier {g.pick(PLACES)} 👍")
+    elif kind == 1:
+        t.pii("@" + account, "HANDLE").add(f" t'as vu ce qui s'est passé {g.pick(PLACES)} hier soir ?? "
+                                           f"{g.pick(('😱', '', '!!'))}")
+    elif kind == 2:
+        site = g.pick(("instagram.com/", "https://www.instagram.com/", "www.facebook.com/", "twitter.com/",
+                       "https://x.com/", "https://www.tiktok.com/@", "tiktok.com/@", "youtube.com/@"))
+        at = "@" if site.endswith("@") else ""
+        t.add(f"{g.pick(INCIDENTS).capitalize()} {g.pick(PLACES)}, la vidéo est sur {site[:-1] if at else site}")
+        t.pii(at + account, "HANDLE").add(g.pick(("", "/", "?hl=fr", " (à signaler)")))
+    elif kind == 3:
+        t.add(f"Mon {g.pick(('vélo', 'scooter', 'téléphone'))} a été volé {g.pick(PLACES)}, "
+              f"contactez-moi en privé, {g.pick(('snap', 'insta', 'Snap', 'Insta'))}{g.pick((' : ', ': ', ' :'))}")
+        t.pii(account, "HANDLE")
+    elif kind == 4:
+        t.add("Merci ").pii("@" + account, "HANDLE").add(" et ").pii("@" + g.handle(*g.person()[:2]), "HANDLE")
+        t.add(f" d'avoir aidé la dame tombée {g.pick(PLACES)} 🙏")
+    elif kind == 5:
+        t.add(f"Rdv @ {g.r.randrange(17, 23)}h devant le métro pour la marche blanche, "
+              f"RDV @{g.r.randrange(17, 23)}h{g.r.randrange(60):02d} {g.pick(PLACES)}.")
+    elif kind == 6:
+        t.add("Pour les objets trouvés écrivez à ").pii(g.email(first, last), "EMAIL")
+        t.add(" ou sur insta ").pii("@" + account, "HANDLE")
+    else:
+        t.add("Profil du vendeur : facebook.com/").pii(f"profile.php?id=1000{g.r.randrange(10**8, 10**9)}", "HANDLE")
+        t.add(", il a disparu avec l'argent.")
+    return t.done(lower=g.r.random() < 0.1)
 
 
 GENRES: tuple[tuple[str, Callable[[Gen], tuple[str, list[dict]]], float], ...] = (
@@ -365,6 +419,9 @@ def generate(n: int = N_TEXTS, seed: int = SEED) -> list[dict]:
                 text, spans = fn(g)
                 out.append({"id": f"pii-{i:05d}", "genre": name, "text": text, "spans": spans})
                 break
+    for i in range(n, n + N_HANDLE_TEXTS):
+        text, spans = handles(g)
+        out.append({"id": f"pii-{i:05d}", "genre": "social", "text": text, "spans": spans})
     return out
 
 

@@ -89,11 +89,13 @@ def test_when_a_nir_key_checks_then_it_is_found_and_python_stdnum_agrees(pii: Sc
         assert spans(pii, f"carte vitale n° {written}.", "NIR") == [written]
 
 
-def test_when_a_nir_has_a_wrong_key_then_it_is_not_a_nir(pii: Scrubber) -> None:
+def test_when_a_nir_has_a_wrong_key_then_it_is_masked_as_a_mistyped_nir(pii: Scrubber) -> None:
     nir = _nir("1850513055123")
     wrong = nir[:13] + f"{(int(nir[13:]) % 97) + 1:02d}"
     assert nir_reason(nir) is not None and nir_reason(wrong) is None
-    assert spans(pii, f"référence {wrong}", "NIR") == []
+    [found] = [f for f in pii.find(f"référence {wrong}") if f.entity == "NIR"]
+    assert f"référence {wrong}"[found.start:found.end] == wrong
+    assert "does not check" in found.reason and found.reason != nir_reason(nir)
 
 
 def test_when_a_corsican_nir_is_checked_then_2a_counts_as_19_and_2b_as_18() -> None:

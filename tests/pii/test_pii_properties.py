@@ -1,4 +1,5 @@
-"""Properties of scrubbing: idempotence, and no planted identifier surviving in any casing or spacing."""
+"""Properties of scrubbing: idempotence, and no planted identifier surviving in any casing or spacing, nor with
+invisible characters or emoji inside it."""
 
 from __future__ import annotations
 
@@ -82,7 +83,30 @@ def titled_names(draw: st.DrawFn) -> tuple[str, str]:
     return title, name
 
 
-IDENTIFIERS = st.one_of(phones(), plates(), nirs(), ibans(), emails())
+@st.composite
+def handles(draw: st.DrawFn) -> str:
+    name = draw(st.from_regex(r"[a-z][a-z0-9]{4,8}([._][a-z0-9]{1,8})?", fullmatch=True))   # long enough to be unique
+    form = draw(st.sampled_from(("@{}", "instagram.com/{}", "https://www.tiktok.com/@{}", "snap : {}")))
+    return _case(draw, form.format(name))
+
+
+IDENTIFIERS = st.one_of(phones(), plates(), nirs(), ibans(), emails(), handles())
+INVISIBLE = ("\u200b", "\u200c", "\u200d", "\u2060", "\u00ad", "\ufeff", "\u200e")
+EMOJI = ("😀", "❤️", "👍🏽", "🚗", "🔥")
+
+
+@st.composite
+def hidden_inside(draw: st.DrawFn, value: str) -> str:
+    """``value`` with invisible characters or emoji put inside it, between two letters or digits (an emoji
+    never between a lower-case letter and a capital, where it reads as a space)."""
+    for _ in range(draw(st.integers(1, 3))):
+        at = [i for i in range(1, len(value)) if value[i - 1].isalnum() and value[i].isalnum()]
+        if not at:
+            break
+        i = draw(st.sampled_from(at))
+        glued_words = value[i - 1].islower() and value[i].isupper()
+        value = value[:i] + draw(st.sampled_from(INVISIBLE if glued_words else INVISIBLE + EMOJI)) + value[i:]
+    return value
 CONTEXTS = st.sampled_from(("{}", "tél. {}", "Victime : M. Karim BENALI, {}.", "véhicule {} stationné rue de Rome",
                             "Rixe à 23h15 ({}) au Vélodrome", "contact {} svp", "n° {}, IBAN ou NIR",
                             "{} — fin", "appel de mme dupont au {} signalant un tapage"))
@@ -136,3 +160,27 @@ def test_when_a_titled_name_is_planted_then_no_part_of_it_survives(pii: Scrubber
     words = [w for w in re.split(r"[\s\-]+", name) if len(w) > 2]
     for w in words:
         assert not re.search(rf"(?<!\w){re.escape(w)}(?!\w)", out, re.IGNORECASE), (text, out)
+
+
+@SETTINGS
+@given(text=texts(), extra=st.lists(st.tuples(st.integers(0, 10_000), st.sampled_from(INVISIBLE + EMOJI)),
+                                    max_size=6))
+def test_when_a_text_holds_invisible_characters_or_emoji_then_scrubbing_it_again_changes_nothing(
+        pii: Scrubber, text: str, extra: list[tuple[int, str]]) -> None:
+    for at, c in extra:
+        at %= len(text) + 1
+        text = text[:at] + c + text[at:]
+    once = pii.scrub(text)
+    again = pii.scrub(once.text or "")
+    assert again.text == once.text
+    assert again.findings == ()
+    assert all(0 <= f.start < f.end <= len(text) for f in once.findings)
+
+
+@SETTINGS
+@given(data=st.data(), identifier=IDENTIFIERS, context=CONTEXTS)
+def test_when_an_identifier_hides_invisible_characters_or_emoji_then_it_never_survives(
+        pii: Scrubber, data: st.DataObject, identifier: str, context: str) -> None:
+    planted = data.draw(hidden_inside(identifier))
+    out = pii.scrub(context.format(planted)).text or ""
+    assert _compact(identifier) not in _compact(out)      # what hid inside, being no letter nor digit, goes too

@@ -13,16 +13,17 @@ from observatoire.gate.pii import PLACEHOLDERS, Finding, MissingModelError, Scru
 
 NARRATIVE = ("Rixe devant le bar, M. Karim BENALI (tél. 06 12 34 56 78) blessé, véhicule AB-123-CD. "
              "Mis en cause : DUPONT Jean, né le 12/06/1990, demeurant 12 bis rue de la République, 13002 Marseille, "
-             "NIR 1 85 05 13 055 123 46, IBAN FR76 3000 6000 0112 3456 7890 189, courriel jean.dupont@gmail.com.")
+             "NIR 1 85 05 13 055 123 46, IBAN FR76 3000 6000 0112 3456 7890 189, courriel jean.dupont@gmail.com, "
+             "insta @jdupont13.")
 
 
 def test_when_a_narrative_is_scrubbed_then_every_type_gets_its_placeholder(pii: Scrubber) -> None:
     out = pii.scrub(NARRATIVE)
     assert out.text == ("Rixe devant le bar, M. <PERSONNE> (tél. <TELEPHONE>) blessé, véhicule <PLAQUE>. "
                         "Mis en cause : <PERSONNE>, né le <DATE_NAISSANCE>, demeurant <ADRESSE>, "
-                        "NIR <NIR>, IBAN <IBAN>, courriel <EMAIL>.")
+                        "NIR <NIR>, IBAN <IBAN>, courriel <EMAIL>, insta <PSEUDO>.")
     assert [f.entity for f in out.findings] == ["PERSON", "PHONE", "PLATE", "PERSON", "BIRTH_DATE", "ADDRESS",
-                                                "NIR", "IBAN", "EMAIL"]
+                                                "NIR", "IBAN", "EMAIL", "HANDLE"]
     assert set(PLACEHOLDERS) == {f.entity for f in out.findings}
 
 

@@ -41,7 +41,7 @@ FACILITIES = frozenset({
     "restaurant", "snack", "brasserie", "café", "cafe", "tabac", "hôtel", "hotel", "supermarché", "magasin",
     "boutique", "bureau", "agence", "caserne", "commissariat", "mairie", "prison", "quartier", "domaine", "hameau",
     "villa", "galerie", "pont", "anse", "plage", "parc", "jardin", "jardins", "zac", "zone", "cinéma", "cinema",
-    "club", "association", "stade", "marché", "marche", "halle", "port",
+    "club", "association", "stade", "marché", "marche", "halle", "port", "parking",
 })
 # Streets named without a street type ("12 La Canebière"), as folded word keys.
 TYPELESS_STREETS = frozenset({"canebière", "canebiere", "croisette", "vieux-port"})   # "12 La Canebière"

@@ -3,8 +3,11 @@
 The lists live in ``data/`` (plain text, comma- or line-separated, ``#``
 comments) and are read when a :class:`Lexicon` is built, never at import time.
 Keys are lower case; an ASCII spelling in a text also matches an accented entry
-("Leila" finds "Leïla"), but an accented word must match exactly ("marié" is
-not "Marie").
+("Leila" finds "Leïla"), but an accented word in lower or title case must match
+exactly ("marié" is not "Marie"). A word in capitals, or in a script without
+case (Arabic), matches either way ("MZÉ" finds "Mze", "أحمد" finds "احمد"):
+accents on capitals, and hamzas, are written or left out at will, and such a
+word says nothing by its case either.
 """
 
 from __future__ import annotations
@@ -15,10 +18,12 @@ from functools import cache, lru_cache
 from importlib import resources
 from typing import Any, NamedTuple
 
-# Particles inside names ("Da Silva", "Ben Youssef", "Le Van", "Aït Ali", "de Lesseps").
+# Particles inside names ("Da Silva", "Ben Youssef", "Le Van", "Aït Ali", "de Lesseps", "de los Santos",
+# and in Arabic script "بن" (ben), "ابن" (ibn), "بنت" (bint), "أبو"/"ابو" (abou)).
 PARTICLES = frozenset({"de", "du", "des", "da", "di", "del", "della", "van", "von", "der", "den", "el", "al", "ben",
                        "bou", "ait", "aït", "ould", "le", "la", "dos", "das", "mac", "ibn", "abou", "abu", "bin",
-                       "ter", "ten", "d'", "l'", "y", "lo"})
+                       "ter", "ten", "d'", "l'", "y", "lo", "los", "las",
+                       "بن", "ابن", "بنت", "أبو", "ابو"})
 
 
 @lru_cache(maxsize=1 << 16)
@@ -66,7 +71,10 @@ class WordSet:
         k = key(word)
         if k in self.exact:
             return True
-        return k.isascii() and k in self.folded
+        if k.isascii():
+            return k in self.folded
+        # accented: folded only in capitals ("MZÉ") or in a script without case ("أحمد"), see the module's doc
+        return (word.isupper() or word.lower() == word.upper()) and fold(k) in self.folded
 
     def __len__(self) -> int:
         return len(self.exact)

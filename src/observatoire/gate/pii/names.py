@@ -2,9 +2,13 @@
 
 The rules, in the order of their strength:
 
-``rule:title``             a title ("M.", "Mme", "Monsieur", "Dr"...) and the name words after it;
+``rule:title``             a title ("M.", "Mme", "Monsieur", "Dr"...) and the name words after it, or a
+                           short word in capitals or a particle alone ("M. NG", "M. LE");
 ``rule:role``              a role word of police texts ("Victime :", "Mis en cause :", "dénommé",
-                           "requis par"...) and the name words after it;
+                           "requis par", "avec"...) and the name words after it; a name in lower case
+                           (or in a text all in capitals, or in Arabic script) after a weak cue or a role
+                           word without colon when it is two words or holds a known name; and a name
+                           joined by "et" to a name found;
 ``gazetteer:first_names``  a known first name and its neighbouring name words ("Karim HADDAD",
                            "khadija boudjema", "GAUTHIER Leïla");
 ``rule:name_shape``        an upper-case surname next to a capitalised word ("DUPONT Jean",
@@ -12,7 +16,8 @@ The rules, in the order of their strength:
 
 Words of street references ("boulevard Charles Moretti"), of places ("la Belle de Mai"),
 and never-names ("Rixe", "Vol", "Tapage", months, acronyms) are never taken by the
-gazetteer and shape rules. What is left, capitalised words that nothing
+gazetteer and shape rules. Words in Arabic script have no case: they are read as
+lower-case words are, and a name never runs from one script into the other. What is left, capitalised words that nothing
 explains, is the *candidates*: only sentences holding one are given to the
 NER model, and only its ``PER`` entities that contain a candidate are kept.
 """
@@ -20,6 +25,7 @@ NER model, and only its ``PER`` entities that contain a candidate are kept.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from itertools import compress
 
@@ -32,6 +38,9 @@ _INITIAL_GAP = re.compile(r"\.\s?").fullmatch
 _TITLE_GAP = re.compile(r"\.?\s{1,3}").fullmatch
 _COLON = re.compile(r"[:\-–]").search
 _STOP = re.compile(r"[.;!?(]").search
+_CLOSE = re.compile(r"^\s*[,(]").search   # what ends an apposition ("le requérant, evrard ghezzal, né le...")
+# A letter of the Arabic script: such words have no case, and are read as lower-case words are.
+_CASELESS = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]").match
 
 Span = tuple[int, int]
 RULE_DETECTORS = ("rule:title", "rule:role", "gazetteer:first_names", "gazetteer:surnames", "rule:name_shape")
@@ -65,13 +74,18 @@ ROLE_CUES: dict[tuple[str, ...], str] = {
         "surnommée", "alias")},
     ("identifié", "comme"): "name", ("identifiée", "comme"): "name", ("se", "nommant"): "name",
     ("se", "présentant", "comme"): "name", ("répondant", "au", "nom", "de"): "name", ("au", "nom", "de"): "name",
-    ("je", "m'appelle"): "name", ("je", "suis"): "weak", ("c'est",): "weak", ("moi", "c'est"): "name",
+    ("je", "m'", "appelle"): "name", ("je", "suis"): "weak", ("moi", "c'", "est"): "name",
     **{(w,): "weak" for w in (
         "chez", "née", "épouse", "époux", "veuve", "fils", "fille", "frère", "soeur", "sœur", "mère", "père",
         "compagnon", "compagne", "ami", "amie", "voisin", "voisine", "cousin", "cousine", "avec")},
     ("requis", "par"): "weak", ("appel", "de"): "weak", ("signalé", "par"): "weak", ("signalée", "par"): "weak",
     ("contacté", "par"): "weak", ("sommes", "requis", "par"): "weak", ("à", "la", "demande", "de"): "weak",
-    ("merci", "à"): "weak", ("merci", "a"): "weak",
+    # "merci à" is followed by a person or by a word of the never list ("merci à tous", "merci à vous")
+    ("merci", "à"): "name", ("merci", "a"): "name",
+    ("plainte", "de"): "weak", ("dossier", "administratif", "de"): "weak",
+    **{(w,): "weak" for w in ("connaît", "connait", "connais", "connaissez", "connaissait")},
+    # "self": as "weak", and one word between commas is a name ("c'est moi, nélia, je vends mon vélo")
+    ("moi",): "self",
 }
 _CUES_BY_FIRST: dict[str, list[tuple[str, ...]]] = {}
 for _cue in sorted(ROLE_CUES, key=len, reverse=True):
@@ -80,21 +94,32 @@ for _cue in sorted(ROLE_CUES, key=len, reverse=True):
 PLACE_PREPOSITIONS = frozenset({"à", "a", "au", "aux", "vers", "depuis", "quartier", "secteur", "côté", "cote",
                                 "direction", "cité", "cite", "station", "arrêt", "arret", "sortie", "métro",
                                 "metro"})
-_VERB_ENDINGS = ("ment", "ait", "aient", "ais", "ant", "ants", "ante", "é", "ée", "és", "ées", "er", "ir", "ons",
-                 "ez", "ions", "iez", "eux", "euse", "ique", "able", "tion", "sion")
+_VERB_ENDINGS = ("ment", "ait", "aît", "aient", "ais", "ant", "ants", "ante", "é", "ée", "és", "ées", "er", "ir",
+                 "ons", "ez", "ions", "iez", "eux", "euse", "ique", "able", "tion", "sion")
+# ... but "-ier" ends as many surnames as verbs ("couturier", "pelletier", "verdier"); the verbs and nouns in "-ier"
+# met after a name ("crier", "premier", "quartier") are never-names.
+_SURNAME_ENDING = "ier"
 _MAX_RUN = 6
 _CAPITALISED = frozenset({"CAP", "UPPER"})
-_STRONG_PARTICLES = frozenset({"da", "di", "van", "von", "el", "ben", "ait", "aït", "ould", "dos", "abou", "bou"})
+_NO_INDEX: frozenset[int] = frozenset()
+_STRONG_PARTICLES = frozenset({"da", "di", "van", "von", "el", "ben", "ait", "aït", "ould", "dos", "abou", "bou",
+                               "بن", "ابن", "بنت", "أبو", "ابو"})
 
 
 class _Ctx:
     """A text as the rules walk it, and the token indices inside street references, places, placeholders."""
 
-    __slots__ = ("info", "words", "shapes", "keys", "gaps", "size", "mode", "blocked")
+    __slots__ = ("info", "words", "shapes", "keys", "gaps", "size", "mode", "blocked", "caseless")
 
     def __init__(self, info: TextInfo, blocked: frozenset[int]) -> None:
         self.info, self.words, self.shapes, self.keys, self.gaps = info, info.words, info.shapes, info.keys, info.gaps
         self.size, self.mode, self.blocked = len(info.words), info.mode, blocked
+        self.caseless = _NO_INDEX
+        if "OTHER" in info.shapes and not info.text.isascii():
+            # a word in Arabic script has no case: it reads as a lower-case word (a name by a cue or the gazetteer)
+            self.caseless = frozenset(i for i, (sh, w) in enumerate(zip(info.shapes, info.words))
+                                      if sh == "OTHER" and _CASELESS(w))
+            self.shapes = tuple("LOWER" if i in self.caseless else sh for i, sh in enumerate(info.shapes))
 
 
 def place_spans(info: TextInfo, lex: Lexicon) -> list[Span]:
@@ -139,6 +164,19 @@ _FOLDED = Memo(fold, 1 << 16)   # fold(key), once per distinct key
 def blocked_tokens(info: TextInfo, spans: Iterable[Span]) -> frozenset[int]:
     """Indices of the words that overlap any of ``spans``."""
     return frozenset(overlapping(spans, info.starts, info.ends))
+
+
+def _outermost(found: list[Finding]) -> list[Finding]:
+    """The findings inside no other one, and of those on one span the one ``resolve_overlaps`` keeps (the
+    highest score, then the detector's and the reason's names): the others would be dropped there, and
+    rules often find a name twice ("Appel de Karim HADDAD": the role word, the gazetteer, the shape)."""
+    out: list[Finding] = []
+    end = -1
+    for f in sorted(found, key=lambda f: (f.start, -f.end, -f.score, f.detector, f.reason)):
+        if f.end > end:
+            out.append(f)
+            end = f.end
+    return out
 
 
 def where(keys: Sequence[str], words: frozenset[str] | dict) -> list[int]:  # type: ignore[type-arg]
@@ -190,7 +228,8 @@ class NameRules:
             return True
         if k in PARTICLES:
             return False
-        return unknown_ok and not k.endswith(_VERB_ENDINGS) and len(k) >= 3
+        return (unknown_ok and (not k.endswith(_VERB_ENDINGS) or k.endswith(_SURNAME_ENDING)) and len(k) >= 3
+                and k not in _CUES_BY_FIRST)
 
     def _word_ok(self, c: _Ctx, i: int, lower_budget: int) -> tuple[bool, bool]:
         """(is a name word, used the lower-case budget)."""
@@ -200,7 +239,7 @@ class NameRules:
         word = c.words[i]
         if c.mode == "upper":
             unknown = lower_budget > 0
-            ok = (sh in ("UPPER", "CAP") and not self._acronym(word, sh)
+            ok = ((sh in ("UPPER", "CAP") or _CASELESS(word) is not None) and not self._acronym(word, sh)
                   and self._lower_name_word(c, i, unknown))
             return ok, ok and not self._infos[word].name
         ok = self._lower_name_word(c, i, lower_budget > 0)
@@ -220,8 +259,35 @@ class NameRules:
         info = self._infos[c.words[n]]
         return info.name and not info.never
 
+    def _after_particles(self, c: _Ctx, j: int, lower_budget: int) -> int:
+        """Index of the name word after the particle at ``j`` and the particles in a row after it ("de La
+        Roche", "van der Meer", "Ben El Hadj"), the nearest first ("le van": "van" is the name); 0 if none."""
+        strong = c.keys[j] in _STRONG_PARTICLES
+        p = j + 1
+        while True:
+            ok, _ = self._word_ok(c, p, lower_budget)
+            if ok and (c.shapes[p] != "LOWER" or strong or self._infos[c.words[p]].name):
+                return p
+            if p + 1 >= c.size or p - j >= 3 or c.keys[p] not in PARTICLES or p in c.blocked \
+                    or not self._linked(c, p, p + 1):
+                return 0
+            p += 1
+
+    def _surname_slot(self, c: _Ctx, i: int) -> bool:
+        """Whether the lower-case word after the capitalised first name at ``i`` is its surname: a known first
+        name that is not also a word, then a word in "-ier" ("Karim couturier", "Inès pelletier"). Other
+        lower-case words after a capitalised name are not taken ("M. Dupont habite")."""
+        info = self._infos[c.words[i]]
+        k = c.keys[i + 1]
+        return (info.first and not info.ambiguous and k.endswith(_SURNAME_ENDING)
+                and self._lower_name_word(c, i + 1, True))
+
     @staticmethod
     def _linked(c: _Ctx, a: int, b: int) -> bool:
+        """Whether the words at ``a`` and ``b`` may be parts of one name: one space apart (or an initial and a
+        period), in the same script ("repose en paix كريم": the name does not take "paix")."""
+        if c.caseless and (a in c.caseless) != (b in c.caseless):
+            return False
         if c.info.spaced[b]:
             return True
         return c.shapes[a] == "INITIAL" and _INITIAL_GAP(c.gaps[b]) is not None
@@ -236,18 +302,19 @@ class NameRules:
         if cased and i < size and shapes[i] != "LOWER":
             lower_budget = 0   # "M. Dupont habite": a capitalised name does not go on in lower case
         while j < size and n < _MAX_RUN:
-            if j > i and not spaced[j] and not self._linked(c, j - 1, j):
+            if j > i and (c.caseless or not spaced[j]) and not self._linked(c, j - 1, j):
                 break
             k = keys[j]
             if (k in PARTICLES and j + 1 < size and j not in c.blocked and self._linked(c, j, j + 1)
-                    and (n > 0 or shapes[j] != "LOWER" or not cased)):
-                ok, _ = self._word_ok(c, j + 1, lower_budget)
-                if ok and (shapes[j + 1] != "LOWER" or self._infos[c.words[j + 1]].name
-                           or k in _STRONG_PARTICLES):
-                    j += 1
+                    and (n > 0 or shapes[j] != "LOWER" or not cased or k in _STRONG_PARTICLES)):
+                p = self._after_particles(c, j, lower_budget)
+                if p:
+                    j = p
                     continue
             if cased and shapes[j] != "LOWER":
                 ok, used = self._cased_name_word(c, j), False
+            elif n == 1 and cased and j == i + 1 and shapes[i] != "LOWER":
+                ok, used = self._surname_slot(c, i), False
             else:
                 ok, used = self._word_ok(c, j, lower_budget)
             if not ok and self._bridge(c, j):
@@ -303,7 +370,9 @@ class NameRules:
         out += self._gazetteer(c)
         if info.mode == "cased" and "UPPER" in info.shapes:
             out += self._shapes(c)
-        return out
+        if out and "et" in keys:
+            out += self._coordinated(c, out)
+        return _outermost(out) if len(out) > 1 else out
 
     @staticmethod
     def _finding(c: _Ctx, i: int, j: int, score: float, detector: str, reason: str) -> Finding:
@@ -328,9 +397,53 @@ class NameRules:
             if not self._is_title(c, i):
                 continue
             j = self._run_right(c, i + 1, 2)
+            if j == i + 1 and self._lone_after_title(c, i + 1):
+                j = max(i + 2, self._run_right(c, i + 2, 2))   # "M. NG Van Minh"
             if j > i + 1:
                 yield self._finding(c, i + 1, j, 0.9, "rule:title",
                                     f"title '{c.words[i]}' + {j - i - 1} name word(s)")
+
+    def _lone_after_title(self, c: _Ctx, k: int) -> bool:
+        """Whether the word at ``k``, after a title, is a surname that the name runs do not take: a short word
+        in capitals that is not a never-name ("M. NG", "Dr OH"; not "M. OK", "Mme BAC", "M. ET MME", and "M. OU"
+        is lost with them), or a particle, capitalised, with no capitalised word after it ("M. LE", "Monsieur
+        Le"; "Monsieur Le Maire" is an office)."""
+        if k >= c.size or k in c.blocked or c.info.glued[k] or c.shapes[k] not in _CAPITALISED:
+            return False
+        word = c.words[k]
+        particle = _FOLDED[c.keys[k]] in PARTICLES
+        if not particle:
+            return c.shapes[k] == "UPPER" and len(word) <= 3 and not self._infos[word].never
+        nxt = k + 1
+        return not (nxt < c.size and c.info.spaced[nxt] and c.shapes[nxt] in _CAPITALISED)
+
+    def _plain_run(self, c: _Ctx, j: int, apposition: bool, one_word: bool = False) -> int:
+        """End of the name run at ``j`` after a weak cue, for words whose case says nothing (lower case, a text
+        in capitals, Arabic script); ``j`` when it is not taken.
+
+        Taken when it holds a known name or at least two words ("avec zoubida castafiore", "requis par
+        castafiore zoubida"): one plain word after "avec", "par" or "je suis" is a common word far more often
+        ("avec violence", "je suis choquée"). After a comma, only a closed apposition is taken ("le requérant,
+        evrard ghezzal, né le..."; "la requérante, inquiète, rappelle" is not); with ``one_word``, a single
+        word there is enough ("c'est moi, nélia, je vends...").
+        """
+        k = c.keys[j]
+        if not (self._lower_name_word(c, j, True) or (k in PARTICLES and (k in _STRONG_PARTICLES
+                                                                          or c.mode != "cased"))):
+            return j   # "avec le...", "individu interpellé", "je suis très...": the usual case, decided at once
+        end = self._run_right(c, j, 3)
+        if end == j or (apposition and not (end < c.size and _CLOSE(c.gaps[end]))):
+            return j
+        if one_word:
+            return end
+        infos = self._infos
+        words = 0
+        for k in range(j, end):
+            w = infos[c.words[k]]
+            if w.name and not w.never and (not w.ambiguous or c.mode != "cased"):
+                return end   # (in lower case in a text with capitals, "grâce" or "rose" is a word)
+            words += c.keys[k] not in PARTICLES
+        return end if words >= 2 else j
 
     def _roles(self, c: _Ctx) -> Iterable[Finding]:
         keys, gaps, size = c.keys, c.gaps, c.size
@@ -349,24 +462,38 @@ class NameRules:
                     break   # the title rule covers it
                 gap = gaps[j]
                 colon = _COLON(gap) is not None
-                if _STOP(gap.replace(")", "")) or ("," in gap and strength != "weak"):
+                comma = "," in gap
+                cased = c.mode == "cased" and c.shapes[j] != "LOWER"   # a word whose case tells something
+                if _STOP(gap.replace(")", "")) or (comma and cased and strength not in ("weak", "self")):
                     break
-                lower_ok = strength == "name" or (strength == "colon" and colon)
-                if c.mode == "cased" and c.shapes[j] == "LOWER" and not lower_ok:
-                    break
-                if c.mode != "cased" and not lower_ok and not self._infos[c.words[j]].name:
-                    break
-                end = self._run_right(c, j, 2 if lower_ok else 0)
+                lower_ok = not comma and (strength == "name" or (strength == "colon" and colon))
+                if cased or lower_ok:
+                    end = self._run_right(c, j, 2 if lower_ok else 0)
+                else:   # a weak cue, or a role word with no colon, before a word whose case says nothing
+                    end = self._plain_run(c, j, comma, one_word=comma and strength == "self")
                 if end > j:
                     yield self._finding(c, j, end, 0.85, "rule:role",
                                         f"role word '{' '.join(cue)}'{' + colon' if colon else ''} + name word(s)")
                 break
 
+    def _coordinated(self, c: _Ctx, found: Sequence[Finding]) -> Iterable[Finding]:
+        """A name joined by "et" to a name found, whose case says nothing ("avec hugo bouzid et mathys
+        ghezzal"): "et" is a weak cue there (see ``_plain_run``)."""
+        starts, spaced = c.info.starts, c.info.spaced
+        for f in found:
+            e = bisect_left(starts, f.end)
+            if e + 1 < c.size and c.keys[e] == "et" and spaced[e] and spaced[e + 1] and e + 1 not in c.blocked \
+                    and (c.mode != "cased" or c.shapes[e + 1] == "LOWER"):
+                end = self._plain_run(c, e + 1, False)
+                if end > e + 1:
+                    yield self._finding(c, e + 1, end, 0.75, "rule:role", "name word(s) after 'et' and a name")
+
     def _gazetteer(self, c: _Ctx) -> Iterable[Finding]:
         """Runs of name words around a known first name, or around a known surname with a neighbour."""
         words, shapes, keys = c.words, c.shapes, c.keys
         infos = self._infos
-        hits = where(keys, self.lex.maybe_name)
+        # by folded keys: words in capitals or in Arabic script also match folded entries ("MZÉ", "أحمد")
+        hits = where(keys if c.info.text.isascii() else list(map(_FOLDED.__getitem__, keys)), self.lex.maybe_name)
         if "-" in c.info.text:
             hits = sorted({*hits, *(i for i, k in enumerate(keys) if "-" in k)})
         i = 0
@@ -395,7 +522,8 @@ class NameRules:
                     size += 1
                 w = infos[words[k]]
                 solid += w.name and not w.ambiguous
-            after_place_word = start > 0 and keys[start - 1] in PLACE_PREPOSITIONS
+            # (a place is written in Latin script: "à Jean Jaurès", not "à عائشة")
+            after_place_word = start > 0 and keys[start - 1] in PLACE_PREPOSITIONS and not _CASELESS(words[start])
             if size < 2:
                 # alone: a first name that is not also a word (in lower case, not after a place word),
                 # or a surname in capitals ("le nommé HADDAD"), whatever the casing of the text

@@ -1,29 +1,41 @@
 """The scrubber: every detector run over a text, overlaps resolved, spans replaced by typed placeholders.
 
 Detection order (cheapest first): structured identifiers (regex + validator),
-birth dates, addresses and street references, the name rules, and last the
-spaCy NER model, only on the sentences that hold a capitalised word no rule
-explained (see ``names.py``).
+birth dates, addresses and street references, the name rules, dates of birth
+in apposition to a name, and last the spaCy NER model, only on the sentences
+that hold a capitalised word no rule explained (see ``names.py``). Every text is
+first read without the invisible characters and emoji stuck inside its words
+(``text.normalise``); offsets are given in the original text.
 """
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from observatoire.errors import InputError
 from observatoire.gate.pii.addresses import find_addresses, streets
-from observatoire.gate.pii.dates import find_birth_dates
+from observatoire.gate.pii.dates import find_apposed_birth_dates, find_birth_dates
 from observatoire.gate.pii.errors import MissingModelError
 from observatoire.gate.pii.finding import PLACEHOLDERS, Finding, resolve_overlaps
 from observatoire.gate.pii.lexicon import build_lexicon
 from observatoire.gate.pii.names import RULE_DETECTORS, NameRules, Span, blocked_tokens, place_spans
 from observatoire.gate.pii.patterns import PatternDetector, find_structured, structured_detectors
-from observatoire.gate.pii.text import TextInfo, analyse
+from observatoire.gate.pii.text import TextInfo, analyse, normalise
 
 DEFAULT_MODEL = "fr_core_news_sm"
+PERSON_HOLDER = PLACEHOLDERS["PERSON"]
 _NER_ROUNDS = 3
+# The longest piece of text given to the model at once. spaCy refuses a text over ``nlp.max_length``
+# (1,000,000 characters by default) and its memory grows with the length: a longer stretch of sentences
+# is cut, at a line break or a space (see ``_pieces``).
+_MAX_WINDOW = 100_000
+# A web address is a code, not words: "https" after "Victime :" is no name. Looked for only in the texts that
+# hold "//" or "www.".
+_URL = re.compile(r"(?:\b[a-z][a-z0-9+.\-]*://|\bwww\.)\S*", re.IGNORECASE)
 # Components the NER does not need (a model's own tok2vec is kept only if the NER listens to it).
 _NOT_NEEDED = ("morphologizer", "parser", "attribute_ruler", "lemmatizer", "tagger", "senter", "sentencizer",
                "trainable_lemmatizer", "entity_linker", "textcat", "textcat_multilabel", "spancat")
@@ -111,7 +123,21 @@ class Scrubber:
         scrubbing shows it the very same words; a text where the model found a
         name is read again once that name is redacted, until nothing new is
         found (at most ``_NER_ROUNDS`` times). This keeps scrubbing idempotent.
+        Each text is read normalised (``text.normalise``: no zero-width
+        character nor emoji inside a word or a number), and its findings are
+        carried back to the original, what was taken out inside them included.
         """
+        norms = [normalise(t) if t else None for t in texts]
+        if not any(norms):
+            return self._find_many(texts)   # nearly always: nothing to take out
+        found = self._find_many([t if n is None else n.text for t, n in zip(texts, norms)])
+        for i, n in enumerate(norms):
+            if n is not None and found[i]:
+                found[i] = [Finding(f.entity, *n.span(f.start, f.end), f.score, f.detector, f.reason)
+                            for f in found[i]]
+        return found
+
+    def _find_many(self, texts: Sequence[str | None]) -> list[list[Finding]]:
         found, touched = self._one_pass(texts)
         for _ in range(_NER_ROUNDS):
             if not touched:
@@ -160,8 +186,12 @@ class Scrubber:
     def _rules(self, text: str) -> _Pending:
         findings = find_structured(self._structured, text)
         findings.extend(find_birth_dates(text))
-        # the words of identifiers found ("BD" of a plate "AA-001-BD") are not words of the text
-        info = analyse(text, [(f.start, f.end) for f in findings])
+        # the words of identifiers found ("BD" of a plate "AA-001-BD"), and of web addresses, are not words of
+        # the text
+        masked = [(f.start, f.end) for f in findings]
+        if "//" in text or "www." in text or "WWW." in text:
+            masked += [m.span() for m in _URL.finditer(text)]
+        info = analyse(text, masked)
         street_refs = streets(info, self._lexicon)
         findings.extend(find_addresses(info, street_refs))
         protected: list[Span] = [(s.start, s.end) for s in street_refs]
@@ -169,6 +199,11 @@ class Scrubber:
         protected += info.placeholders
         blocked = blocked_tokens(info, protected)
         findings.extend(self._names.find(info, protected, blocked))
+        name_ends = {f.end for f in findings if f.entity == "PERSON"}   # a name is often found by several rules
+        if info.placeholders:
+            name_ends.update(e for s, e in info.placeholders if text[s:e] == PERSON_HOLDER)
+        if name_ends:
+            findings.extend(find_apposed_birth_dates(text, name_ends))
         if info.placeholders:
             findings = [f for f in findings if not info.in_placeholder(f.start, f.end)]
         candidates = self._names.candidates(info, protected, findings, blocked) if self._nlp is not None else []
@@ -182,8 +217,10 @@ class Scrubber:
             rinfo = analyse(red.text)
             starts = {s: k for k, s in enumerate(rinfo.starts)}
             cand = [starts[o] for o in (red.to_redacted(p.info.starts[c]) for c in p.candidates) if o in starts]
-            for start, end in _sentences_of(rinfo, cand):
-                windows.append((n, red, start, red.text[start:end]))
+            limit = min(_MAX_WINDOW, getattr(self._nlp, "max_length", _MAX_WINDOW))
+            for sentences in _sentences_of(rinfo, cand):
+                for start, end in _pieces(red.text, sentences, limit):
+                    windows.append((n, red, start, red.text[start:end]))
         entities: list[list[tuple[int, int, str]]] = [[] for _ in items]
         docs = self._nlp.pipe((w[3] for w in windows), batch_size=self.batch_size, n_process=self.n_process)
         for (n, red, offset, _), doc in zip(windows, docs):
@@ -197,10 +234,13 @@ class Scrubber:
 
 @dataclass(frozen=True, slots=True)
 class _Redacted:
-    """A redacted text, and how to carry offsets between it and the original text."""
+    """A redacted text, and how to carry offsets between it and the original text (by bisection: a text may
+    hold thousands of placeholders)."""
 
     text: str
     spans: tuple[tuple[int, int, int, int], ...]   # each placeholder: (start, end) redacted, (start, end) original
+    redacted_ends: tuple[int, ...]                 # the placeholders' ends, in the redacted text
+    original_ends: tuple[int, ...]                 # the redacted spans' ends, in the original text
 
     @classmethod
     def of(cls, original: str, findings: Sequence[Finding]) -> _Redacted:
@@ -214,31 +254,21 @@ class _Redacted:
             pos += len(holder)
             last = f.end
         parts.append(original[last:])
-        return cls("".join(parts), tuple(spans))
+        return cls("".join(parts), tuple(spans), tuple(s[1] for s in spans), tuple(s[3] for s in spans))
 
     def to_redacted(self, offset: int) -> int:
         """An offset of the original text in the redacted one (inside a redacted span: the placeholder's start)."""
-        shift = 0
-        for rs, re_, os_, oe in self.spans:
-            if offset >= oe:
-                shift = re_ - oe
-            elif offset > os_:
-                return rs
-            else:
-                break
-        return offset + shift
+        k = bisect_right(self.original_ends, offset)      # the spans ending at or before the offset
+        if k < len(self.spans) and offset > self.spans[k][2]:
+            return self.spans[k][0]
+        return offset + (self.spans[k - 1][1] - self.spans[k - 1][3] if k else 0)
 
     def to_original(self, offset: int) -> int:
         """An offset of the redacted text in the original one (inside a placeholder: the redacted span's start)."""
-        shift = 0
-        for rs, re_, os_, oe in self.spans:
-            if offset >= re_:
-                shift = oe - re_
-            elif offset > rs:
-                return os_
-            else:
-                break
-        return offset + shift
+        k = bisect_right(self.redacted_ends, offset)      # the placeholders ending at or before the offset
+        if k < len(self.spans) and offset > self.spans[k][0]:
+            return self.spans[k][2]
+        return offset + (self.spans[k - 1][3] - self.spans[k - 1][1] if k else 0)
 
     def finding_to_original(self, f: Finding) -> Finding:
         return Finding(f.entity, self.to_original(f.start), self.to_original(f.end), f.score, f.detector, f.reason)
@@ -255,20 +285,41 @@ def redact(text: str, findings: Sequence[Finding]) -> str:
     return "".join(parts)
 
 
-def _sentences_of(info: TextInfo, candidates: Sequence[int]) -> list[Span]:
-    """The character spans of the sentences holding the candidate words (merged, in order)."""
+def _sentences_of(info: TextInfo, candidates: Sequence[int]) -> list[list[Span]]:
+    """The character spans of the sentences holding the candidate words, in order, those that follow one
+    another grouped (each group is read by the model as one window)."""
     firsts = [i for i, b in enumerate(info.breaks) if b]
-    spans: list[Span] = []
-    for c in candidates:
-        s = max(i for i in firsts if i <= c)
-        nxt = [i for i in firsts if i > c]
-        begin = info.starts[s]
-        end = info.starts[nxt[0]] if nxt else len(info.text)
-        if spans and begin <= spans[-1][1]:
-            spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
+    groups: list[list[Span]] = []
+    for c in sorted(candidates):
+        k = bisect_right(firsts, c)
+        begin = info.starts[firsts[k - 1]]
+        end = info.starts[firsts[k]] if k < len(firsts) else len(info.text)
+        if groups and begin <= groups[-1][-1][1]:
+            if (begin, end) != groups[-1][-1]:
+                groups[-1].append((begin, end))
         else:
-            spans.append((begin, end))
-    return spans
+            groups.append([(begin, end)])
+    return groups
+
+
+def _pieces(text: str, sentences: Sequence[Span], limit: int) -> list[Span]:
+    """Windows for the model over consecutive sentences: the sentences joined while the window stays within
+    ``limit`` characters, a longer sentence cut at its last line break, else its last space, before the limit
+    (a name is rarely cut: names hold no line break and few spaces)."""
+    out: list[Span] = []
+    for begin, end in sentences:
+        if out and end - out[-1][0] <= limit:
+            out[-1] = (out[-1][0], end)
+            continue
+        while end - begin > limit:
+            cut = text.rfind("\n", begin + 1, begin + limit)
+            if cut < 0:
+                cut = text.rfind(" ", begin + 1, begin + limit)
+            cut = cut if cut > begin else begin + limit
+            out.append((begin, cut))
+            begin = cut
+        out.append((begin, end))
+    return out
 
 
 def _load_ner(model: str) -> Any:

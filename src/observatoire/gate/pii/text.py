@@ -79,7 +79,8 @@ def analyse(text: str, masked: Sequence[tuple[int, int]] = ()) -> TextInfo:
     placeholders = tuple((m.start(), m.end()) for m in PLACEHOLDER_RE.finditer(text)) if "<" in text else ()
     skipped = tuple(sorted((*placeholders, *masked))) if placeholders or masked else ()
     # Each step below is one pass at C speed (``map`` over cached functions), not a Python loop over words.
-    latin = text.isascii() or _BEYOND_LATIN(text) is None
+    latin1 = text.isascii() or _latin1(text)   # nearly always: a copy at C speed tells
+    latin = latin1 or _BEYOND_LATIN(text) is None
     parts = (_LATIN_WORD_SPLIT if latin else _WORD_SPLIT).split(text)   # gap, word, gap, word, ..., gap
     if "'" in text or "’" in text:
         parts = _split_elisions(parts)
@@ -120,7 +121,7 @@ def analyse(text: str, masked: Sequence[tuple[int, int]] = ()) -> TextInfo:
             mode = "lower"
         elif letters and lower * 20 <= letters:
             mode = "upper"
-    if unicodedata.is_normalized("NFC", text):
+    if latin1 or unicodedata.is_normalized("NFC", text):   # Latin-1 holds no combining character: NFC
         keys = tuple(map(_LOWER_KEYS.__getitem__, words))
     else:
         keys = tuple(map(key, words))
@@ -132,16 +133,22 @@ def _split_elisions(parts: list[str]) -> list[str]:
     """``parts`` of a split with each French elision made a word of its own ("l'", "", "Estaque")."""
     out: list[str] = []
     last = 0
-    for n in range(1, len(parts), 2):
+    # only the words with an apostrophe, picked at C speed (most words have none)
+    for n in compress(range(1, len(parts), 2), map(_ELIDED.__getitem__, parts[1::2])):
         word = parts[n]
-        if "'" in word or "’" in word:
-            el = _ELISION.match(word)
-            if el:
-                cut = el.end()
-                out += parts[last:n]
-                out += (word[:cut], "", word[cut:])
-                last = n + 1
+        cut = _ELIDED[word]
+        out += parts[last:n]
+        out += (word[:cut], "", word[cut:])
+        last = n + 1
     return out + parts[last:] if out else parts
+
+
+def _elided(word: str) -> int:
+    """Where the French elision a word starts with ends ("l'Estaque" -> 2), 0 if none."""
+    if "'" not in word and "’" not in word:
+        return 0
+    el = _ELISION.match(word)
+    return el.end() if el else 0
 
 
 def overlapping(spans: Iterable[tuple[int, int]], starts: Sequence[int], ends: Sequence[int]) -> set[int]:
@@ -219,3 +226,84 @@ _BREAKS = Memo(_starts_sentence, 1 << 14)
 _GLUED_BEFORE = Memo(_glued_before, 1 << 14)
 _GLUED_AFTER = Memo(_glued_after, 1 << 14)
 _SPACED = Memo(_spaced, 1 << 14)
+_ELIDED = Memo(_elided, 1 << 16)
+
+
+# Characters that hide a word or a number from the rules: format characters, invisible (zero-width space and
+# joiners, soft hyphen, direction marks, BOM, tags), and emoji with their modifiers (variation selectors, skin
+# tones, keycap). Arrows and the dingbat digits are left: they are punctuation and digits.
+_INVISIBLE = ("\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
+              "\U000e0001\U000e0020-\U000e007f")
+_EMOJI = ("\ufe00-\ufe0f\u20e3\u2300-\u23ff\u2600-\u2775\u2794-\u27bf\u2b00-\u2bff\U0001f000-\U0001f0ff"
+          "\U0001f10d-\U0001faff")
+_IGNORABLE_RUN = re.compile(f"[{_INVISIBLE}{_EMOJI}]+")
+_ONLY_INVISIBLE = re.compile(f"[{_INVISIBLE}]+").fullmatch
+
+
+class Normalised(NamedTuple):
+    """A text with its ignorable characters taken out (:func:`normalise`), and the way back: ``starts[k]``
+    and ``origins[k]`` are where its ``k``-th stretch starts, in it and in the original text."""
+
+    text: str
+    starts: tuple[int, ...]
+    origins: tuple[int, ...]
+
+    def original(self, offset: int) -> int:
+        """Where the character at ``offset`` of the normalised text is in the original one."""
+        k = bisect_right(self.starts, offset) - 1
+        return self.origins[k] + offset - self.starts[k]
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """A span of the normalised text in the original one, with what was taken out inside it."""
+        return (self.original(start), self.original(end - 1) + 1) if end > start else (self.original(start),) * 2
+
+
+def normalise(text: str) -> Normalised | None:
+    """``text`` without the characters that hide a word or a number (``None`` when there are none, nearly
+    always).
+
+    A zero-width space or an emoji inside a name or a number ("Ka\\u200brim", "06😀12 34 56 78") hides it from
+    the rules, and scrubbing would mask part of it, then more on a second pass. Invisible characters are
+    taken out wherever they are: the text reads as it shows. An emoji is taken out where it sticks to a
+    letter, a digit or a placeholder's angle bracket (so that a scrubbed text reads as its scrubber read it),
+    and read as a space between a lower-case letter and a capital ("merci😀Karim"); with a space or
+    punctuation on both sides it stays, a word of its own.
+    """
+    if text.isascii() or ("\u00ad" not in text and _latin1(text)) or _IGNORABLE_RUN.search(text) is None:
+        return None   # nearly every text, told by the first two tests at C speed: all Latin-1, no soft hyphen
+    parts: list[str] = []
+    starts, origins = [0], [0]
+    last, pos = 0, 0
+    for m in _IGNORABLE_RUN.finditer(text):
+        a, b = m.span()
+        left, right = text[a - 1:a], text[b:b + 1]
+        near_left = left.isalnum() or left in ("<", ">")
+        near_right = right.isalnum() or right in ("<", ">")
+        invisible = _ONLY_INVISIBLE(m.group()) is not None
+        if not (invisible or near_left or near_right):
+            continue
+        parts.append(text[last:a])
+        pos += a - last
+        if not invisible and near_left and near_right and (left.islower() or left == ">") \
+                and (right.isupper() or right == "<"):
+            parts.append(" ")
+            starts.append(pos)
+            origins.append(a)
+            pos += 1
+        starts.append(pos)
+        origins.append(b)
+        last = b
+    if last == 0:
+        return None
+    parts.append(text[last:])
+    return Normalised("".join(parts), tuple(starts), tuple(origins))
+
+
+def _latin1(text: str) -> bool:
+    """Whether every character of ``text`` is below U+0100 (encoding such a text is a copy at C speed; a
+    regular expression would test each character)."""
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True

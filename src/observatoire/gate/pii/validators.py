@@ -30,22 +30,49 @@ def nir_key(nir13: str) -> int:
 
 def nir_reason(raw: str) -> str | None:
     """A French social security number (NIR, 15 characters) whose key checks."""
+    nir = _nir_shape(raw)
+    if nir is None or nir_key(nir) != int(nir[13:]):
+        return None
+    dept = nir[5:7]
+    return f"NIR key {nir[13:]} = 97 - (n mod 97){', Corsica ' + dept if dept in ('2A', '2B') else ''}"
+
+
+# How a NIR is written when it is written on purpose: in one piece, key apart, or grouped as on the card.
+_NIR_GROUPS = frozenset({(15,), (13, 2), (1, 2, 2, 2, 3, 3, 2)})
+_GROUPS = re.compile(r"[0-9A-Za-z]+").findall
+
+
+def nir_typo_reason(raw: str) -> str | None:
+    """A NIR whose key does not check: a person's number mistyped (a digit swapped, the key misread) is still
+    that person's number, and the key is all that is wrong with it.
+
+    Only the ways a NIR is written on purpose count (15 characters in one piece, the key apart, or grouped
+    1 2 2 2 3 3 2 as on the card), with the sex, month and département of a NIR: any 15 digits of an account
+    number, spaced in fours, have no key to check and are not taken.
+    """
+    nir = _nir_shape(raw)
+    if nir is None or nir_key(nir) == int(nir[13:]):
+        return None
+    if tuple(map(len, _GROUPS(raw))) not in _NIR_GROUPS:
+        return None
+    return f"NIR shape, key {nir[13:]} does not check (a mistyped NIR)"
+
+
+def _nir_shape(raw: str) -> str | None:
+    """``raw`` without separators, upper-cased, if it has a NIR's shape: 15 characters, sex 1-4, 7 or 8, a month
+    (01-12, 20-42 or 50-99 for unknown or provisional ones), a département (01-99, 2A, 2B, never 00)."""
     nir = _SEP.sub("", raw).upper()
     if len(nir) != 15 or not (nir[:5].isdigit() and nir[7:].isdigit()):
         return None
     dept = nir[5:7]
-    if not (dept.isdigit() or dept in ("2A", "2B")):
+    if not (dept.isdigit() or dept in ("2A", "2B")) or dept == "00":
         return None
-    if nir[0] not in "12378" and nir[0] != "4":
+    if nir[0] not in "123478":
         return None
     month = int(nir[3:5])
     if not (1 <= month <= 12 or 20 <= month <= 42 or 50 <= month <= 99):
         return None
-    if dept == "00":
-        return None
-    if nir_key(nir) != int(nir[13:]):
-        return None
-    return f"NIR key {nir[13:]} = 97 - (n mod 97){', Corsica ' + dept if dept in ('2A', '2B') else ''}"
+    return nir
 
 
 def iban_prefix(raw: str) -> tuple[int, str] | None:
@@ -107,9 +134,10 @@ def department_ok(dept: str) -> bool:
 def plate_words_ok(letters: tuple[str, ...], separators: tuple[str, ...]) -> bool:
     """Rejects running lower-case words that happen to fit a plate ("de 123 la", "12 bis 13").
 
-    Dashes are deliberate: a dashed plate is always accepted.
+    Words run with spaces between them: dashes are deliberate, and so is a plate written in one piece
+    ("de123et"), both always accepted.
     """
-    if any("-" in s for s in separators):
+    if any("-" in s for s in separators) or not any(separators):
         return True
     return not any(x.islower() and x.lower() in FRENCH_SHORT_WORDS for x in letters)
 
@@ -118,20 +146,32 @@ _PAIRS = re.compile(r"(\d{2})([^\d]*)(\d{2})([^\d]*)(\d{2})([^\d]*)(\d{2})$")
 
 
 def phone_reason(raw: str) -> str | None:
-    """A French number: 0 + 9 digits, or +33 / 0033 + 9 digits, the first of them 1-9.
+    """A French number: 0 + 9 digits, +33 / (+33) / 0033 + 9 digits, the first of them 1-9, or a mobile's
+    9 digits alone, spaced "6 12 34 56 78" (the 0 dropped, as after +33).
 
-    The last four pairs must be spaced alike ("06 12 34 56 78", "0612345678"): "08 2853 8040" is a
-    piece of an account number, not a phone.
+    The last four pairs must be spaced alike ("06 12 34 56 78", "0612345678"), or the last of them glued
+    ("06 12 34 5678", "06 12 345678"): "08 2853 8040", glued then spaced, is a piece of an account number,
+    not a phone.
     """
     pairs = _PAIRS.search(raw)
-    if pairs is None or len({pairs[2], pairs[4], pairs[6]}) != 1:
+    if pairs is None:
+        return None
+    seps = (pairs[2], pairs[4], pairs[6])
+    if len(set(seps)) != 1 and not (len(set(s for s in seps if s)) == 1 and _glued_last(seps)):
         return None
     digits = _NON_DIGIT("", raw.replace("(0)", ""))
-    if digits.startswith("0033"):
-        digits = "0" + digits[4:]
-    elif digits.startswith("33") and raw.lstrip().startswith("+"):
-        digits = "0" + digits[2:]
+    lead = raw.lstrip(" (")
+    if digits.startswith("0033") or (digits.startswith("33") and lead.startswith("+")):
+        national = digits[4:] if digits.startswith("0033") else digits[2:]
+        digits = national if national.startswith("0") else "0" + national   # "+33 06...": the 0 kept by mistake
+    elif len(digits) == 9 and lead[:1] in ("6", "7"):
+        digits = "0" + digits   # "6 12 34 56 78": the pattern lets this through spaced only
     if len(digits) != 10 or digits[0] != "0" or digits[1] == "0":
         return None
     kind = {"6": "mobile", "7": "mobile", "8": "special", "9": "non-geographic"}.get(digits[1], "landline")
     return f"French {kind} number (10 digits)"
+
+
+def _glued_last(seps: tuple[str, ...]) -> bool:
+    """Whether the separators, left to right, are some and then none ("06 12 34 5678"), never none then some."""
+    return list(seps) == sorted(seps, key=lambda s: s == "")
