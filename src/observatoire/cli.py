@@ -327,25 +327,60 @@ def keys_record_id(
     typer.echo(event_ids(source, [digest])[0])   # on stdout: a script reads it
 
 
-audit_app = typer.Typer(help="The tamper-evident audit log: verify it, checkpoint it, read it.",
+audit_app = typer.Typer(help="The tamper-evident audit log: verify it, checkpoint it, give receipts, read it.",
                         no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 
+SigningKeyOpt = Annotated[Optional[Path], typer.Option(
+    "--signing-key", help="The checkpoint signing key, kept outside the log's folder (default: "
+    "$OBSERVATOIRE_AUDIT_SIGNING_KEY, else <audit>-signing/checkpoint.key; docs/audit.md: a separate service "
+    "account or an HSM-provisioned credential).")]
+TrustedKeyOpt = Annotated[Optional[list[str]], typer.Option(
+    "--trusted-key", help="A pinned public key verification trusts: a public key file (hex or PEM) or its "
+    "sha256: fingerprint; repeatable (default: $OBSERVATOIRE_AUDIT_TRUSTED_KEYS, comma-separated, else the "
+    "signing key's own public key when it lies outside the log's folder).")]
+WitnessOpt = Annotated[Optional[Path], typer.Option(
+    "--witness", help="The DPO's append-only witness file, outside the log's folder (default: "
+    "$OBSERVATOIRE_AUDIT_WITNESS, else <audit>-witness/witness.jsonl).")]
+TsaOpt = Annotated[Optional[str], typer.Option(
+    "--tsa", help="RFC 3161 timestamp authority URL (default: $OBSERVATOIRE_AUDIT_TSA; none: no timestamp).")]
+TsaCertOpt = Annotated[Optional[Path], typer.Option(
+    "--tsa-cert", help="PEM certificate(s) of the timestamp authority its tokens are checked against "
+                       "(default: $OBSERVATOIRE_AUDIT_TSA_CERT).")]
+
+
+def _audit_log(audit: Path | None, *, signing_key: Path | None = None, trusted_key: list[str] | None = None,
+               witness: Path | None = None, tsa: str | None = None, tsa_cert: Path | None = None):  # -> AuditLog
+    """The audit log as the settings (environment, then these options) configure it."""
+    return Settings.from_env(audit_dir=audit, audit_signing_key=signing_key,
+                             audit_trusted_keys=tuple(trusted_key) if trusted_key else None,
+                             audit_witness=witness, audit_tsa_url=tsa, audit_tsa_cert=tsa_cert).audit_log()
+
 
 @audit_app.command("verify")
-def audit_verify(audit: AuditOpt = None) -> None:
-    """Check every entry, the hash chain and the signed checkpoints; exit 2 and say where on any break."""
+def audit_verify(
+    against: Annotated[Optional[list[Path]], typer.Option(
+        "--against", help="A receipt (`observatoire audit receipt`, JSON or printable) the log must still "
+                          "extend; repeatable.")] = None,
+    audit: AuditOpt = None, signing_key: SigningKeyOpt = None, trusted_key: TrustedKeyOpt = None,
+    witness: WitnessOpt = None, tsa_cert: TsaCertOpt = None,
+) -> None:
+    """Check every entry, the hash chain, the signed head and checkpoints against the pinned keys, the witness and
+    any receipt; exit 2 and say where on any break."""
     from observatoire.governance.audit import AuditError
 
-    log = Settings.from_env(audit_dir=audit).audit_log()
-    report = log.verify()
-    detail = {"entries": report.entries, "checkpoints": report.checkpoints, "problems": len(report.problems)}
-    try:
-        log.record("audit_verify", actor=cli_actor(), role=CLI_ROLE, dataset="audit", rows=report.entries,
-                   outcome="ok" if report.ok else "failed", detail=detail)
-    except ObservatoireError:
-        if report.ok:
-            raise
+    log = _audit_log(audit, signing_key=signing_key, trusted_key=trusted_key, witness=witness, tsa_cert=tsa_cert)
+    report = log.verify(against=against or ())
+    detail = {"entries": report.entries, "checkpoints": report.checkpoints, "problems": len(report.problems),
+              "receipts": len(against or ())}
+    recorded = log.can_sign() or not report.entries     # a verifier holding only public keys writes nothing
+    if recorded:
+        try:
+            log.record("audit_verify", actor=cli_actor(), role=CLI_ROLE, dataset="audit", rows=report.entries,
+                       outcome="ok" if report.ok else "failed", detail=detail)
+        except ObservatoireError:
+            if report.ok:
+                raise
     if not report.ok:
         more = len(report.problems) - 1
         raise AuditError(f"audit log {log.dir} does not verify: {report.error}"
@@ -353,18 +388,79 @@ def audit_verify(audit: AuditOpt = None) -> None:
     span = f"seq {report.first_seq}..{report.last_seq}" if report.entries else "empty"
     console.print(f"audit log {log.dir} intact: {report.entries:,} entries ({span}), "
                   f"{report.checkpoints} signed checkpoint{'s' * (report.checkpoints != 1)}"
-                  + (f", purged up to seq {report.anchor_seq}" if report.anchor_seq else ""))
+                  + (f", purged up to seq {report.anchor_seq}" if report.anchor_seq else ""), highlight=False)
+    if report.entries:
+        console.print(f"signatures checked against {report.trust}", highlight=False, soft_wrap=True)
+    for note in report.notes:
+        console.print(note, highlight=False, soft_wrap=True)
+    if not recorded:
+        console.print("this verification is not recorded in the log (no signing key here)", highlight=False)
 
 
 @audit_app.command("checkpoint")
-def audit_checkpoint(audit: AuditOpt = None) -> None:
-    """Sign the current end of the log (seq, hash, time) now; keep a copy of the line elsewhere."""
-    cp = Settings.from_env(audit_dir=audit).audit_log().checkpoint()
+def audit_checkpoint(audit: AuditOpt = None, signing_key: SigningKeyOpt = None, witness: WitnessOpt = None,
+                     tsa: TsaOpt = None, tsa_cert: TsaCertOpt = None) -> None:
+    """Sign the current end of the log (seq, hash, time) now, timestamp it when a timestamp authority is given;
+    keep a copy of the line elsewhere."""
+    log = _audit_log(audit, signing_key=signing_key, witness=witness, tsa=tsa, tsa_cert=tsa_cert)
+    cp = log.checkpoint()
     if cp is None:
         console.print("the audit log is empty: nothing to checkpoint")
         return
     print(json.dumps(cp, sort_keys=True))
-    console.print(f"signed checkpoint at seq {cp['seq']} with key {cp['key_id']}")
+    stamp = log.last_timestamp
+    console.print(f"signed checkpoint at seq {cp['seq']} with key {cp['key_id']}"
+                  + (f", timestamped {stamp['gen_time']} by {stamp['tsa']}" if stamp else ""), highlight=False)
+
+
+@audit_app.command("receipt")
+def audit_receipt(
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write the receipt to this new file (default: "
+                                                              "print it).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="json, or text: printable, for paper or e-mail.")] = "json",
+    recipient: Annotated[str, typer.Option("--recipient", help="Who keeps it (audited).")] = "dpo",
+    audit: AuditOpt = None, signing_key: SigningKeyOpt = None, witness: WitnessOpt = None,
+    tsa: TsaOpt = None, tsa_cert: TsaCertOpt = None,
+) -> None:
+    """Give the DPO a signed receipt of the log's current end (a fresh checkpoint, timestamped when a timestamp
+    authority is given); `observatoire audit verify --against RECEIPT` later proves the log still extends it."""
+    from observatoire.governance.audit import receipt_text
+
+    if fmt not in ("json", "text"):
+        raise InputError(f"unknown receipt format {fmt!r}; expected json or text")
+    if out is not None and out.exists():
+        raise InputError(f"receipt {out} already exists; give a new file")
+    log = _audit_log(audit, signing_key=signing_key, witness=witness, tsa=tsa, tsa_cert=tsa_cert)
+    log.record("export", actor=cli_actor(), role=CLI_ROLE, dataset="audit", recipient=recipient,
+               purpose="audit_receipt", detail={"format": fmt})            # the receipt covers its own issuing
+    receipt = log.receipt()
+    text = receipt_text(receipt) if fmt == "text" else json.dumps(receipt, indent=1, sort_keys=True) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        try:
+            with open(out, "x", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as exc:
+            raise InputError(f"receipt {out}: cannot be written ({type(exc).__name__})") from None
+    stamp = receipt.get("rfc3161")
+    console.print(f"receipt for seq {receipt['seq']} (hash {receipt['hash'][:16]}…) signed with key "
+                  f"{receipt['fingerprint']}" + (f", timestamped {stamp['gen_time']} by {stamp['tsa']}" if stamp
+                                                 else "") + ": keep it apart from this system", highlight=False,
+                  soft_wrap=True)
+
+
+@audit_app.command("key")
+def audit_key(audit: AuditOpt = None, signing_key: SigningKeyOpt = None) -> None:
+    """Print the signing key's public key and its fingerprint, to pin (`--trusted-key`) wherever the log is
+    verified; creates the key if there is none yet."""
+    from observatoire.governance.audit.keys import fingerprint, load_signing_key, public_hex
+
+    log = _audit_log(audit, signing_key=signing_key)
+    pub = public_hex(load_signing_key(log.key_path).public_key())
+    print(fingerprint(pub))
+    console.print(f"public key {pub} of the signing key {log.key_path}; pin its fingerprint (above) or the file "
+                  f"{log.public_keys_dir}/<key id>.pub", highlight=False, soft_wrap=True)
 
 
 @audit_app.command("head")
@@ -374,8 +470,6 @@ def audit_head(audit: AuditOpt = None) -> None:
     settings = Settings.from_env(audit_dir=audit)
     head = settings.audit_log().head()
     if head is None:
-        from observatoire.errors import InputError
-
         raise InputError(f"the audit log in {settings.audit_dir} has no head yet (no entry written)")
     print(json.dumps(head, ensure_ascii=False, indent=1))
 
@@ -383,13 +477,13 @@ def audit_head(audit: AuditOpt = None) -> None:
 @audit_app.command("show")
 def audit_show(
     last: Annotated[int, typer.Option("--last", help="How many of the latest entries to print.")] = 20,
-    audit: AuditOpt = None,
+    audit: AuditOpt = None, signing_key: SigningKeyOpt = None, witness: WitnessOpt = None,
 ) -> None:
     """Print the latest entries as JSON lines (reading the log is itself audited).
 
     A damaged line is printed too, flagged ``damaged`` (what is wrong, in ``audit verify``'s words, and
     where), with a count on stderr."""
-    log = Settings.from_env(audit_dir=audit).audit_log()
+    log = _audit_log(audit, signing_key=signing_key, witness=witness)
     entries = log.last(last)
     for e in entries:
         print(json.dumps(e, sort_keys=True, ensure_ascii=False))

@@ -39,6 +39,15 @@ class Settings:
     # Governance state, each kept apart from the store: the hash-chained audit log and its
     # checkpoint signing key, local accounts / sessions / API tokens, registered evaluation plans.
     audit_dir: Path = Path("var/audit")
+    # The audit log's anchors of trust, each outside audit_dir (docs/audit.md): the checkpoint signing key (None:
+    # <audit_dir>-signing/checkpoint.key), the pinned public keys verification trusts (files or sha256:
+    # fingerprints; none: the signing key's own public half), the DPO's append-only witness file (None:
+    # <audit_dir>-witness/witness.jsonl), and an RFC 3161 timestamp authority with its certificate.
+    audit_signing_key: Path | None = None
+    audit_trusted_keys: tuple[str, ...] = ()
+    audit_witness: Path | None = None
+    audit_tsa_url: str | None = None
+    audit_tsa_cert: Path | None = None
     auth_dir: Path = Path("var/auth")
     evaluations_dir: Path = Path("var/evaluations")
     registry_dir: Path = Path("var/registry")        # rule versions, proposals, approvals, alert feedback
@@ -91,6 +100,16 @@ class Settings:
             env["policy_path"] = Path(v)
         if v := os.environ.get("OBSERVATOIRE_AUDIT"):
             env["audit_dir"] = Path(v)
+        if v := os.environ.get("OBSERVATOIRE_AUDIT_SIGNING_KEY"):
+            env["audit_signing_key"] = Path(v)
+        if v := os.environ.get("OBSERVATOIRE_AUDIT_TRUSTED_KEYS"):
+            env["audit_trusted_keys"] = tuple(x.strip() for x in v.split(",") if x.strip())
+        if v := os.environ.get("OBSERVATOIRE_AUDIT_WITNESS"):
+            env["audit_witness"] = Path(v)
+        if v := os.environ.get("OBSERVATOIRE_AUDIT_TSA"):
+            env["audit_tsa_url"] = v
+        if v := os.environ.get("OBSERVATOIRE_AUDIT_TSA_CERT"):
+            env["audit_tsa_cert"] = Path(v)
         if v := os.environ.get("OBSERVATOIRE_AUTH"):
             env["auth_dir"] = Path(v)
         if v := os.environ.get("OBSERVATOIRE_EVALUATIONS"):
@@ -179,10 +198,14 @@ class Settings:
         return ReleaseArchive(self.releases_dir)
 
     def audit_log(self):  # -> AuditLog
-        """The tamper-evident audit log (``audit_dir``), stamped with this process's clock."""
-        from observatoire.governance.audit import AuditLog
+        """The tamper-evident audit log (``audit_dir``), stamped with this process's clock, with its signing key,
+        pinned keys, witness and timestamp authority."""
+        from observatoire.governance.audit import AuditLog, default_witness_path
 
-        return AuditLog(self.audit_dir, clock=self.clock)
+        return AuditLog(self.audit_dir, clock=self.clock, key_path=self.audit_signing_key,
+                        trusted_keys=self.audit_trusted_keys,
+                        witness=self.audit_witness or default_witness_path(self.audit_dir),
+                        tsa_url=self.audit_tsa_url, tsa_cert=self.audit_tsa_cert)
 
 
 def _kept(scrubber: Any) -> Any:

@@ -154,7 +154,7 @@ def test_the_api_answers_200_with_the_damaged_entries_flagged(api, kind: str, wh
     for p in sorted(audit_dir.rglob("*"), reverse=True):          # a fresh log under the app's signing key
         if p.is_file() and p.parent.name != "keys":
             p.unlink()
-    (audit_dir / "keys" / "head.started").unlink(missing_ok=True)
+    (app.state.audit.public_keys_dir / "head.started").unlink(missing_ok=True)   # beside the key, outside the log
     log, line = damaged_log(audit_dir, kind, where)
     with TestClient(app) as c:
         r = c.get(f"/api/v1/audit?limit={N}&verify=true", headers={"Authorization": f"Bearer {token}"})

@@ -26,7 +26,6 @@ from observatoire.api.routes import (alerts, audit, audits, auth, evaluations, e
 from observatoire.auth.service import Auth
 from observatoire.api.routes.pages import static_dir
 from observatoire.errors import InputError, ObservatoireError
-from observatoire.governance.audit import AuditLog
 from observatoire.settings import Settings
 
 
@@ -87,7 +86,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.grids = GridCache(city)
     app.state.forecasts = ForecastService(load_forecasters())   # plug-ins loaded, or refused, at start-up
     app.state.auth = Auth.from_settings(settings)
-    app.state.audit = AuditLog(settings.audit_dir, clock=settings.clock)
+    app.state.audit = settings.audit_log()          # its signing key, pinned keys and witness (docs/audit.md)
     app.state.tally = Tally(app.state.audit, settings.clock)      # anonymous traffic, counted per minute
     app.router.add_event_handler("shutdown", app.state.tally.flush)
     app.state.releases = settings.releases()

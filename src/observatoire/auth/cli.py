@@ -35,10 +35,9 @@ StdinOpt = Annotated[bool, typer.Option("--password-stdin", help="Read the passw
 
 def _context(auth_dir: Path | None, audit_dir: Path | None) -> tuple[Settings, object, object]:
     from observatoire.auth.service import Auth
-    from observatoire.governance.audit import AuditLog
 
     settings = Settings.from_env(auth_dir=auth_dir, audit_dir=audit_dir)
-    return settings, Auth.from_settings(settings), AuditLog(settings.audit_dir, clock=settings.clock)
+    return settings, Auth.from_settings(settings), settings.audit_log()
 
 
 def _password(from_stdin: bool) -> str:

@@ -2,16 +2,18 @@
 
 Writers take an exclusive ``flock`` on ``audit_dir/.lock`` (threads and processes), readers that must not
 see half an append a shared one. Each append checks the signed head against the log's last entry first,
-and records any disagreement in the chain (an ``audit_verify`` entry) before signing a new head.
+and records any disagreement in the chain (an ``audit_verify`` entry) before signing a new head; every head
+is also appended to the witness when one is configured (:mod:`~observatoire.governance.audit.anchors`).
 """
 
 from __future__ import annotations
 
 import fcntl
 import getpass
+import hashlib
 import math
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,11 +23,12 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from observatoire.errors import InputError
+from observatoire.governance.audit import anchors as _anchors
 from observatoire.governance.audit import keys as _keys
 from observatoire.governance.audit import retention as _retention
 from observatoire.governance.audit.verification import (
-    GENESIS, Line, VerifyReport, as_int, canonical, cp_hash, entry_hash, is_entry, iso, jsonl, line_problem,
-    safe_json, verify_log,
+    GENESIS, AuditError, Line, Problem, VerifyReport, as_int, canonical, cp_hash, entry_hash, is_entry, iso, jsonl,
+    line_problem, safe_json, verify_log,
 )
 from observatoire.statefiles import fsync_dir
 
@@ -39,6 +42,16 @@ OUTCOMES = frozenset({"ok", "denied", "failed"})
 CHECKPOINT_EVERY = 1000
 HEAD_SIZE = 512                       # head.json: one sector, so an in-place rewrite is not torn
 _HEAD_FIELDS = frozenset({"seq", "hash", "at", "checkpoints", "checkpoint_seq", "checkpoint", "key_id", "sig"})
+
+
+@dataclass(frozen=True, slots=True)
+class Trust:
+    """The public keys verification trusts, where they come from, and why none when there are none."""
+
+    keys: Mapping[str, Ed25519PublicKey]
+    source: str                    # in words: which pins
+    problem: str | None = None     # set when nothing trustworthy is pinned ("unpinned: ...")
+    notes: tuple[str, ...] = ()
 
 
 # -- value rules ----------------------------------------------------------------------------------------
@@ -118,25 +131,55 @@ class AuditLog:
     clock
         The process clock (``settings.clock``); entries and checkpoints are stamped with it.
     key_path
-        The checkpoint signing key (default ``audit_dir/keys/checkpoint.key``); created at first use.
+        The checkpoint signing key, created at first use; default ``<audit_dir>-signing/checkpoint.key``,
+        outside the log's folder (a log of the older layout, whose key is ``audit_dir/keys/checkpoint.key``,
+        keeps using it, and verifies as *unpinned* until the key is moved out).
     checkpoint_every
-        A signed checkpoint is written after every ``checkpoint_every``-th entry.
+        A signed checkpoint is written after every ``checkpoint_every``-th entry (the signed head
+        checkpoints every entry, from the first).
     durable
         ``fsync`` each entry (default True).
+    trusted_keys
+        The pinned public keys verification trusts: public key files (hex or PEM) or ``sha256:``
+        fingerprints. None or empty: the public half of ``key_path``, when it lies outside the log's folder.
+    witness
+        The DPO's append-only witness file (outside the log's folder): every signed head is appended to it.
+    tsa_url, tsa_cert
+        An RFC 3161 timestamp authority that timestamps each on-demand checkpoint and receipt, and the
+        PEM certificate(s) its tokens are checked against.
 
     Building one touches no file; the first write creates the directory and the signing key.
     """
 
     def __init__(self, audit_dir: Path, *, clock: Callable[[], datetime] | None = None,
                  key_path: Path | None = None, checkpoint_every: int = CHECKPOINT_EVERY,
-                 durable: bool = True) -> None:
+                 durable: bool = True, trusted_keys: Iterable[str | Path] | None = None,
+                 witness: Path | None = None, tsa_url: str | None = None, tsa_cert: Path | None = None) -> None:
         self.dir = Path(audit_dir)
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.key_path = Path(key_path) if key_path else self.dir / "keys" / "checkpoint.key"
+        default = _keys.default_key_path(self.dir)
+        legacy = self.dir / "keys" / _keys.KEY_NAME
+        if key_path:
+            self.key_path = Path(key_path)
+        else:                       # a log of the older layout keeps its key (and is reported unpinned)
+            self.key_path = legacy if not default.exists() and legacy.exists() else default
         self.checkpoint_every = int(checkpoint_every)
         self.durable = durable
+        self.trusted_keys = tuple(trusted_keys or ())
+        self.witness = Path(witness) if witness else None
+        if self.witness is not None and _keys.inside(self.witness, self.dir):
+            raise InputError(f"the witness {self.witness} must lie outside the audit folder {self.dir} "
+                             "(whoever rewrites the log could rewrite it)")
+        self.tsa_url = tsa_url or None
+        self.tsa_cert = Path(tsa_cert) if tsa_cert else None
+        self.last_timestamp: dict[str, Any] | None = None   # the latest RFC 3161 record this instance obtained
         self._key: Ed25519PrivateKey | None = None
         self._head_seen: bytes | None = None     # the head this instance last wrote or verified
+        self._published = False
+        self._key_error = ""
+        self._kid: str | None = None
+        self._own: dict[str, Ed25519PublicKey] | None = None
+        self._marker: Path | None = None
 
     # -- paths ------------------------------------------------------------------------------------
     @property
@@ -157,7 +200,22 @@ class AuditLog:
 
     @property
     def _head_marker(self) -> Path:
-        return self.public_keys_dir / "head.started"
+        """Says, beside the signing key and outside the log's folder, that this log has a signed head."""
+        if self._marker is None:
+            if self.key_path == _keys.default_key_path(self.dir) or _keys.inside(self.key_path, self.dir):
+                self._marker = self.public_keys_dir / "head.started"
+            else:                                                   # a signing key shared by several logs
+                digest = hashlib.sha256(os.path.realpath(self.dir).encode()).hexdigest()[:12]
+                self._marker = self.public_keys_dir / f"head-{digest}.started"
+        return self._marker
+
+    def _headless_allowed(self) -> bool:
+        """Whether a missing head may be a log from before signed heads: only when the marker would lie outside
+        the log's folder, beside a signing key this process can read and a folder it can write (where the
+        marker would be, had a head ever been signed); never in the older layout."""
+        marker = self._head_marker
+        return (not marker.exists() and not _keys.inside(marker, self.dir) and self.key_path.exists()
+                and os.access(marker.parent, os.W_OK))
 
     def segments(self) -> list[Path]:
         """The segment files, oldest first."""
@@ -284,8 +342,11 @@ class AuditLog:
         tail), and moves ``seq``/``hash_`` on accordingly through ``self._pending_tail``.
         """
         self._pending_tail = (seq, hash_, last_segment)
-        head, why = self._load_head({self._key_id(): self._signing_key().public_key()}, cache=True)
-        if head is None and why == "missing" and not self._head_marker.exists():
+        if self._own is None:
+            self._own = {self._key_id(): self._signing_key().public_key()}
+        head, why = self._load_head(self._own, cache=True)
+        if head is None and why == "missing" and not self._head_marker.exists() and (
+                seq == 0 and not self.checkpoints_path.exists() or self._headless_allowed()):
             return self._cps_from_file()            # a new log, or one from before signed heads
         if head is not None and head["seq"] == seq and head["hash"] == hash_:
             return _Cps(head["checkpoints"], head["checkpoint_seq"], head["checkpoint"])
@@ -322,7 +383,7 @@ class AuditLog:
         key = keys.get(str(head["key_id"]))
         if key is None:
             return None, "unknown key"
-        if not _keys.signature_ok(key, head["sig"], {k: head[k] for k in _HEAD_FIELDS - {"sig"}}):
+        if not _keys.signature_ok(key, head["sig"], {k: v for k, v in head.items() if k != "sig"}):
             return None, "bad signature"
         if cache:
             self._head_seen = raw
@@ -330,9 +391,14 @@ class AuditLog:
 
     def _write_head(self, seq: int, hash_: str, at: str, cps: _Cps) -> None:
         key = self._signing_key()
-        body = {"seq": seq, "hash": hash_, "at": at, "checkpoints": cps.count, "checkpoint_seq": cps.seq,
-                "checkpoint": cps.hash, "key_id": self._key_id()}
-        data = canonical({**body, "sig": _keys.sign(key, body)})
+        body: dict[str, Any] = {"seq": seq, "hash": hash_, "at": at, "checkpoints": cps.count,
+                                "checkpoint_seq": cps.seq, "checkpoint": cps.hash, "key_id": self._key_id()}
+        if self.witness is not None:
+            body["witnessed"] = True               # from now on a missing witness is a failure
+        head = {**body, "sig": _keys.sign(key, body)}
+        data = canonical(head)
+        if len(data) >= HEAD_SIZE:
+            raise AuditError(f"the signed head would not fit in {HEAD_SIZE} bytes")
         data = data + b" " * (HEAD_SIZE - 1 - len(data)) + b"\n"     # one sector, rewritten in place
         new = not self.head_path.exists()
         fd = os.open(self.head_path, os.O_RDWR | os.O_CREAT, 0o640)
@@ -347,8 +413,14 @@ class AuditLog:
             os.close(fd)
         if new and self.durable:
             fsync_dir(self.dir)
+        if self.witness is not None:              # after the head: a crash leaves the witness behind, never ahead
+            # One append per entry; flushed to disk (fsync) with each checkpoint: a crash can only make it lag.
+            _anchors.append_witness(self.witness, head, durable=self.durable and cps.seq == seq)
         if not self._head_marker.exists():
-            self._head_marker.write_text("this audit log has a signed head (head.json)\n", encoding="ascii")
+            try:
+                self._head_marker.write_text("this audit log has a signed head (head.json)\n", encoding="ascii")
+            except OSError:     # a key folder this account may not write (a separate service account's)
+                pass
 
     def _cps_from_file(self) -> _Cps:
         """The checkpoint list as the file holds it: count, last seq, hash of the last line."""
@@ -366,10 +438,53 @@ class AuditLog:
     def _signing_key(self) -> Ed25519PrivateKey:
         if self._key is None:
             self._key = _keys.load_signing_key(self.key_path)
+        if not self._published:   # a copy for those who verify by fingerprint (trusted only when pinned)
+            try:
+                _keys.publish_key(self.dir / "keys", _keys.public_hex(self._key.public_key()))
+            except OSError:
+                pass
+            self._published = True
         return self._key
 
+    def can_sign(self) -> bool:
+        """Whether this process holds the signing key (it exists and can be read), without creating it."""
+        try:
+            self._key = self._key or _keys.load_signing_key(self.key_path, create=False)
+        except AuditError as exc:
+            self._key_error = str(exc)
+            return False
+        return True
+
+    def trust(self) -> Trust:
+        """The pinned public keys verification trusts (:func:`~observatoire.governance.audit.keys.resolve_pins`).
+
+        Raises :class:`InputError` for a pin that is not a readable public key or lies in the log's folder.
+        """
+        if self.trusted_keys:
+            keys, missing = _keys.resolve_pins(self.trusted_keys, audit_dir=self.dir,
+                                               search=[self.public_keys_dir, self.dir / "keys"])
+            notes = tuple(f"pinned key {fp} not found (no .pub file with that fingerprint beside the signing key "
+                          "or in the log's keys/): pin its file instead" for fp in missing)
+            source = "pinned keys " + ", ".join(_keys.fingerprint(_keys.public_hex(k)) for k in keys.values())
+            if not keys:
+                return Trust({}, "none", "unpinned: none of the pinned public keys could be found", notes)
+            return Trust(keys, source, None, notes)
+        if _keys.inside(self.key_path, self.dir):
+            return Trust({}, "none", f"unpinned: the only key at hand is the signing key {self.key_path}, inside "
+                         "the log's own folder, so whoever can rewrite the log can re-sign it: move the key out "
+                         "(--signing-key, OBSERVATOIRE_AUDIT_SIGNING_KEY) and pin its public key (--trusted-key)")
+        if not self.can_sign():
+            return Trust({}, "none", "unpinned: no public key is pinned (--trusted-key, "
+                         f"OBSERVATOIRE_AUDIT_TRUSTED_KEYS) and the signing key is not at hand: {self._key_error}")
+        assert self._key is not None
+        pub = _keys.public_hex(self._key.public_key())
+        return Trust({_keys.key_id(pub): self._key.public_key()},
+                     f"the configured signing key {self.key_path} ({_keys.fingerprint(pub)})")
+
     def _key_id(self) -> str:
-        return _keys.key_id(_keys.public_hex(self._signing_key().public_key()))
+        if self._kid is None:
+            self._kid = _keys.key_id(_keys.public_hex(self._signing_key().public_key()))
+        return self._kid
 
     def _write_checkpoint(self, seq: int, hash_: str, cps: _Cps) -> _Cps:
         key = self._signing_key()
@@ -383,8 +498,14 @@ class AuditLog:
         self._last_checkpoint = cp
         return _Cps(cps.count + 1, seq, cp_hash(cp))
 
-    def checkpoint(self) -> dict[str, Any] | None:
-        """Sign the current tail (seq, hash, at) now; None when the log is empty."""
+    def checkpoint(self, *, timestamp: bool | None = None) -> dict[str, Any] | None:
+        """Sign the current tail (seq, hash, at) now; None when the log is empty.
+
+        With a timestamp authority (``tsa_url``; ``timestamp`` not False) the checkpoint is also timestamped
+        (RFC 3161) and the token appended to the witness; ``last_timestamp`` holds the record. Raises
+        :class:`AuditError` when the authority fails (the checkpoint itself is written).
+        """
+        self.last_timestamp = None
         with self._locked():
             seq, hash_, segment = self._tail()
             if seq == 0:
@@ -394,7 +515,46 @@ class AuditLog:
             at = self._head_at(seq)
             cps = self._write_checkpoint(seq, hash_, cps)
             self._write_head(seq, hash_, at, cps)
-            return self._last_checkpoint
+            cp = self._last_checkpoint
+        if self.tsa_url and timestamp is not False:
+            self._timestamp(cp)
+        return cp
+
+    def _timestamp(self, cp: Mapping[str, Any]) -> dict[str, Any]:
+        """An RFC 3161 timestamp of checkpoint ``cp`` from ``tsa_url``, appended to the witness."""
+        assert self.tsa_url
+        seq, hash_ = int(cp["seq"]), str(cp["hash"])
+        try:
+            token = _anchors.request_timestamp(self.tsa_url, _anchors.anchor_message(seq, hash_))
+        except AuditError as exc:
+            raise AuditError(f"checkpoint at seq {seq} signed, but not timestamped: {exc}") from None
+        record = _anchors.timestamp_record(seq, hash_, self.tsa_url, token)
+        if self.witness is not None:
+            with self._locked():
+                _anchors.append_witness(self.witness, record, durable=self.durable)
+        self.last_timestamp = record
+        return record
+
+    def receipt(self, *, timestamp: bool | None = None) -> dict[str, Any]:
+        """A receipt for the DPO: a fresh signed checkpoint's seq and hash, signed again as a receipt, with an
+        RFC 3161 timestamp when a timestamp authority is configured (``timestamp`` not False).
+
+        Keep it apart from the system; ``verify(against=[receipt file])`` proves the log still extends it.
+        Raises :class:`InputError` on an empty log, :class:`AuditError` when the authority fails.
+        """
+        cp = self.checkpoint(timestamp=False)
+        if cp is None:
+            raise InputError(f"the audit log in {self.dir} is empty: nothing to give a receipt for")
+        key = self._signing_key()
+        pub = _keys.public_hex(key.public_key())
+        body: dict[str, Any] = {
+            "receipt": _anchors.RECEIPT_KIND, "version": 1, "log": os.path.abspath(self.dir),
+            "seq": cp["seq"], "hash": cp["hash"], "at": cp["at"], "issued_at": iso(self.clock()),
+            "key_id": _keys.key_id(pub), "fingerprint": _keys.fingerprint(pub)}
+        if self.tsa_url and timestamp is not False:
+            stamp = self._timestamp(cp)
+            body["rfc3161"] = {k: stamp[k] for k in ("tsa", "gen_time", "token")}
+        return {**body, "sig": _keys.sign(key, body)}
 
     def _head_at(self, seq: int) -> str:
         """The ``at`` of entry ``seq`` (the tail), for a head written without a new entry."""
@@ -407,7 +567,7 @@ class AuditLog:
         return [(obj, i) for i, obj in jsonl(self.checkpoints_path)]
 
     def _public_keys(self) -> dict[str, Ed25519PublicKey]:
-        return _keys.public_keys(self.public_keys_dir)
+        return dict(self.trust().keys)
 
     # -- reading ----------------------------------------------------------------------------------
     def _lines(self) -> Iterator[Line]:
@@ -446,18 +606,26 @@ class AuditLog:
         return out
 
     # -- verification and retention -------------------------------------------------------------
-    def verify(self) -> VerifyReport:
-        """Check the chain, every hash, every checkpoint signature, the signed head and the purge anchor.
+    def verify(self, *, against: Sequence[Path | str] = ()) -> VerifyReport:
+        """Check the chain, every hash, every checkpoint signature, the signed head and the purge anchor,
+        against the pinned keys only (:meth:`trust`); then the witness (when configured) and each receipt of
+        ``against``.
 
         Detects a modified, removed, inserted or reordered entry, a truncated tail, a forged,
         altered or removed checkpoint (periodic or on demand), a removed, forged or stale head,
-        and the anomalies a writer recorded, and says where. Reads under a shared lock, so a
-        concurrent append is never half seen.
+        and the anomalies a writer recorded, and says where; with a witness or a receipt, also a log
+        put back as it was (an older head) or rewritten and re-signed with the key. Reads under a shared
+        lock, so a concurrent append is never half seen. Raises :class:`InputError` for a receipt or pin
+        that cannot be read.
         """
+        receipts = [(str(p), _anchors.read_receipt(Path(p))) for p in against]
+        roots = _anchors.load_tsa_roots(self.tsa_cert)
         if not self.dir.exists():
-            return VerifyReport(0, None, None, 0, 0, ())
+            problems = tuple(Problem(f"the audit folder {self.dir} does not exist, but the receipt witnessed seq "
+                                     f"{r['seq']}", seq=int(r["seq"]), file=name) for name, r in receipts)
+            return VerifyReport(0, None, None, 0, 0, problems)
         with self._locked(shared=True):
-            return self._verify()
+            return verify_log(self, receipts=receipts, tsa_roots=roots)
 
     def _verify(self) -> VerifyReport:
         return verify_log(self)

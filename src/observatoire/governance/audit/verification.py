@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -170,6 +170,8 @@ class VerifyReport:
     checkpoints: int                 # valid signed checkpoints checked against the log
     anchor_seq: int                  # the purge anchor verification started from (0: none)
     problems: tuple[Problem, ...] = field(default_factory=tuple)
+    trust: str = ""                  # which pinned keys the signatures were checked against
+    notes: tuple[str, ...] = ()      # what was checked besides, or could not be (no witness, ...)
 
     @property
     def ok(self) -> bool:
@@ -207,10 +209,18 @@ NOTES = {"missing": "missing", "unreadable": "unreadable", "unknown key": "signe
          "behind": "behind the log (older head or unsigned entries)", "mismatch": "not matching the last entry"}
 
 
-def verify_log(log: AuditLog) -> VerifyReport:
+def verify_log(log: AuditLog, *, receipts: Sequence[tuple[str, Mapping[str, Any]]] = (),
+               tsa_roots: Sequence[Any] = ()) -> VerifyReport:
     """The body of :meth:`AuditLog.verify`, to be called under the log's lock."""
+    from observatoire.governance.audit import anchors
+
     problems: list[Problem] = []
-    keys = log._public_keys()
+    trust = log.trust()
+    keys = trust.keys
+    notes = list(trust.notes)
+    signed = log.head_path.exists() or log.checkpoints_path.exists() or bool(log.segments())
+    if trust.problem and signed:
+        problems.append(Problem(trust.problem))
     lines = list(log._lines())
     anchor = 0
     for ln in lines:
@@ -236,7 +246,7 @@ def verify_log(log: AuditLog) -> VerifyReport:
             continue
         key = keys.get(str(cp["key_id"]))
         if key is None:
-            problems.append(Problem(f"checkpoint signed by an unknown key {cp['key_id']!r}",
+            problems.append(Problem(f"checkpoint signed by an unknown key {cp['key_id']!r} (not pinned)",
                                     seq=as_int(cp["seq"]), **where))
             continue
         try:
@@ -326,21 +336,36 @@ def verify_log(log: AuditLog) -> VerifyReport:
                 problems.append(Problem("the periodic signed checkpoint of this entry is missing (removed?)",
                                         seq=s, file="checkpoints.jsonl"))
     problems.extend(links)
-    problems.extend(_verify_head(log, keys, last_seq or 0, hashes, n_cps, cp_prev))
+    head, why = log._load_head(keys)
+    witnessed = log.witness is not None and log.witness.exists() and log.witness.stat().st_size > 0
+    problems.extend(_verify_head(log, head, why, last_seq or 0, hashes, n_cps, cp_prev, witnessed))
+    chain = anchors.Chain(hashes, last_seq or 0, anchor, checkpoints[anchor]["hash"] if anchor in checkpoints
+                          else None, keys, tsa_roots)
+    if log.witness is not None:
+        found, said = anchors.check_witness(log.witness, chain, head_witnessed=bool(head and head.get("witnessed")))
+        problems.extend(found)
+        notes.extend(said)
+    else:
+        notes.append("no witness configured: a log put back as it was before (an older head) cannot be told "
+                     "from its real past without one, or without a receipt")
+    for name, receipt in receipts:
+        found, said = anchors.check_receipt(receipt, name, chain)
+        problems.extend(found)
+        notes.extend(said)
     checked = sum(1 for s in checkpoints if s <= (last_seq or 0))
-    return VerifyReport(n, first_seq, last_seq, checked, anchor, tuple(problems))
+    return VerifyReport(n, first_seq, last_seq, checked, anchor, tuple(problems), trust.source, tuple(notes))
 
 
-def _verify_head(log: AuditLog, keys: Mapping[str, Ed25519PublicKey], last_seq: int,
+def _verify_head(log: AuditLog, head: dict[str, Any] | None, why: str | None, last_seq: int,
                  hashes: Mapping[int, tuple[str, dict[str, Any]]], n_cps: int,
-                 last_cp: str | None) -> list[Problem]:
+                 last_cp: str | None, witnessed: bool) -> list[Problem]:
     """The signed head against the log's last entry and the checkpoint list."""
     where = {"file": "head.json"}
-    head, why = log._load_head(keys)
     if head is None:
         if why == "missing":
-            if not log._head_marker.exists():
-                return []       # a log from before signed heads: its next write signs one
+            if not log._head_marker.exists() and (not last_seq and not n_cps and not witnessed
+                                                  or log._headless_allowed() and not witnessed):
+                return []       # an empty log, or one from before signed heads: its next write signs one
             return [Problem("the signed head is missing (head.json removed): the end of the log is not "
                             "vouched for", seq=last_seq, **where)]
         seq = as_int(safe_json(log.head_path.read_bytes()).get("seq"))
@@ -361,7 +386,11 @@ def _verify_head(log: AuditLog, keys: Mapping[str, Ed25519PublicKey], last_seq: 
     if h in hashes and hashes[h][0] != head["hash"]:
         out.append(Problem("entry differs from the signed head (rewritten)", seq=h, **hashes[h][1]))
     last_cp = last_cp or GENESIS
-    if head["checkpoints"] != n_cps or head["checkpoint"] != last_cp:
+    if head["checkpoints"] and not log.checkpoints_path.exists():
+        out.append(Problem(f"checkpoints.jsonl is missing, but the signed head counts {head['checkpoints']} "
+                           f"checkpoints, the latest at seq {head['checkpoint_seq']}: removed",
+                           seq=as_int(head["checkpoint_seq"]), file="checkpoints.jsonl"))
+    elif head["checkpoints"] != n_cps or head["checkpoint"] != last_cp:
         cseq = as_int(head["checkpoint_seq"])
         what = ("the latest signed checkpoint was removed or replaced" if head["checkpoint"] != last_cp
                 else "a signed checkpoint was removed or added")
