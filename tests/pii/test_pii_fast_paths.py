@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 import re
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from stdnum import iban
 
 from observatoire.gate.pii import Finding, resolve_overlaps
@@ -68,3 +70,16 @@ def test_latin_letter_class_is_the_unicode_one_below_u0250() -> None:
 def test_a_text_beyond_latin_is_split_on_unicode_letters() -> None:
     info = analyse("Vu M. Nguyễn Văn Minh à 23h15")   # "ễ" is beyond U+0250
     assert info.words == ("Vu", "M", "Nguyễn", "Văn", "Minh", "à", "h")
+
+
+@given(st.text(alphabet="aZé'’- \n.@_<>0912²ØŁ\u0628\u0645①ǅ\u0663", max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_a_text_is_latin_when_no_character_is_beyond_u024f(text: str) -> None:
+    assert analyse(text).latin == all(ord(c) < 0x250 for c in text)
+
+
+def test_possessive_word_split_is_the_backtracking_one() -> None:
+    plain = re.compile(r"([^\W\d_]+(?:['’\-][^\W\d_]+)*)")
+    texts = ["M. Ödön ŁUKASZ-Ñúñez, l'Ĥôtel ª²µ ½ 12_ab ǅemal ɏ", "a--b -c- d'-e 'f' g’’h i-'j", "Jean-Pierre-", ""]
+    for text in texts:
+        assert _WORD_SPLIT.split(text) == _LATIN_WORD_SPLIT.split(text) == plain.split(text)

@@ -109,14 +109,16 @@ class Memo(dict):  # type: ignore[type-arg]
 class Lexicon:
     """The word lists, with a per-word cache of what a word is."""
 
-    __slots__ = ("first_names", "surnames", "ambiguous", "never", "maybe_name", "infos", "is_place_start",
-                 "place_index")
+    __slots__ = ("first_names", "surnames", "ambiguous", "never", "maybe_name", "folded_maybe_name", "infos",
+                 "is_place_start", "place_index")
 
     def __init__(self, first_names: WordSet, surnames: WordSet, ambiguous: WordSet, never: WordSet,
                  places: tuple[tuple[str, ...], ...]) -> None:
         self.first_names, self.surnames, self.ambiguous, self.never = first_names, surnames, ambiguous, never
         # keys that may be (part of) a name, accented or folded: a cheap filter before ``info``
         self.maybe_name = first_names.exact | first_names.folded | surnames.exact | surnames.folded
+        # whether a key, folded, is in ``maybe_name`` (an ASCII key folds to itself): one lookup a key, once known
+        self.folded_maybe_name: Memo = Memo(lambda k: fold(k) in self.maybe_name)
         self.place_index: dict[str, list[tuple[str, ...]]] = {}   # places by their first word
         for place in places:
             self.place_index.setdefault(place[0], []).append(place)

@@ -27,7 +27,8 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
-from itertools import compress
+from itertools import compress, repeat
+from operator import contains
 
 from observatoire.gate.pii.finding import Finding
 from observatoire.gate.pii.lexicon import PARTICLES, Lexicon, Memo, fold
@@ -115,7 +116,7 @@ class _Ctx:
         self.info, self.words, self.shapes, self.keys, self.gaps = info, info.words, info.shapes, info.keys, info.gaps
         self.size, self.mode, self.blocked = len(info.words), info.mode, blocked
         self.caseless = _NO_INDEX
-        if "OTHER" in info.shapes and not info.text.isascii():
+        if not info.latin and "OTHER" in info.shapes:   # (Arabic letters are beyond U+024F)
             # a word in Arabic script has no case: it reads as a lower-case word (a name by a cue or the gazetteer)
             self.caseless = frozenset(i for i, (sh, w) in enumerate(zip(info.shapes, info.words))
                                       if sh == "OTHER" and _CASELESS(w))
@@ -493,9 +494,9 @@ class NameRules:
         words, shapes, keys = c.words, c.shapes, c.keys
         infos = self._infos
         # by folded keys: words in capitals or in Arabic script also match folded entries ("MZÉ", "أحمد")
-        hits = where(keys if c.info.text.isascii() else list(map(_FOLDED.__getitem__, keys)), self.lex.maybe_name)
-        if "-" in c.info.text:
-            hits = sorted({*hits, *(i for i, k in enumerate(keys) if "-" in k)})
+        hits = list(compress(range(len(keys)), map(self.lex.folded_maybe_name.__getitem__, keys)))
+        if "-" in c.info.text and (hyphenated := list(compress(range(len(keys)), map(contains, keys, repeat("-"))))):
+            hits = sorted({*hits, *hyphenated})
         i = 0
         for i0 in hits:
             if i0 < i:

@@ -232,29 +232,47 @@ class PatternDetector:
 
 
 def find_structured(detectors: Sequence[PatternDetector], text: str) -> list[Finding]:
-    """The validated matches of each detector in ``text``, in detector order. A detector is skipped when the
-    text has too few digits for its identifier, the digits being counted once, and only when a detector meets
-    a candidate (most texts give none to most detectors)."""
+    """The validated matches of each detector in ``text``, in detector order. A detector is skipped, before any
+    search, when the text has too few digits for its identifier or lacks the character it needs."""
     out: list[Finding] = []
-    digits = -1
+    digits, first = _digits(text)
     # Every match of an anchored detector holds a digit or a "+" (its anchor), at most ``_LEAD`` characters
     # after the match's start: the characters before ``lead`` cannot start one.
-    first = _NUMERIC(text)
-    lead = -1 if first is None else max(0, first.start() - _LEAD)
+    lead = -1 if first < 0 else max(0, first - _LEAD)
     for d in detectors:
         anchored = d.anchor is not None
-        if (anchored and lead < 0) or (d.needs and d.needs not in text):
-            continue   # ``d.first`` would say None, after a method call
-        m = d._search(text, lead if anchored else 0)
-        if m is None:
+        if (anchored and lead < 0) or digits < d.min_digits or (d.needs and d.needs not in text):
             continue
-        if d.min_digits:
-            if digits < 0:
-                digits = len(_DIGITS(text))
-            if digits < d.min_digits:
-                continue
-        out += d.validated(text, m)
+        m = d._search(text, lead if anchored else 0)
+        if m is not None:
+            out += d.validated(text, m)
     return out
+
+
+_ASCII_DIGITS = "0123456789"
+
+
+def _digits(text: str) -> tuple[int, int]:
+    """How many digits ``text`` holds, and where its first digit or "+" is (-1: none).
+
+    A text all below U+0100 (nearly every one) holds no digit but 0 to 9 (the others, "٣", "３", are far
+    above): ten counts and eleven finds, each a C loop, tell; a regular expression would test each character.
+    """
+    if not (text.isascii() or _latin1(text)):
+        first = _NUMERIC(text)
+        return len(_DIGITS(text)), -1 if first is None else first.start()
+    digits = sum(map(text.count, _ASCII_DIGITS))
+    if not digits:
+        return 0, text.find("+")
+    return digits, min(p for p in map(text.find, "+" + _ASCII_DIGITS) if p >= 0)
+
+
+def _latin1(text: str) -> bool:
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @lru_cache(maxsize=64)

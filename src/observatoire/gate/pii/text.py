@@ -21,7 +21,9 @@ from observatoire.gate.pii.lexicon import Memo, key
 Shape = Literal["UPPER", "CAP", "LOWER", "INITIAL", "OTHER"]
 Mode = Literal["cased", "lower", "upper"]
 
-_WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
+# Possessive (``++``, ``*+``): a word's letters are never given back, so a try keeps no backtracking state (the
+# same words as with ``+`` and ``*``: no letter can stand where a separator must).
+_WORD = re.compile(r"[^\W\d_]++(?:['’\-][^\W\d_]++)*+")
 # A French elision is a word of its own ("l'" of "l'Estaque"), but "N'Diaye", "O'Brien", "D'Angelo" stay whole.
 _ELISION = re.compile(r"(?![NOD]['’][A-ZÀ-ÖØ-Þ])(?:[lLdDjJnNsScCmMtT]|[qQ][uU]|[jJ]usqu|[lL]orsqu|[pP]uisqu)['’]"
                       r"(?=[^\W\d_])")
@@ -32,7 +34,7 @@ _WORD_SPLIT = re.compile("(" + _WORD.pattern + ")")
 # Python counts as alphanumeric), as a plain character set, which the regex engine tests by bitmap rather
 # than by Unicode category: the same split, faster, for texts with no character beyond (nearly all).
 _LATIN_LETTER = "[A-Za-z\xaa\xb2\xb3\xb5\xb9\xba\xbc-\xbe\xc0-\xd6\xd8-\xf6\xf8-\u024f]"
-_LATIN_WORD_SPLIT = re.compile(f"({_LATIN_LETTER}+(?:['’\\-]{_LATIN_LETTER}+)*)")
+_LATIN_WORD_SPLIT = re.compile(f"({_LATIN_LETTER}++(?:['’\\-]{_LATIN_LETTER}++)*+)")
 _BEYOND_LATIN = re.compile("[^\x00-\u024f]").search
 
 
@@ -59,6 +61,7 @@ class TextInfo(NamedTuple):
     gaps: tuple[str, ...]       # the characters between the previous word and this one
     glued: tuple[bool, ...]     # stuck to a digit, "@", "_" or a placeholder ("AB123CD", "karim13@"): part of a code
     spaced: tuple[bool, ...]    # only spaces since the previous word (no punctuation, digit or line break)
+    latin: bool                 # no character beyond U+024F (no Arabic letter, no caseless word)
 
     def in_placeholder(self, start: int, end: int) -> bool:
         return any(start < e and s < end for s, e in self.placeholders)
@@ -126,7 +129,7 @@ def analyse(text: str, masked: Sequence[tuple[int, int]] = ()) -> TextInfo:
     else:
         keys = tuple(map(key, words))
     return TextInfo(text, mode, placeholders, tuple(words), tuple(starts), tuple(ends), shapes, keys,
-                    tuple(breaks), tuple(gaps), glued, tuple(map(_SPACED.__getitem__, gaps)))
+                    tuple(breaks), tuple(gaps), glued, tuple(map(_SPACED.__getitem__, gaps)), latin)
 
 
 def _split_elisions(parts: list[str]) -> list[str]:
