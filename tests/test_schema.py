@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import re
+
 import pyarrow as pa
 import pytest
 
 from observatoire.errors import SchemaError
-from observatoire.event.schema import EVENT_SCHEMA, validate_events
+from observatoire.event.schema import EVENT_ID_PATTERN, EVENT_SCHEMA, registered_schema, validate_events
 from observatoire.event.taxonomy import CATEGORIES, CCTV_DECREE_CODES
 
 
@@ -77,3 +79,48 @@ def test_taxonomy_codes_are_unique_and_cctv_types_are_exactly_the_decree_eight()
     assert len(codes) == len(set(codes))
     assert len(CCTV_DECREE_CODES) == 8
     assert all(c.label_fr and c.label_en for c in CATEGORIES)
+
+
+# The attribute struct that stores written so far hold for the packaged sources. Each source now declares its
+# own on its connector; built from them, the packaged schema must stay exactly this (field order and types).
+STORED_ATTRIBUTES = pa.struct([
+    pa.field("mains_courantes", pa.struct([
+        pa.field("logbook_ref", pa.string()), pa.field("logbook_category", pa.string()),
+        pa.field("persons_involved", pa.int16())])),
+    pa.field("verbalisations", pa.struct([pa.field("natinf", pa.int32()), pa.field("amount_eur", pa.float64())])),
+    pa.field("municipal_reports", pa.struct([pa.field("report_type", pa.string()), pa.field("nature", pa.string())])),
+    pa.field("cctv_events", pa.struct([pa.field("camera_id", pa.string()), pa.field("confidence", pa.float32())])),
+    pa.field("hospital", pa.struct([
+        pa.field("weapon", pa.string()), pa.field("age_band", pa.string()), pa.field("sex", pa.string())])),
+    pa.field("social_media", pa.struct([
+        pa.field("lang", pa.string()), pa.field("geotagged", pa.bool_()), pa.field("place_from", pa.string()),
+        pa.field("topics", pa.list_(pa.string()))])),
+    pa.field("police_uk", pa.struct([
+        pa.field("crime_id", pa.string()), pa.field("crime_type", pa.string()), pa.field("last_outcome", pa.string()),
+        pa.field("reported_by", pa.string()), pa.field("falls_within", pa.string())])),
+    pa.field("planned_events", pa.struct([
+        pa.field("name", pa.string()), pa.field("event_type", pa.string()), pa.field("venue", pa.string()),
+        pa.field("expected_attendance", pa.int32()), pa.field("ends_at", pa.timestamp("us", tz="UTC"))])),
+    pa.field("stops", pa.struct([
+        pa.field("reason", pa.string()), pa.field("initiated", pa.string()), pa.field("person_searched", pa.bool_()),
+        pa.field("vehicle_searched", pa.bool_()), pa.field("found", pa.bool_()), pa.field("outcome", pa.string()),
+        pa.field("perceived_origin", pa.string()), pa.field("age_band", pa.string()), pa.field("sex", pa.string())])),
+])
+
+
+def test_the_schema_built_from_the_packaged_descriptors_is_the_layout_stores_hold() -> None:
+    assert EVENT_SCHEMA.field("attributes").type == STORED_ATTRIBUTES
+    assert EVENT_SCHEMA.names == [
+        "event_id", "source", "category", "occurred_at", "time_precision", "reported_at", "lon", "lat",
+        "location_precision_m", "zone_id", "h3_r9", "h3_r8", "h3_r7", "discovery", "attributes", "pseudonyms", "text",
+        "redactions", "batch_id", "source_file", "source_row", "ingested_at", "retention_until", "month"]
+    assert registered_schema().equals(EVENT_SCHEMA, check_metadata=True)   # no plug-in installed here
+
+
+def test_a_source_name_with_a_digit_makes_valid_event_ids_and_a_leading_digit_does_not() -> None:
+    assert re.fullmatch(EVENT_ID_PATTERN, "noise311:" + "a" * 24)
+    assert not re.fullmatch(EVENT_ID_PATTERN, "311noise:" + "a" * 24)
+    row = one_event(event_id="noise311:" + "a" * 24, source="noise311")
+    assert validate_events(table(row)).num_rows == 1
+    with pytest.raises(SchemaError, match="event_id"):
+        validate_events(table(one_event(event_id="Noise311:" + "a" * 24, source="Noise311")))

@@ -15,10 +15,11 @@ everything from the plan and takes no outcome or design of its own.
 Outcomes discovered by directed activity
 ----------------------------------------
 More patrols find more drug dealing and write more fines: an outcome made of incidents the
-deployment itself discovers rises with the deployment whatever its effect on safety. Such an
-outcome (a source whose events are all ``directed`` or ``automated``, or the logbook without
-``discovery: [independent]``) is refused unless ``acknowledge_directed: true``, and then
-carries a warning in the plan.
+deployment itself discovers rises with the deployment whatever its effect on safety. Each source
+declares how its incidents come to be known (its descriptor's ``discovery``: ``independent``,
+``mixed``, ``directed`` or ``planned``). An outcome from a ``directed`` source, or a ``mixed`` one
+(the logbook) without ``discovery: [independent]``, is refused unless ``acknowledge_directed: true``,
+and then carries a warning in the plan; a ``planned`` source (a calendar) is never an outcome.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ import numpy as np
 
 from observatoire.city.profile import CityProfile
 from observatoire.errors import InputError, StoreError
-from observatoire.event.schema import ATTRIBUTES, DISCOVERY
+from observatoire.event.schema import DISCOVERY
 from observatoire.event.taxonomy import category, is_category
 from observatoire.evaluation.checks import adjacent_zones
 from observatoire.evaluation.panel import PERIOD_DAYS, Panel
@@ -50,11 +51,6 @@ DESIGNS = ("randomised", "staggered_did", "synthetic_control")
 # pre-period to see trends (DiD), a long pre-period to fit donor weights (synthetic control).
 MIN_PRE_PERIODS = {"randomised": 4, "staggered_did": 4, "synthetic_control": 10}
 MIN_CONTROLS = {"randomised": 2, "staggered_did": 2, "synthetic_control": 4}
-# How each source's incidents come to be known (see docs/sources.md).
-INDEPENDENT_SOURCES = frozenset({"hospital", "social_media"})
-MIXED_SOURCES = frozenset({"mains_courantes", "police_uk"})          # independent only with a discovery filter
-# the others (fines, municipal reports, CCTV events) are found where attention is directed
-NOT_OUTCOMES = frozenset({"planned_events"})
 PLAN_ID = re.compile(r"^ev-[0-9a-f]{12}$")
 FIELDS = {"title", "hypothesis", "outcome", "design", "period", "treated", "randomisation", "buffer", "mde", "power",
           "alpha", "pre_periods", "end", "scale", "selection_periods"}
@@ -100,6 +96,14 @@ def _zones(value: Any, name: str, city: CityProfile) -> list[str]:
     return list(value)
 
 
+def discovery_natures() -> dict[str, str]:
+    """How each registered event source's incidents come to be known (its descriptor's ``discovery``)."""
+    from observatoire.sources.registry import registered
+
+    registry = registered()
+    return {name: registry.sources[name].descriptor.discovery or "" for name in registry.event_sources()}
+
+
 def check_outcome(spec: Any) -> tuple[dict[str, Any], list[str]]:
     """The outcome stream, normalised, and its warnings; InputError when it is unknown or not independent."""
     if not isinstance(spec, Mapping):
@@ -108,9 +112,10 @@ def check_outcome(spec: Any) -> tuple[dict[str, Any], list[str]]:
     if extra:
         raise InputError(f"outcome: unknown field(s) {', '.join(sorted(extra))}")
     source = spec.get("source")
-    if not isinstance(source, str) or source not in ATTRIBUTES or source in NOT_OUTCOMES:
+    natures = discovery_natures()
+    if not isinstance(source, str) or natures.get(source, "planned") == "planned":
         raise InputError("outcome unknown: the source is not an event source of the observatory "
-                         f"(expected one of {', '.join(s for s in sorted(ATTRIBUTES) if s not in NOT_OUTCOMES)})")
+                         f"(expected one of {', '.join(s for s in sorted(natures) if natures[s] != 'planned')})")
     cats = spec.get("categories")
     if not isinstance(cats, list) or not cats or not all(isinstance(c, str) for c in cats):
         raise InputError("outcome: categories must be a non-empty list of category codes")
@@ -125,8 +130,8 @@ def check_outcome(spec: Any) -> tuple[dict[str, Any], list[str]]:
     acknowledged = spec.get("acknowledge_directed", False)
     if not isinstance(acknowledged, bool):
         raise InputError("outcome: acknowledge_directed must be true or false")
-    independent = (source in INDEPENDENT_SOURCES
-                   or (source in MIXED_SOURCES and discovery is not None and set(discovery) == {"independent"}))
+    independent = (natures[source] == "independent"
+                   or (natures[source] == "mixed" and discovery is not None and set(discovery) == {"independent"}))
     warnings: list[str] = []
     if not independent or not_incidents:
         reason = ("its categories count what the institutions did, not what happened" if not_incidents else

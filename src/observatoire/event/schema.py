@@ -20,7 +20,8 @@ store. Field by field:
 ``discovery``           how the incident came to be known: ``directed`` (found by patrols or cameras the
                         institutions directed), ``independent`` (citizen call, hospital, passer-by),
                         ``automated`` (a detector) or ``unknown``.
-``attributes``          one typed struct per source, null for the others (see ``ATTRIBUTES``).
+``attributes``          one typed struct per registered event source, null for the others; each source
+                        declares its own on its connector (``sources/base.py``: ``SourceDescriptor``).
 ``pseudonyms``          keyed pseudonyms only (``<key id>:<24 hex>``) with their role; never a raw value.
 ``text``                free text after the privacy gate scrubbed it of personal data (null if none).
 ``redactions``          the scrubber's decision trace for ``text``: field, entity type, detector, reason
@@ -33,6 +34,9 @@ store. Field by field:
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -41,93 +45,119 @@ import pyarrow.compute as pc
 from observatoire.errors import SchemaError
 from observatoire.event.taxonomy import codes
 
+if TYPE_CHECKING:
+    from observatoire.sources.registry import Registry
+
 TIME_PRECISIONS = ("second", "minute", "hour", "day", "month")
 DISCOVERY = ("directed", "independent", "automated", "unknown")
 PSEUDONYM_PATTERN = r"^[a-z0-9_-]{1,16}:[0-9a-f]{24}$"
-EVENT_ID_PATTERN = r"^[a-z_]+:[0-9a-f]{24}$"
+# A source name: it prefixes the event ids and names a store partition (sources/registry.py refuses any other name
+# when the registry loads, so that no registered source can make ids this schema refuses).
+SOURCE_NAME_PATTERN = r"[a-z][a-z0-9_]{0,47}"
+EVENT_ID_PATTERN = rf"^{SOURCE_NAME_PATTERN}:[0-9a-f]{{24}}$"
 
 UTC = pa.timestamp("us", tz="UTC")
 
-# Source-specific attributes: typed, one struct per source. A new source adds its struct here.
-ATTRIBUTES: dict[str, pa.StructType] = {
-    "mains_courantes": pa.struct([
-        pa.field("logbook_ref", pa.string()),        # the logbook's own entry number
-        pa.field("logbook_category", pa.string()),   # the category as the logbook names it (French)
-        pa.field("persons_involved", pa.int16()),    # how many persons the entry names (never who)
-    ]),
-    "verbalisations": pa.struct([
-        pa.field("natinf", pa.int32()),              # NATINF offence code
-        pa.field("amount_eur", pa.float64()),        # fine amount in euros
-    ]),
-    "municipal_reports": pa.struct([
-        pa.field("report_type", pa.string()),        # intervention | operator_report
-        pa.field("nature", pa.string()),             # the report's own type label (French)
-    ]),
-    "cctv_events": pa.struct([
-        pa.field("camera_id", pa.string()),          # camera of the registry (infrastructure, not a person)
-        pa.field("confidence", pa.float32()),        # detector confidence in [0, 1]
-    ]),
-    "hospital": pa.struct([
-        pa.field("weapon", pa.string()),             # none | blunt | sharp | firearm | other | unknown
-        pa.field("age_band", pa.string()),           # 0-17 | 18-24 | 25-34 | 35-49 | 50-64 | 65+
-        pa.field("sex", pa.string()),                # F | M | X (as recorded by the hospital)
-    ]),
-    "social_media": pa.struct([
-        pa.field("lang", pa.string()),               # ISO 639-1 language of the post
-        pa.field("geotagged", pa.bool_()),           # whether the place came from a geotag
-        pa.field("place_from", pa.string()),         # geotag | gazetteer (a quartier named in the text) | null
-        pa.field("topics", pa.list_(pa.string())),   # public-order topics (sources/social_topics.py)
-    ]),
-    "police_uk": pa.struct([
-        pa.field("crime_id", pa.string()),           # police.uk's public record id (null for anti-social behaviour)
-        pa.field("crime_type", pa.string()),         # the crime type as police.uk names it
-        pa.field("last_outcome", pa.string()),       # last outcome category when the file was published
-        pa.field("reported_by", pa.string()),        # force that reported the record
-        pa.field("falls_within", pa.string()),       # force whose area the record falls within
-    ]),
-    "planned_events": pa.struct([
-        pa.field("name", pa.string()),               # public name of the event
-        pa.field("event_type", pa.string()),         # match | concert | festival | demonstration | market
-        pa.field("venue", pa.string()),
-        pa.field("expected_attendance", pa.int32()),
-        pa.field("ends_at", UTC),
-    ]),
-}
+PSEUDONYMS_TYPE = pa.list_(pa.struct([
+    pa.field("role", pa.string(), nullable=False),
+    pa.field("token", pa.string(), nullable=False),
+]))
+REDACTIONS_TYPE = pa.list_(pa.struct([
+    pa.field("field", pa.string(), nullable=False),
+    pa.field("entity", pa.string(), nullable=False),
+    pa.field("detector", pa.string(), nullable=False),
+    pa.field("reason", pa.string(), nullable=False),
+]))
 
-EVENT_SCHEMA = pa.schema([
-    pa.field("event_id", pa.string(), nullable=False),
-    pa.field("source", pa.string(), nullable=False),
-    pa.field("category", pa.string(), nullable=False),
-    pa.field("occurred_at", UTC, nullable=False),
-    pa.field("time_precision", pa.string(), nullable=False),
-    pa.field("reported_at", UTC),
-    pa.field("lon", pa.float64()),
-    pa.field("lat", pa.float64()),
-    pa.field("location_precision_m", pa.float32()),
-    pa.field("zone_id", pa.string()),
-    pa.field("h3_r9", pa.int64()),
-    pa.field("h3_r8", pa.int64()),
-    pa.field("h3_r7", pa.int64()),
-    pa.field("discovery", pa.string(), nullable=False),
-    pa.field("attributes", pa.struct([pa.field(k, v) for k, v in ATTRIBUTES.items()])),
-    pa.field("pseudonyms", pa.list_(pa.struct([
-        pa.field("role", pa.string(), nullable=False),
-        pa.field("token", pa.string(), nullable=False),
-    ]))),
-    pa.field("text", pa.string()),
-    pa.field("redactions", pa.list_(pa.struct([
-        pa.field("field", pa.string(), nullable=False),
-        pa.field("entity", pa.string(), nullable=False),
-        pa.field("detector", pa.string(), nullable=False),
-        pa.field("reason", pa.string(), nullable=False),
-    ]))),
-    pa.field("batch_id", pa.string(), nullable=False),
-    pa.field("source_file", pa.string(), nullable=False),
-    pa.field("source_row", pa.int64(), nullable=False),
-    pa.field("ingested_at", UTC, nullable=False),
-    pa.field("retention_until", pa.date32(), nullable=False),
-    pa.field("month", pa.string(), nullable=False),
-])
+
+def event_schema(attributes: Mapping[str, pa.StructType]) -> pa.Schema:
+    """The canonical event schema whose ``attributes`` struct has one field per source of ``attributes``, in
+    its order (the order stores hold: packaged sources first, then plug-ins by name)."""
+    return pa.schema([
+        pa.field("event_id", pa.string(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("category", pa.string(), nullable=False),
+        pa.field("occurred_at", UTC, nullable=False),
+        pa.field("time_precision", pa.string(), nullable=False),
+        pa.field("reported_at", UTC),
+        pa.field("lon", pa.float64()),
+        pa.field("lat", pa.float64()),
+        pa.field("location_precision_m", pa.float32()),
+        pa.field("zone_id", pa.string()),
+        pa.field("h3_r9", pa.int64()),
+        pa.field("h3_r8", pa.int64()),
+        pa.field("h3_r7", pa.int64()),
+        pa.field("discovery", pa.string(), nullable=False),
+        pa.field("attributes", pa.struct([pa.field(k, v) for k, v in attributes.items()])),
+        pa.field("pseudonyms", PSEUDONYMS_TYPE),
+        pa.field("text", pa.string()),
+        pa.field("redactions", REDACTIONS_TYPE),
+        pa.field("batch_id", pa.string(), nullable=False),
+        pa.field("source_file", pa.string(), nullable=False),
+        pa.field("source_row", pa.int64(), nullable=False),
+        pa.field("ingested_at", UTC, nullable=False),
+        pa.field("retention_until", pa.date32(), nullable=False),
+        pa.field("month", pa.string(), nullable=False),
+    ])
+
+
+_lock = threading.Lock()
+_schemas: dict[int, tuple[Registry, pa.Schema]] = {}
+
+
+def registered_schema() -> pa.Schema:
+    """The event schema of the registered sources (packaged and plug-ins): what is validated and written."""
+    from observatoire.sources.registry import registered
+
+    registry = registered()
+    with _lock:
+        hit = _schemas.get(id(registry))
+        if hit is not None and hit[0] is registry:
+            return hit[1]
+        schema = event_schema(registry.attributes())
+        _schemas.clear()
+        _schemas[id(registry)] = (registry, schema)
+        return schema
+
+
+class _RegisteredAttributes(Mapping[str, pa.StructType]):
+    """Source name -> typed attribute struct, for every registered event source, read from the registry on first
+    use (never at import time). Iterating it lists the event sources."""
+
+    def _data(self) -> Mapping[str, pa.StructType]:
+        from observatoire.sources.registry import registered
+
+        return registered().attributes()
+
+    def __getitem__(self, source: str) -> pa.StructType:
+        return self._data()[source]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data())
+
+    def __len__(self) -> int:
+        return len(self._data())
+
+    def __repr__(self) -> str:
+        return f"ATTRIBUTES({dict(self._data())!r})"
+
+
+# Source-specific attributes of the registered event sources; a source declares its struct on its connector.
+ATTRIBUTES: Mapping[str, pa.StructType] = _RegisteredAttributes()
+
+
+def __getattr__(name: str) -> pa.Schema:
+    """``EVENT_SCHEMA``: the event schema of the packaged sources, built on first use from their connectors (which
+    import this module, hence not at its own import; no file is read). Code that reads the schema when it is
+    imported gets this one; what is validated and written is :func:`registered_schema`, which adds the plug-ins'
+    attributes (a table built with ``EVENT_SCHEMA`` casts to it: struct fields are matched by name)."""
+    if name == "EVENT_SCHEMA":
+        from observatoire.sources.registry import builtin_sources
+
+        schema = event_schema({n: s.descriptor.attributes for n, s in builtin_sources().items() if s.kind == "events"})
+        globals()["EVENT_SCHEMA"] = schema
+        return schema
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def month_of(occurred_at: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -153,17 +183,24 @@ def _all(mask: pa.Array | pa.ChunkedArray) -> bool:
 
 
 def validate_events(table: pa.Table, zone_ids: frozenset[str] | None = None) -> pa.Table:
-    """Check ``table`` against the canonical schema and its invariants; return it cast exactly.
+    """Check ``table`` against the canonical schema of the registered sources (:func:`registered_schema`) and its
+    invariants; return it cast exactly.
 
     Raises :class:`SchemaError` naming the first broken rule (never a value).
     """
-    if table.schema.names != EVENT_SCHEMA.names:
-        _fail(f"columns {table.schema.names} differ from {EVENT_SCHEMA.names}")
+    schema = registered_schema()
+    if table.schema.names != schema.names:
+        _fail(f"columns {table.schema.names} differ from {schema.names}")
+    given = table.schema.field("attributes").type
+    if isinstance(given, pa.StructType):
+        unknown = [n for n in given.names if n not in schema.field("attributes").type.names]
+        if unknown:  # a cast would drop them without a word
+            _fail(f"attributes of unregistered source(s) {', '.join(sorted(unknown))}")
     try:
-        table = table.cast(EVENT_SCHEMA)
+        table = table.cast(schema)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
         _fail(f"types do not match ({type(exc).__name__})")
-    for f in EVENT_SCHEMA:
+    for f in schema:
         if not f.nullable and table.column(f.name).null_count:
             _fail(f"column {f.name!r} has nulls")
     if table.num_rows == 0:

@@ -24,6 +24,11 @@ A field that no policy names is refused: the whole file for a tabular export
 (its columns are known up front), the row for JSON Lines. ``coarsen`` lowers
 the precision of what is stored: ``time = "hour" | "day"``, ``place = "zone"``.
 The packaged ``policies.toml`` is the default; a city may replace it.
+
+Each connector declares the fields it reads with their privacy role (``sources/base.py``: ``ROLES``);
+:func:`completeness` checks a policy file against the registered sources: every declared field has a rule,
+every rule names a declared field, and the action fits the role (:data:`ROLE_ACTIONS`: an identifier is never
+kept, free text is scrubbed or dropped, a forbidden field is refused, the record key is keyed).
 """
 
 from __future__ import annotations
@@ -32,15 +37,26 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from observatoire.configfile import read_toml
 from observatoire.errors import InputError
+
+if TYPE_CHECKING:
+    from observatoire.sources.base import Source
 
 ACTIONS = ("keep", "key", "drop", "scrub", "pseudonymise", "refuse")
 CHECKS = ("number", "integer", "time", "code", "vocabulary")
 KINDS = ("plate", "phone", "person", "officer", "patient", "author", "id")
 TIME_COARSENING = ("hour", "day")
+# The actions a policy may give a field of each privacy role a connector declares.
+ROLE_ACTIONS: Mapping[str, frozenset[str]] = MappingProxyType({
+    "key": frozenset({"key"}),
+    "data": frozenset({"keep", "drop"}),
+    "identifier": frozenset({"pseudonymise", "drop", "refuse"}),
+    "free_text": frozenset({"scrub", "drop", "refuse"}),
+    "forbidden": frozenset({"refuse"}),
+})
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,3 +136,37 @@ def load_policies(path: Path | None = None) -> Policies:
             raise InputError(f"policy {source}.coarsen: time in {TIME_COARSENING}, place 'zone'")
         sources[source] = SourcePolicy(source, MappingProxyType(fields), time, place)
     return Policies(MappingProxyType(sources), where)
+
+
+def completeness(policies: Policies, sources: Mapping[str, "Source"]) -> dict[str, list[str]]:
+    """Per registered source, what its policy in ``policies`` lacks or contradicts (no entry: complete).
+
+    A source without a policy, a declared field no rule names, a rule naming a field the connector does not
+    declare, an action that does not fit the field's privacy role.
+    """
+    out: dict[str, list[str]] = {}
+    for name, source in sorted(sources.items()):
+        declared = source.descriptor.fields
+        policy = policies.sources.get(name)
+        if policy is None:
+            out[name] = [f"no privacy policy for source {name} in {policies.path}"]
+            continue
+        problems = [f"{name}.{f}: declared ({role}) but named by no rule" for f, role in declared.items()
+                    if f not in policy.fields]
+        problems += [f"{name}.{f}: the policy names a field the connector does not declare" for f in policy.fields
+                     if f not in declared]
+        problems += [f"{name}.{f}: action {rule.action} does not fit the role {declared[f]} "
+                     f"(one of {', '.join(sorted(ROLE_ACTIONS[declared[f]]))})"
+                     for f, rule in policy.fields.items()
+                     if f in declared and rule.action not in ROLE_ACTIONS.get(declared[f], frozenset())]
+        if problems:
+            out[name] = problems
+    return out
+
+
+def check_complete(policies: Policies, sources: Mapping[str, "Source"]) -> None:
+    """Raise :class:`InputError` listing every gap :func:`completeness` finds."""
+    gaps = completeness(policies, sources)
+    if gaps:
+        lines = [p for problems in gaps.values() for p in problems]
+        raise InputError(f"policy file {policies.path}: incomplete for the registered sources: " + "; ".join(lines))

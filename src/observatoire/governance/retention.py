@@ -8,8 +8,11 @@ legal hold covers it: held records stay on disk and stay visible (a hold exists 
 the records can still be produced). Quarantine rows follow the period of their source,
 counted from ``quarantined_at``.
 
-Periods come from the packaged ``governance/retention.toml`` or ``settings.retention_path``;
-a shortened period applies at once to stored records (the rule is evaluated at query time).
+Periods are declared by each source on its connector (``descriptor.retention``: days, or no limit with a
+reason; ``sources/registry.py`` refuses a source that declares neither). The packaged
+``governance/retention.toml`` overrides them for the default table; a city's file (``settings.retention_path``)
+replaces the table, and a source it does not name keeps its declared period at ingest (``retention_until``).
+A shortened period applies at once to stored records (the rule is evaluated at query time).
 
 Legal holds live in ``settings.holds_path`` (JSON). A hold names at least one of: a source,
 a zone, a time range ``[start, end)`` of ``occurred_at``, a list of event ids (all given
@@ -38,7 +41,9 @@ if TYPE_CHECKING:  # ibis is imported where a query is built, not with the setti
 
 # -- periods ------------------------------------------------------------------------------------------
 def load_retention_days(path: Path | None = None) -> Mapping[str, int]:
-    """Days of retention per source, from ``path`` or the packaged ``retention.toml``."""
+    """Days of retention per source: the file at ``path`` as it stands (a city's table), or, with no path, the
+    periods the registered sources declare (those without a limit are not listed) with the packaged
+    ``retention.toml``'s overrides."""
     doc, where = read_toml(path, "observatoire.governance", "retention.toml", "retention file")
     days = doc.get("days")
     if not isinstance(days, dict):
@@ -46,7 +51,23 @@ def load_retention_days(path: Path | None = None) -> Mapping[str, int]:
     for k, v in days.items():
         if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
             raise InputError(f"retention file {where}: days.{k} must be a positive integer")
-    return MappingProxyType(dict(days))
+    if path is not None:
+        return MappingProxyType(dict(days))
+    return MappingProxyType({**declared_retention_days(), **days})
+
+
+def declared_retention_days() -> dict[str, int]:
+    """The period each registered source declares, in days; a source declared without limit is not listed."""
+    from observatoire.sources.registry import registered
+
+    return {name: r.days for name, r in registered().retention().items() if r.days is not None}
+
+
+def no_limit_reasons() -> dict[str, str]:
+    """Why each registered source declared without a time limit has none (for the register)."""
+    from observatoire.sources.registry import registered
+
+    return {name: r.reason or "" for name, r in registered().retention().items() if r.days is None}
 
 
 def _utc(at: datetime) -> datetime:

@@ -11,7 +11,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from observatoire.city.geo import assign_zones, h3_cells
-from observatoire.event.schema import ATTRIBUTES, EVENT_SCHEMA, QUARANTINE_SCHEMA, UTC, month_of
+from observatoire.errors import SchemaError
+from observatoire.event.schema import QUARANTINE_SCHEMA, UTC, month_of, registered_schema
 from observatoire.sources.base import Context
 
 PSEUDONYMS = "__pseudonyms"   # columns added by the privacy gate (observatoire.gate.admit)
@@ -19,6 +20,8 @@ REDACTIONS = "__redactions"
 
 # How far in the future an event may be dated before it is refused (clock skew, time zones).
 FUTURE_TOLERANCE = timedelta(days=1)
+# retention_until of a source whose descriptor declares no time limit (Retention.no_limit).
+NO_LIMIT_DAYS = 365 * 100
 
 
 def mask(condition: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -153,13 +156,16 @@ def build_events(
     occurred = occurred_at.take(take)
     precision = _broadcast(precision_m, n)[idx] if precision_m is not None else np.full(m, None, dtype=object)
     precision = np.where(point_k, precision, None)
-    days = ctx.retention_days if ctx.retention_days is not None else 365 * 100
+    days = ctx.retention_days if ctx.retention_days is not None else declared_retention_days(source)
     micros = np.asarray(occurred.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
     retention = pa.array((micros // 86_400_000_000 + days).astype(np.int32), pa.int32()).view(pa.date32())
+    schema = registered_schema()
+    struct = schema.field("attributes").type
+    if source not in struct.names:
+        raise SchemaError(f"source {source!r} is not a registered event source: its attributes have no place in the "
+                          "event schema (register it: sources/registry.py)")
     attrs = pa.StructArray.from_arrays(
-        [attributes.take(take) if name == source else pa.nulls(m, typ) for name, typ in ATTRIBUTES.items()],
-        fields=[pa.field(k, v) for k, v in ATTRIBUTES.items()],
-    )
+        [attributes.take(take) if f.name == source else pa.nulls(m, f.type) for f in struct], fields=list(struct))
     def masked(a: np.ndarray) -> pa.Array:
         return pa.array(a, pa.float64(), mask=~point_k)
 
@@ -191,7 +197,7 @@ def build_events(
         "ingested_at": pa.array([ctx.ingested_at] * m, UTC),
         "retention_until": retention,
         "month": month_of(occurred),
-    }, schema=EVENT_SCHEMA)
+    }, schema=schema)
     return events, rejects.table(source, ctx)
 
 
@@ -201,8 +207,24 @@ def zones_of_postcodes(ctx: Context, postcodes: pa.Array) -> list[str | None]:
     return [table.get(p) if p else None for p in postcodes.to_pylist()]
 
 
+def declared_retention_days(source: str) -> int:
+    """The retention its descriptor declares for ``source``, in days (:data:`NO_LIMIT_DAYS` for no limit): the
+    period of a source the operator's retention table does not name."""
+    from observatoire.sources.registry import registered
+
+    descriptor = registered().descriptor(source)
+    if descriptor is None:
+        raise SchemaError(f"source {source!r} is not registered: no retention is declared for it")
+    return descriptor.retention.days if descriptor.retention.days is not None else NO_LIMIT_DAYS
+
+
 def attributes_for(source: str, **columns: pa.Array) -> pa.StructArray:
-    """The typed attribute struct of ``source`` (see ``ATTRIBUTES``), from its fields."""
-    typ = ATTRIBUTES[source]
+    """The typed attribute struct of registered ``source`` (its descriptor's ``attributes``), from its fields."""
+    from observatoire.sources.registry import registered
+
+    descriptor = registered().descriptor(source)
+    if descriptor is None or descriptor.attributes is None:
+        raise SchemaError(f"source {source!r} is not a registered event source: it has no attribute struct")
+    typ = descriptor.attributes
     arrays = [columns[f.name].cast(f.type) for f in typ]
     return pa.StructArray.from_arrays(arrays, fields=list(typ))

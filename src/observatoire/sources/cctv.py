@@ -18,7 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from observatoire.city.geo import assign_zones, h3_cells
-from observatoire.sources.base import ROW, Canonical, Context, RawFile, Vocabulary
+from observatoire.sources.base import (DOCS, ROW, Canonical, Context, Processing, RawFile, Retention, Sample,
+                                       SourceDescriptor, Vocabulary)
 from observatoire.sources.canonical import mask, Rejects, attributes_for, build_events
 from observatoire.sources.formats import parse_decimal, parse_iso, parse_local, read_csv, read_jsonl
 
@@ -54,6 +55,20 @@ class CctvCameras:
     kind: ClassVar[Literal["events", "reference"]] = "reference"
     patterns: ClassVar[tuple[str, ...]] = ("cctv_cameras*.csv",)
     needs: ClassVar[tuple[str, ...]] = ()
+    descriptor: ClassVar[SourceDescriptor] = SourceDescriptor(
+        label="Caméras de vidéoprotection",
+        fields={"camera_id": "data", "longitude": "data", "latitude": "data", "proprietaire": "data",
+                "orientation_deg": "data", "angle_champ_deg": "data", "portee_m": "data", "mise_en_service": "data"},
+        retention=Retention.no_limit("registre d'équipements publics, sans donnée personnelle ; la dernière version "
+                                     "remplace la précédente"),
+        processing=Processing(
+            label="Registre des caméras",
+            legal_basis="Code de la sécurité intérieure, art. L. 251-2 et L. 252-1",
+            data_subjects=(),
+            recipients=("cellule d'analyse", "CSU")),
+        sample=Sample(DOCS / "samples" / "cctv_cameras_sample.csv"),
+        doc=DOCS / "sources.md",
+    )
     vocabularies: ClassVar[Mapping[str, Collection[str] | Vocabulary]] = {
         "proprietaire": Vocabulary(OWNERS, "unknown_owner", "proprietaire is not one of " + "/".join(OWNERS))}
     columns = ("camera_id", "longitude", "latitude", "proprietaire", "portee_m")
@@ -105,6 +120,27 @@ class CctvEvents:
     kind: ClassVar[Literal["events", "reference"]] = "events"
     patterns: ClassVar[tuple[str, ...]] = ("cctv_events*.jsonl",)
     needs: ClassVar[tuple[str, ...]] = ("cctv_cameras",)
+    descriptor: ClassVar[SourceDescriptor] = SourceDescriptor(
+        label="Détections vidéo (CSU)",
+        fields={"event_id": "key", "camera_id": "data", "detected_at": "data", "type": "data", "confidence": "data",
+                # never admitted: anything that shows or describes a person (decree n° 2023-828, art. 3 and 5)
+                **{f: "forbidden" for f in ("image", "frame", "thumbnail", "video", "face", "face_embedding",
+                                            "biometric_template", "person_descriptor", "clothing", "gait")}},
+        attributes=pa.struct([
+            pa.field("camera_id", pa.string()),          # camera of the registry (infrastructure, not a person)
+            pa.field("confidence", pa.float32()),        # detector confidence in [0, 1]
+        ]),
+        discovery="directed",     # a detector on the cameras the institutions placed
+        retention=Retention(30),
+        processing=Processing(
+            label="Événements de vidéoprotection algorithmique (décret n° 2023-828)",
+            legal_basis="Loi n° 2023-380 du 19 mai 2023, art. 10 ; décret n° 2023-828 du 28 août 2023 ; "
+                        "RGPD art. 6(1)(e)",
+            data_subjects=("personnes présentes dans le champ des caméras",),
+            recipients=("opérateurs et superviseur du CSU", "DPO", "auditeurs")),
+        sample=Sample(DOCS / "samples" / "cctv_events_sample.jsonl"),
+        doc=DOCS / "sources.md",
+    )
     vocabularies: ClassVar[Mapping[str, Collection[str] | Vocabulary]] = {"type": Vocabulary(
         tuple(DECREE_TYPES), "type_not_in_decree", "type is not one of the 8 event types of decree n° 2023-828")}
     columns = ("event_id", "camera_id", "detected_at", "type", "confidence")

@@ -15,7 +15,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from observatoire.sources.base import ROW, Canonical, Context, RawFile, Vocabulary
+from observatoire.sources.base import (DOCS, ROW, Canonical, Context, Processing, RawFile, Retention, Sample,
+                                       SourceDescriptor, Vocabulary)
 from observatoire.sources.canonical import mask, Rejects, attributes_for, build_events
 from observatoire.sources.formats import join_date_time, parse_local, read_csv
 
@@ -31,6 +32,27 @@ class Hospital:
     kind: ClassVar[Literal["events", "reference"]] = "events"
     patterns: ClassVar[tuple[str, ...]] = ("hospital*.csv",)
     needs: ClassVar[tuple[str, ...]] = ()
+    descriptor: ClassVar[SourceDescriptor] = SourceDescriptor(
+        label="Urgences hospitalières",
+        fields={"date_agression": "data", "heure_agression": "data", "code_insee_lieu": "data",
+                "categorie_arme": "data", "tranche_age": "data", "sexe": "data", "date_admission": "data",
+                "heure_admission": "data"},
+        attributes=pa.struct([
+            pa.field("weapon", pa.string()),             # none | blunt | sharp | firearm | other | unknown
+            pa.field("age_band", pa.string()),           # 0-17 | 18-24 | 25-34 | 35-49 | 50-64 | 65+
+            pa.field("sex", pa.string()),                # F | M | X (as recorded by the hospital)
+        ]),
+        discovery="independent",  # an admission does not depend on where patrols are
+        retention=Retention(365),    # one year at event level
+        processing=Processing(
+            label="Admissions aux urgences pour blessure par agression (modèle de Cardiff)",
+            legal_basis="Convention avec l'établissement de santé ; RGPD art. 6(1)(e) et 9(2)(i) ; données "
+                        "pseudonymisées à la source",
+            data_subjects=("patients admis aux urgences",),
+            recipients=("cellule d'analyse (agrégats par zone)", "DPO", "auditeurs")),
+        sample=Sample(DOCS / "samples" / "hospital_sample.csv"),
+        doc=DOCS / "sources.md",
+    )
     vocabularies: ClassVar[Mapping[str, Collection[str] | Vocabulary]] = {
         "categorie_arme": Vocabulary(tuple(WEAPONS), "unknown_weapon", "categorie_arme is not one of " + "/".join(WEAPONS)),
         "tranche_age": Vocabulary(AGE_BANDS, "unknown_age_band", "tranche_age is not a documented band"),

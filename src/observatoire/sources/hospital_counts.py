@@ -17,7 +17,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from observatoire.sources.base import ROW, Canonical, Context, RawFile, Vocabulary
+from observatoire.sources.base import (DOCS, ROW, Canonical, Context, Processing, RawFile, Retention, Sample,
+                                       SourceDescriptor, Vocabulary)
 from observatoire.sources.canonical import mask, Rejects
 from observatoire.sources.formats import parse_int, parse_local, read_csv
 from observatoire.sources.hospital import AGE_BANDS, SEXES, WEAPONS, Hospital
@@ -43,6 +44,19 @@ class HospitalCounts:
     kind: ClassVar[Literal["events", "reference"]] = "reference"
     patterns: ClassVar[tuple[str, ...]] = ("hospital_counts*.csv",)
     needs: ClassVar[tuple[str, ...]] = ()
+    descriptor: ClassVar[SourceDescriptor] = SourceDescriptor(
+        label="Comptages des urgences",
+        fields={"debut_periode": "data", "fin_periode": "data", "code_insee_lieu": "data", "categorie_arme": "data",
+                "tranche_age": "data", "sexe": "data", "nombre": "data"},
+        retention=Retention.no_limit("comptages agrégés sans donnée personnelle (petits effectifs masqués à l'entrée)"),
+        processing=Processing(
+            label="Comptages agrégés des urgences (petits effectifs masqués)",
+            legal_basis="Convention avec l'établissement de santé ; données agrégées",
+            data_subjects=(),
+            recipients=("cellule d'analyse", "public (agrégats)")),
+        sample=Sample(DOCS / "samples" / "hospital_counts_sample.csv"),
+        doc=DOCS / "sources.md",
+    )
     vocabularies: ClassVar[Mapping[str, Collection[str] | Vocabulary]] = {
         **Hospital.vocabularies,
         "nombre": HIDDEN}   # for nombre, the spellings of a hidden count beside integers

@@ -11,7 +11,8 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from observatoire.sources.base import ROW, Canonical, Context, RawFile, Vocabulary
+from observatoire.sources.base import (DOCS, ROW, Canonical, Context, Processing, RawFile, Retention, Sample,
+                                       SourceDescriptor, Vocabulary)
 from observatoire.sources.canonical import mask, Rejects, attributes_for, build_events, zones_of_postcodes
 from observatoire.sources.formats import extract_postcode, parse_decimal, parse_local, read_csv, read_jsonl
 from observatoire.sources.labels import LABELS_FR, categories_of
@@ -47,6 +48,28 @@ class MainsCourantes:
     kind: ClassVar[Literal["events", "reference"]] = "events"
     patterns: ClassVar[tuple[str, ...]] = ("mains_courantes*.csv", "mains_courantes*.jsonl")
     needs: ClassVar[tuple[str, ...]] = ()
+    descriptor: ClassVar[SourceDescriptor] = SourceDescriptor(
+        label="Mains courantes (police municipale)",
+        fields={"numero": "key", "date_heure": "data", "date_saisie": "data", "adresse": "free_text",
+                "longitude": "data", "latitude": "data", "categorie": "data", "origine": "data", "recit": "free_text",
+                "agent": "identifier", "personnes_impliquees": "identifier",
+                POSTCODE: "data", "nb_personnes": "data"},            # derived at read time
+        attributes=pa.struct([
+            pa.field("logbook_ref", pa.string()),        # the logbook's own entry number (its keyed digest)
+            pa.field("logbook_category", pa.string()),   # the category as the logbook names it (French)
+            pa.field("persons_involved", pa.int16()),    # how many persons the entry names (never who)
+        ]),
+        discovery="mixed",        # initiative and videoprotection are directed; residents' calls are not
+        retention=Retention(1825),   # the municipal police's usual five years
+        processing=Processing(
+            label="Main courante de la police municipale",
+            legal_basis="Code de la sécurité intérieure, art. L. 511-1 ; RGPD art. 6(1)(e) ; directive (UE) 2016/680 "
+                        "pour les faits susceptibles de poursuites",
+            data_subjects=("personnes impliquées dans un fait", "agents"),
+            recipients=("cellule d'analyse", "superviseur du CSU", "DPO", "auditeurs")),
+        sample=Sample(DOCS / "samples" / "mains_courantes_sample.csv"),
+        doc=DOCS / "sources.md",
+    )
     vocabularies: ClassVar[Mapping[str, Collection[str] | Vocabulary]] = {
         "categorie": Vocabulary(tuple(LABELS_FR), "unknown_category", "categorie is not a known logbook label"),
         "origine": Vocabulary(tuple(ORIGIN_DISCOVERY), "unknown_origin",

@@ -10,7 +10,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from observatoire.sources.base import ROW, Canonical, Context, RawFile, Vocabulary
+from observatoire.sources.base import (DOCS, ROW, Canonical, Context, Processing, RawFile, Retention, Sample,
+                                       SourceDescriptor, Vocabulary)
 from observatoire.sources.canonical import mask, Rejects, attributes_for, build_events
 from observatoire.sources.formats import parse_decimal, parse_iso, read_jsonl
 from observatoire.sources.labels import LABELS_FR, categories_of
@@ -23,6 +24,24 @@ class MunicipalReports:
     kind: ClassVar[Literal["events", "reference"]] = "events"
     patterns: ClassVar[tuple[str, ...]] = ("municipal_reports*.jsonl",)
     needs: ClassVar[tuple[str, ...]] = ()
+    descriptor: ClassVar[SourceDescriptor] = SourceDescriptor(
+        label="Rapports d'intervention municipaux",
+        fields={"id": "key", "type": "data", "horodatage": "data", "lon": "data", "lat": "data", "nature": "data",
+                "note": "free_text", "agent": "identifier"},
+        attributes=pa.struct([
+            pa.field("report_type", pa.string()),        # intervention | operator_report
+            pa.field("nature", pa.string()),             # the report's own type label (French)
+        ]),
+        discovery="directed",     # interventions and the cameras the supervision centre watches
+        retention=Retention(1095),
+        processing=Processing(
+            label="Rapports d'intervention et signalements des opérateurs du CSU",
+            legal_basis="Code de la sécurité intérieure, art. L. 511-1 et L. 251-2 ; RGPD art. 6(1)(e)",
+            data_subjects=("agents", "personnes mentionnées dans les notes"),
+            recipients=("cellule d'analyse", "opérateurs et superviseur du CSU", "DPO", "auditeurs")),
+        sample=Sample(DOCS / "samples" / "municipal_reports_sample.jsonl"),
+        doc=DOCS / "sources.md",
+    )
     vocabularies: ClassVar[Mapping[str, Collection[str] | Vocabulary]] = {
         "type": Vocabulary(tuple(REPORT_TYPES), "unknown_type", "type is not intervention/rapport_operateur"),
         "nature": Vocabulary(tuple(LABELS_FR), "unknown_category", "nature is not a known category label")}

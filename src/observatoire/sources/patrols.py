@@ -14,7 +14,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from observatoire.sources.base import ROW, Canonical, Context, RawFile, Vocabulary
+from observatoire.sources.base import (DOCS, ROW, Canonical, Context, Processing, RawFile, Retention, Sample,
+                                       SourceDescriptor, Vocabulary)
 from observatoire.sources.canonical import mask, Rejects
 from observatoire.sources.formats import parse_decimal, parse_int, parse_local, read_csv
 
@@ -36,6 +37,20 @@ class Patrols:
     kind: ClassVar[Literal["events", "reference"]] = "reference"
     patterns: ClassVar[tuple[str, ...]] = ("patrols*.csv",)
     needs: ClassVar[tuple[str, ...]] = ()
+    descriptor: ClassVar[SourceDescriptor] = SourceDescriptor(
+        label="Heures de patrouille",
+        fields={"date": "data", "creneau": "data", "code_insee": "data", "effectif": "data",
+                "heures_patrouille": "data"},
+        retention=Retention.no_limit("effectifs et heures agrégés par zone et créneau, sans donnée personnelle ; "
+                                     "gardés pour séparer, dans les audits, le déploiement du besoin"),
+        processing=Processing(
+            label="Heures de patrouille par zone",
+            legal_basis="Code de la sécurité intérieure, art. L. 511-1",
+            data_subjects=(),
+            recipients=("cellule d'analyse",)),
+        sample=Sample(DOCS / "samples" / "patrols_sample.csv"),
+        doc=DOCS / "sources.md",
+    )
     vocabularies: ClassVar[Mapping[str, Collection[str] | Vocabulary]] = {
         "creneau": Vocabulary(tuple(SHIFTS), "unknown_shift", "creneau is not matin/apres-midi/nuit")}
     columns = ("date", "creneau", "code_insee", "effectif", "heures_patrouille")

@@ -10,7 +10,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from observatoire.sources.base import ROW, Canonical, Context, RawFile, Vocabulary
+from observatoire.sources.base import (DOCS, ROW, Canonical, Context, Processing, RawFile, Retention, Sample,
+                                       SourceDescriptor, Vocabulary)
 from observatoire.sources.canonical import mask, Rejects, attributes_for, build_events
 from observatoire.sources.formats import parse_decimal, parse_int, parse_local, read_csv
 
@@ -25,6 +26,27 @@ class PlannedEvents:
     kind: ClassVar[Literal["events", "reference"]] = "events"
     patterns: ClassVar[tuple[str, ...]] = ("planned_events*.csv",)
     needs: ClassVar[tuple[str, ...]] = ()
+    descriptor: ClassVar[SourceDescriptor] = SourceDescriptor(
+        label="Événements programmés",
+        fields={"id": "key", "nom": "free_text", "type": "data", "lieu": "free_text", "longitude": "data",
+                "latitude": "data", "debut": "data", "fin": "data", "affluence_attendue": "data"},
+        attributes=pa.struct([
+            pa.field("name", pa.string()),               # public name of the event
+            pa.field("event_type", pa.string()),         # match | concert | festival | demonstration | market
+            pa.field("venue", pa.string()),
+            pa.field("expected_attendance", pa.int32()),
+            pa.field("ends_at", pa.timestamp("us", tz="UTC")),
+        ]),
+        discovery="planned",      # a calendar: known in advance, never an outcome
+        retention=Retention(1825),
+        processing=Processing(
+            label="Calendrier des événements programmés",
+            legal_basis="Code de la sécurité intérieure, art. L. 511-1 ; données publiques",
+            data_subjects=(),
+            recipients=("cellule d'analyse", "CSU")),
+        sample=Sample(DOCS / "samples" / "planned_events_sample.csv"),
+        doc=DOCS / "sources.md",
+    )
     vocabularies: ClassVar[Mapping[str, Collection[str] | Vocabulary]] = {
         "type": Vocabulary(tuple(EVENT_TYPES), "unknown_event_type", "type is not one of " + "/".join(EVENT_TYPES))}
     columns = ("id", "nom", "type", "lieu", "longitude", "latitude", "debut", "fin", "affluence_attendue")

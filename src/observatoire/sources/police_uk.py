@@ -20,16 +20,19 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 from collections.abc import Collection, Mapping
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from observatoire.sources.base import ROW, Canonical, Context, RawFile, Vocabulary
+from observatoire.sources.base import (DOCS, ROW, Canonical, Context, Processing, RawFile, Retention, Sample,
+                                       SourceDescriptor, Vocabulary)
 from observatoire.sources.canonical import mask, Rejects, build_events
-from observatoire.event.schema import ATTRIBUTES
 from observatoire.sources.formats import parse_decimal, read_csv
+
+if TYPE_CHECKING:
+    from observatoire.city.profile import CityProfile
 
 # police.uk crime types (lower case) -> taxonomy code; None: no code fits, the row is quarantined.
 CRIME_TYPES: Mapping[str, str | None] = {
@@ -86,7 +89,20 @@ OUTCOMES = (
     "Offender otherwise dealt with", "Offender sent to prison", "Status update unavailable", "Suspect charged",
     "Suspect charged as part of another case", "Unable to prosecute suspect", "Under investigation",
 )
-ATTRIBUTES_TYPE = ATTRIBUTES["police_uk"]
+ATTRIBUTES_TYPE = pa.struct([
+    pa.field("crime_id", pa.string()),           # police.uk's public record id (null for anti-social behaviour)
+    pa.field("crime_type", pa.string()),         # the crime type as police.uk names it
+    pa.field("last_outcome", pa.string()),       # last outcome category when the file was published
+    pa.field("reported_by", pa.string()),        # force that reported the record
+    pa.field("falls_within", pa.string()),       # force whose area the record falls within
+])
+
+
+def _sample_city() -> "CityProfile":
+    """The sample's records refer to West Yorkshire LSOAs, not to the packaged city's zones."""
+    from observatoire.city.west_yorkshire import west_yorkshire_profile
+
+    return west_yorkshire_profile()
 
 
 class PoliceUk:
@@ -94,6 +110,22 @@ class PoliceUk:
     kind: ClassVar[Literal["events", "reference"]] = "events"
     patterns: ClassVar[tuple[str, ...]] = ("*-street.csv", "*-street.csv.gz")
     needs: ClassVar[tuple[str, ...]] = ()
+    descriptor: ClassVar[SourceDescriptor] = SourceDescriptor(
+        label="Données ouvertes police.uk",
+        fields={"Crime ID": "key", "Month": "data", "Reported by": "data", "Falls within": "data",
+                "Longitude": "data", "Latitude": "data", "Location": "free_text", "LSOA code": "data",
+                "LSOA name": "data", "Crime type": "data", "Last outcome category": "data", "Context": "free_text"},
+        attributes=ATTRIBUTES_TYPE,
+        discovery="mixed",        # reports and police-found crime, not told apart by police.uk
+        retention=Retention(1825),   # published open data, kept like the logbook
+        processing=Processing(
+            label="Données ouvertes police.uk (profil West Yorkshire)",
+            legal_basis="Open Government Licence v3.0 (données publiques)",
+            data_subjects=(),
+            recipients=("cellule d'analyse", "public")),
+        sample=Sample(DOCS / "samples" / "police_uk_sample-street.csv", city=_sample_city),
+        doc=DOCS / "opendata.md",
+    )
     vocabularies: ClassVar[Mapping[str, Collection[str] | Vocabulary]] = {
         "Crime type": Vocabulary(tuple(CRIME_TYPES), "unknown_crime_type", "Crime type is not a police.uk crime type"),
         "Last outcome category": OUTCOMES, "Reported by": FORCES, "Falls within": FORCES}

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from observatoire.city.gazetteer import Gazetteer, load_places
-from observatoire.sources.base import ROW, Canonical, Context, RawFile
+from observatoire.sources.base import DOCS, ROW, Canonical, Context, Processing, RawFile, Retention, Sample, SourceDescriptor
 from observatoire.sources.canonical import mask, Rejects, attributes_for, build_events
 from observatoire.sources.formats import parse_decimal, parse_iso, read_jsonl
 from observatoire.sources.social_topics import classify
@@ -30,6 +30,28 @@ class SocialMedia:
     kind: ClassVar[Literal["events", "reference"]] = "events"
     patterns: ClassVar[tuple[str, ...]] = ("social_media*.jsonl",)
     needs: ClassVar[tuple[str, ...]] = ()
+    descriptor: ClassVar[SourceDescriptor] = SourceDescriptor(
+        label="Réseaux sociaux",
+        fields={"id": "key", "created_at": "data", "text": "free_text", "lang": "data", "author_id": "identifier",
+                "author_handle": "identifier", "geo_lon": "data", "geo_lat": "data",
+                # no follower graph, no profile
+                "followers": "forbidden", "following": "forbidden", "profile": "forbidden"},
+        attributes=pa.struct([
+            pa.field("lang", pa.string()),               # ISO 639-1 language of the post
+            pa.field("geotagged", pa.bool_()),           # whether the place came from a geotag
+            pa.field("place_from", pa.string()),         # geotag | gazetteer (a quartier named in the text) | null
+            pa.field("topics", pa.list_(pa.string())),   # public-order topics (sources/social_topics.py)
+        ]),
+        discovery="independent",  # residents post whatever the institutions do
+        retention=Retention(30),
+        processing=Processing(
+            label="Publications publiques sur les réseaux sociaux",
+            legal_basis=None,     # left to the DPO: the register flags it
+            data_subjects=("auteurs de publications publiques",),
+            recipients=("cellule d'analyse", "DPO", "auditeurs")),
+        sample=Sample(DOCS / "samples" / "social_media_sample.jsonl"),
+        doc=DOCS / "sources.md",
+    )
     paths = {"id": "id", "created_at": "created_at", "text": "text", "lang": "lang", "author_id": "author.id",
              "author_handle": "author.handle", "geo_lon": "geo.lon", "geo_lat": "geo.lat"}
 

@@ -23,7 +23,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from observatoire.errors import SchemaError
-from observatoire.sources.base import ROW, Canonical, Context, RawFile, Vocabulary
+from observatoire.sources.base import (DOCS, ROW, Canonical, Context, Processing, RawFile, Retention, Sample,
+                                       SourceDescriptor, Vocabulary)
 from observatoire.sources.canonical import mask, Rejects
 from observatoire.sources.formats import parse_decimal, read_csv
 
@@ -100,6 +101,18 @@ class Ssmsi:
     kind: ClassVar[Literal["events", "reference"]] = "reference"
     patterns: ClassVar[tuple[str, ...]] = ("donnee-data.gouv-*.csv", "donnee-comm-data.gouv-*.csv", "ssmsi*.csv")
     needs: ClassVar[tuple[str, ...]] = ()
+    descriptor: ClassVar[SourceDescriptor] = SourceDescriptor(
+        label="Statistiques communales du SSMSI",
+        fields={f: "data" for f in FIELDS},
+        retention=Retention.no_limit("statistiques publiques agrégées par commune, sans donnée personnelle"),
+        processing=Processing(
+            label="Statistiques communales du SSMSI (data.gouv.fr)",
+            legal_basis="Licence ouverte 2.0 (données publiques)",
+            data_subjects=(),
+            recipients=("cellule d'analyse", "public")),
+        sample=Sample(DOCS / "samples" / "ssmsi_sample.csv"),
+        doc=DOCS / "opendata.md",
+    )
     vocabularies: ClassVar[Mapping[str, Collection[str] | Vocabulary]] = {
         "CODGEO": Vocabulary((), "bad_commune", "CODGEO is not an INSEE commune code"),
         "annee": Vocabulary(MISSING, "bad_year", "annee is not a year (YY or YYYY)"),

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from observatoire.sources.base import ROW, Canonical, Context, RawFile
+from observatoire.sources.base import DOCS, ROW, Canonical, Context, Processing, RawFile, Retention, Sample, SourceDescriptor
 from observatoire.sources.canonical import mask, Rejects, attributes_for, build_events, zones_of_postcodes
 from observatoire.sources.formats import extract_postcode, join_date_time, parse_decimal, parse_int, parse_local, read_csv
 from observatoire.sources.natinf import NATINF
@@ -22,6 +22,27 @@ class Verbalisations:
     kind: ClassVar[Literal["events", "reference"]] = "events"
     patterns: ClassVar[tuple[str, ...]] = ("verbalisations*.csv",)
     needs: ClassVar[tuple[str, ...]] = ()
+    descriptor: ClassVar[SourceDescriptor] = SourceDescriptor(
+        label="Verbalisations",
+        fields={"numero_avis": "key", "date_infraction": "data", "heure_infraction": "data", "natinf": "data",
+                "libelle_infraction": "free_text", "lieu": "free_text", "longitude": "data", "latitude": "data",
+                "immatriculation": "identifier", "montant_eur": "data", "matricule_agent": "identifier",
+                "code_postal": "data"},                                 # derived at read time from lieu
+        attributes=pa.struct([
+            pa.field("natinf", pa.int32()),              # NATINF offence code
+            pa.field("amount_eur", pa.float64()),        # fine amount in euros
+        ]),
+        discovery="directed",     # a fine is found by the officer who writes it
+        retention=Retention(1095),
+        processing=Processing(
+            label="Verbalisations (avis de contravention)",
+            legal_basis="Code de la sécurité intérieure, art. L. 511-1 ; code de procédure pénale, art. 21 et "
+                        "R. 15-33-29-3 ; RGPD art. 6(1)(e)",
+            data_subjects=("titulaires de véhicules", "agents verbalisateurs"),
+            recipients=("cellule d'analyse", "DPO", "auditeurs")),
+        sample=Sample(DOCS / "samples" / "verbalisations_sample.csv"),
+        doc=DOCS / "sources.md",
+    )
     columns = ("numero_avis", "date_infraction", "heure_infraction", "natinf", "longitude", "latitude",
                "montant_eur")
     optional = ("libelle_infraction", "lieu", "immatriculation", "matricule_agent")

@@ -31,6 +31,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -39,6 +40,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import duckdb
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
@@ -46,7 +48,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from observatoire.errors import StoreError
-from observatoire.event.schema import EVENT_SCHEMA, QUARANTINE_SCHEMA, validate_events
+from observatoire.event.schema import EVENT_SCHEMA, QUARANTINE_SCHEMA, registered_schema, validate_events
 from observatoire.store.base import RETENTION_COLUMNS, Batch, CellCounts, CommitResult, RowChange, RowFilter
 from observatoire.store import rollup as rollups
 from observatoire.store import rollup_read
@@ -77,9 +79,9 @@ class ParquetStore:
         self._write_delay_s = write_delay_s
         # The rollup spec for a store whose manifest records none yet (the manifest's wins).
         self.rollup_spec = rollup
-        self._con: ibis.BaseBackend | None = None
-        self._con_generation = -1
-        self._tables: dict[str, ir.Table] = {}          # tables of the connection's generation
+        self._local = threading.local()                 # per thread: its cursor, generation and tables
+        self._db: _Database | None = None               # the latest generation's database (readers)
+        self._db_lock = threading.Lock()
         self._manifest_cache: tuple[tuple[int, int, int], Manifest] | None = None
         self._build_con: ibis.BaseBackend | None = None
 
@@ -415,32 +417,41 @@ class ParquetStore:
 
     # -- reading ---------------------------------------------------------------------------
     def connection(self) -> ibis.BaseBackend:
-        """An Ibis DuckDB connection whose ``events``/``quarantine`` views follow the manifest."""
-        manifest = self.manifest()
-        if self._con is None or self._con_generation != manifest.generation:
-            con = ibis.duckdb.connect()
-            con.raw_sql("SET parquet_metadata_cache = true")     # listed files never change
-            self._register(con, "events", manifest.files("events"), EVENT_SCHEMA)
-            self._register(con, "quarantine", manifest.files("quarantine"), QUARANTINE_SCHEMA)
-            for name, ref in manifest.reference.items():
-                con.read_parquet(str(self.root / ref["file"]), table_name=f"reference_{name}")
-            self._con, self._con_generation, self._tables = con, manifest.generation, {}
-        return self._con
+        """An Ibis DuckDB connection of the calling thread whose ``events``/``quarantine`` views follow the manifest.
 
-    def _register(self, con: ibis.BaseBackend, name: str, files: list[str], schema: pa.Schema) -> None:
-        if files:
-            con.read_parquet([str(self.root / f) for f in sorted(files)], table_name=name)
-        else:
-            con.create_table(name, obj=schema.empty_table(), temp=True)
+        One in-memory DuckDB database per manifest generation holds the views; each thread reads it through its
+        own cursor (DuckDB's way to query one database from several threads), so concurrent readers never wait
+        for each other. A thread moves to a new generation's database on its first read after the change; the
+        old one goes when no thread uses it any more.
+        """
+        manifest = self.manifest()
+        local = self._local
+        if getattr(local, "generation", None) != manifest.generation:
+            db = self._database(manifest)
+            old = getattr(local, "con", None)
+            local.con, local.db, local.generation, local.tables = db.cursor(), db, manifest.generation, {}
+            if old is not None:
+                old.disconnect()
+        return local.con
+
+    def _database(self, manifest: Manifest) -> _Database:
+        with self._db_lock:
+            db = self._db
+            if db is None or db.generation != manifest.generation:
+                db = _Database(self.root, manifest)
+                if self._db is None or manifest.generation > self._db.generation:
+                    self._db = db
+            return db
 
     def _table(self, name: str) -> ir.Table:
-        """A table of the connection, kept for the manifest's generation (rollup views made on first use)."""
+        """A table of the thread's connection, kept for the manifest's generation (rollup views made on first use)."""
         con = self.connection()
-        table = self._tables.get(name)
+        tables = self._local.tables
+        table = tables.get(name)
         if table is None:
             if name in rollups.KINDS:
-                self._register(con, name, self.manifest().files(name), rollups.SCHEMAS[name])
-            table = self._tables[name] = con.table(name)
+                self._local.db.ensure(name, rollups.SCHEMAS[name])
+            table = tables[name] = con.table(name)
         return table
 
     def events(self) -> ir.Table:
@@ -514,9 +525,8 @@ class ParquetStore:
 
     def reference(self, name: str) -> ir.Table | None:
         """The latest committed reference table of source ``name``, or None."""
-        con = self.connection()
-        table_name = f"reference_{name}"
-        return con.table(table_name) if table_name in con.list_tables() else None
+        self.connection()
+        return self._table(f"reference_{name}") if name in self._local.db.manifest.reference else None
 
     def event_files(self, source: str | None = None) -> list[Path]:
         return [self.root / f for f in sorted(self.manifest().files("events", source))]
@@ -529,3 +539,49 @@ class ParquetStore:
         stored = pa.chunked_array([pq.ParquetFile(f).read(columns=["event_id"])["event_id"].combine_chunks()
                                    for f in files])
         return pc.filter(event_ids, pc.is_in(event_ids, stored.combine_chunks()))
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+class _Database:
+    """One generation of the store as DuckDB views (in memory), read by one cursor per thread.
+
+    The views live in the database's catalogue (not a connection's temporary one), so every cursor sees them;
+    the rollup views are made on first use, once.
+    """
+
+    def __init__(self, root: Path, manifest: Manifest) -> None:
+        self.root, self.manifest, self.generation = root, manifest, manifest.generation
+        self._db = duckdb.connect()
+        # Listed files never change: their metadata is read once, for every cursor (a database-wide setting).
+        self._db.execute("SET GLOBAL parquet_metadata_cache = true")
+        self._made: set[str] = set()
+        self._lock = threading.Lock()
+        self._view("events", manifest.files("events"), registered_schema())
+        self._view("quarantine", manifest.files("quarantine"), QUARANTINE_SCHEMA)
+        for name, ref in manifest.reference.items():
+            self._view(f"reference_{name}", [ref["file"]], None)
+
+    def _view(self, name: str, files: list[str], schema: pa.Schema | None) -> None:
+        if files:
+            paths = ", ".join(_sql_string(str(self.root / f)) for f in sorted(files))
+            # by name: files written before a source (or a plug-in) added its attributes lack them, and the first
+            # file's layout would otherwise be read for all, dropping the newer files' attributes
+            self._db.execute(f'CREATE VIEW "{name}" AS SELECT * FROM read_parquet([{paths}], union_by_name = true)')
+        elif schema is not None:
+            self._db.register("_empty_table", schema.empty_table())
+            self._db.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _empty_table')
+            self._db.unregister("_empty_table")
+        self._made.add(name)
+
+    def ensure(self, name: str, schema: pa.Schema) -> None:
+        """Make the view of the rollup ``name`` unless it exists."""
+        with self._lock:
+            if name not in self._made:
+                self._view(name, self.manifest.files(name), schema)
+
+    def cursor(self) -> ibis.BaseBackend:
+        """An Ibis connection over a new cursor of this database (for one thread)."""
+        return ibis.duckdb.from_connection(self._db.cursor())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import NamedTuple
 
 import ibis.expr.types as ir
@@ -12,19 +13,12 @@ from observatoire.analytics.counts import available_months, category_counts, def
 from observatoire.api.deps import CityDep, StoreDep
 from observatoire.api.models import CategoryInfo, CityInfo, Meta, MonthPeriod, MonthRange, SourceInfo
 from observatoire.event.taxonomy import CATEGORIES
+from observatoire.sources.registry import source_labels
 
 router = APIRouter(prefix="/api/v1", tags=["meta"])
 
-# French display names of the registered sources (the code is shown for any other).
-SOURCE_LABELS_FR: dict[str, str] = {
-    "mains_courantes": "Mains courantes (police municipale)",
-    "verbalisations": "Verbalisations",
-    "municipal_reports": "Rapports d'intervention municipaux",
-    "cctv_events": "Détections vidéo (CSU)",
-    "hospital": "Urgences hospitalières",
-    "social_media": "Réseaux sociaux",
-    "planned_events": "Événements programmés",
-}
+# French display names of the registered sources, from their descriptors (the code is shown for any other).
+SOURCE_LABELS_FR: Mapping[str, str] = source_labels()
 
 
 class _Holdings(NamedTuple):
