@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from observatoire.analytics.hotspots import benjamini_hochberg, gi_star
+from observatoire.analytics.hotspots.fdr import benjamini_hochberg
+from observatoire.analytics.hotspots.getis_ord import gi_star
 from observatoire.errors import InputError
 
 GRID = np.arange(1, 10, dtype=float).reshape(3, 3)  # 1 2 3 / 4 5 6 / 7 8 9

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from observatoire.analytics.hotspots import EMERGING_CATEGORIES, emerging_hotspots, kde_surface
+from observatoire.analytics.hotspots.emerging import EMERGING_CATEGORIES, emerging_hotspots
+from observatoire.analytics.hotspots.kde import kde_surface
 from observatoire.errors import InputError
 
 CENTRES = np.arange(0.0, 2000.0, 25.0) + 12.5  # 80 cells of 25 m, 0..2000 m

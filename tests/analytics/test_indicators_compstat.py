@@ -13,16 +13,9 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy.stats import poisson
 
-from observatoire.analytics.indicators import (
-    Thresholds,
-    comparable,
-    daily_counts,
-    daily_matrix,
-    indicators,
-    indicators_from_events,
-    poisson_test,
-    required_start,
-)
+from observatoire.analytics.indicators.daily import comparable
+from observatoire.analytics.indicators.queries import daily_counts, daily_matrix, indicators_from_events
+from observatoire.analytics.indicators.stats import Thresholds, indicators, poisson_test, required_start
 from observatoire.city.profile import load_city
 from observatoire.errors import InputError
 

@@ -1,4 +1,5 @@
-"""Fairness audit of places: hand-checked toy values, spatial units, and power on simulations with known truth."""
+"""Fairness audit of places: hand-checked toy values, the table of measures, spatial units, and power on simulations
+with known truth."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from observatoire.analytics.evaluate import evaluate
 from observatoire.analytics.places import city_grid
 from observatoire.audits.config import area_groups, load_audit_config
 from observatoire.audits.fairness import (
+    MEASURES,
+    Measure,
+    Sums,
     accuracy_by_group,
     exposure_audit,
     grid_units,
@@ -110,3 +114,117 @@ def test_injected_disparity_flagged_fair_allocation_not() -> None:
             flagged[ratio] += audit.flagged("per_need")
     assert flagged[1.5] >= 90
     assert flagged[1.0] <= 5
+
+
+# --------------------------------------------------------------------------- the table of measures
+
+# Group a: residents 1,000 + 3,000, exposure 2 + 2, need 4 + 6 (sums 4,000, 4, 10); group b: one unit of
+# 2,000 residents, exposure 6, need 10. The bootstrap cannot move b; a resamples to (unit 1 twice)
+# 2,000 residents and need 8, (unit 2 twice) 6,000 and 12, or both (4,000 and 10), with probabilities
+# 1/4, 1/4, 1/2 (exposure 4 every time), so each 95 % interval runs between the two extreme draws.
+TOY = {"group": ["a", "a", "b"], "residents": [1000, 3000, 2000], "exposure": [2, 2, 6], "need": [4, 6, 10]}
+
+# One case per measure, by hand: the group rows' column (in its unit), the ratio b / a, its 95 % interval
+# and its flag against the band [0.8, 1.25]. A new measure in MEASURES fails the test below until it has one.
+KNOWN = {
+    # 4 / 4,000 = 1.0 and 6 / 2,000 = 3.0 per 1,000; ratio 3.0; a's draws 2.0, 0.667, 1.0 per 1,000 -> 1.5 to 4.5
+    "per_resident": {"a": 1.0, "b": 3.0, "ratio": 3.0, "ci": (1.5, 4.5), "flagged": True},
+    # 4 / 10 = 0.4 and 6 / 10 = 0.6; ratio 1.5; a's draws 0.5, 0.333, 0.4 -> 1.2 to 1.8: not wholly above 1.25
+    "per_need": {"a": 0.4, "b": 0.6, "ratio": 1.5, "ci": (1.2, 1.8), "flagged": False},
+}
+
+# A measure the observatory does not have, to show that the readers follow the table.
+EXTRA = Measure("per_10000", "par 10 000 habitants", lambda s: s.exposure / s.residents, "exposure_per_10000",
+                10_000.0, "exposition pour 10 000 hab.")
+
+
+def _toy_audit(**kwargs: object):
+    return exposure_audit(TOY["group"], TOY["residents"], TOY["exposure"], TOY["need"], reference="a",
+                          rng=np.random.default_rng(0), n_boot=400, **kwargs)
+
+
+def test_every_measure_has_a_known_value_case() -> None:
+    names = [m.name for m in MEASURES]
+    assert len(set(names)) == len(names) and len({m.column for m in MEASURES}) == len(MEASURES)
+    assert sorted(KNOWN) == sorted(names), "each measure of MEASURES needs its hand-computed case in KNOWN"
+
+
+@pytest.mark.parametrize("measure", MEASURES, ids=lambda m: m.name)
+def test_each_measure_by_hand(measure: Measure) -> None:
+    known = KNOWN[measure.name]
+    assert measure.fn(Sums(6.0, 2000.0, 10.0)) * measure.scale == pytest.approx(known["b"])
+    audit = _toy_audit()
+    assert audit.measures == MEASURES
+    rows = {g.group: g for g in audit.groups}
+    assert rows["a"].rates[measure.column] == pytest.approx(known["a"])
+    assert rows["b"].rates[measure.column] == pytest.approx(known["b"])
+    assert getattr(rows["b"], measure.column) == rows["b"].as_dict()[measure.column] == rows["b"].rates[measure.column]
+    (ratio,) = [r for r in audit.ratios if r.measure == measure.name]
+    assert (ratio.group, ratio.reference) == ("b", "a")
+    assert ratio.ratio == pytest.approx(known["ratio"])
+    assert (ratio.ci_low, ratio.ci_high) == (pytest.approx(known["ci"][0]), pytest.approx(known["ci"][1]))
+    assert ratio.flagged is known["flagged"]
+    frame = metric_frame(TOY["group"], TOY["residents"], TOY["exposure"], TOY["need"])
+    assert frame.by_group.loc["b", measure.name] * measure.scale == pytest.approx(known["b"])
+
+
+def test_a_measure_added_to_the_table_is_computed_without_other_change() -> None:
+    audit = _toy_audit(measures=MEASURES + (EXTRA,))
+    assert [r.measure for r in audit.ratios] == [m.name for m in MEASURES] + ["per_10000"]
+    rows = {g.group: g for g in audit.groups}
+    assert rows["b"].rates["exposure_per_10000"] == pytest.approx(30.0)       # 6 / 2,000 × 10,000
+    (extra,) = [r for r in audit.ratios if r.measure == "per_10000"]
+    assert extra.ratio == pytest.approx(3.0)
+    with pytest.raises(InputError, match="own name"):
+        _toy_audit(measures=MEASURES + (MEASURES[0],))
+
+
+def test_a_zero_denominator_gives_a_null_rate_and_an_unflagged_null_ratio() -> None:
+    audit = exposure_audit(["a", "b"], [1000, 1000], [1, 1], [2, 0], reference="a", rng=np.random.default_rng(0),
+                           n_boot=50)
+    rows = {g.group: g for g in audit.groups}
+    assert rows["b"].rates["exposure_per_need"] is None and rows["b"].rates["exposure_per_1000"] == 1.0
+    ratios = {r.measure: r for r in audit.ratios}
+    assert (ratios["per_need"].ratio, ratios["per_need"].flagged) == (None, False)
+
+
+def test_the_route_and_the_report_name_no_measure() -> None:
+    import inspect
+
+    from observatoire.api.routes import audits as route
+    from observatoire.report import audits as report
+
+    sources = {"route": inspect.getsource(route.fairness) + inspect.getsource(route._audit_dict),
+               "report": inspect.getsource(report.fairness_section)}
+    for where, source in sources.items():
+        for m in MEASURES:
+            for word in (m.name, m.column, m.label, m.heading):
+                assert word not in source, f"the {where} names the measure {m.name} ({word!r})"
+
+
+def test_the_report_iterates_the_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    from observatoire.report import audits as report
+
+    audit = _toy_audit(measures=MEASURES + (EXTRA,))
+    monkeypatch.setattr(report, "fairness", lambda *_: audit)
+    section = report.fairness_section(None, load_city(), load_audit_config(), None)
+    tables = [b["table"] for b in section["blocks"] if "table" in b]
+    groups, ratios = tables
+    assert groups["columns"][-len(audit.measures):] == [m.heading for m in audit.measures]
+    assert len(groups["rows"][0]) == len(groups["columns"])
+    assert [row[1] for row in ratios["rows"]] == [m.label for m in audit.measures]
+
+
+def test_the_route_iterates_the_table(monkeypatch: pytest.MonkeyPatch, audit_client) -> None:
+    from observatoire.api.routes import audits as route
+
+    def with_extra(*args: object, **kwargs: object):
+        return exposure_audit(*args, **kwargs, measures=MEASURES + (EXTRA,))
+
+    monkeypatch.setattr(route, "exposure_audit", with_extra)
+    r = audit_client.get("/api/v1/audits/fairness", params={"allocation": "hotspots", "cell_m": 1000})
+    assert r.status_code == 200, r.text
+    audit = r.json()["audit"]
+    assert [x["measure"] for x in audit["ratios"]] == [m.name for m in MEASURES] + ["per_10000"]
+    for group in audit["groups"]:
+        assert {m.column for m in MEASURES} <= set(group)

@@ -6,13 +6,24 @@ place). The audit works on *units*, places that each belong to one area group
 (zones grouped by a configured indicator, ``audits.toml``); on a city grid a
 unit is the piece of a grid cell inside one zone (:func:`grid_units`).
 
-Per area group ``g`` (sums over its units):
+Per area group ``g``, with ``E_g``, ``R_g``, ``N_g`` the sums over its units of
+exposure, residents and need, each *measure* of :data:`MEASURES` is a rate of those
+sums, and its disparity ratio against the reference group ``r`` is the group's rate
+over the reference's:
 
-* exposure per 1,000 residents ``E_g / R_g × 1000``;
-* exposure per unit of need ``E_g / N_g``, where ``N`` is an independently
-  measured need (hospital-recorded assaults, independently reported incidents);
-* disparity ratios against the reference group ``r``:
-  ``(E_g / R_g) / (E_r / R_r)`` (raw) and ``(E_g / N_g) / (E_r / N_r)`` (need-adjusted).
+========================  ===================  ========================================
+measure                   rate                 ratio
+========================  ===================  ========================================
+``per_resident`` (raw)    ``E_g / R_g``        ``(E_g / R_g) / (E_r / R_r)``
+``per_need``              ``E_g / N_g``        ``(E_g / N_g) / (E_r / N_r)`` (need-adjusted)
+========================  ===================  ========================================
+
+where ``N`` is an independently measured need (hospital-recorded assaults,
+independently reported incidents). The group rows report each rate in its
+column's unit (``exposure_per_1000``: per 1,000 residents; ``exposure_per_need``).
+A new measure is one :class:`Measure` line in :data:`MEASURES` and one known-value
+case in ``tests/audits/test_fairness.py`` (a test fails while a measure has none);
+the route and the control report iterate the table.
 
 Intervals: stratified percentile bootstrap over units (units resampled with
 replacement within each group, ``n_boot`` replicates from the ``rng`` given).
@@ -34,9 +45,9 @@ stratified bootstrap are written here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 import numpy as np
 import shapely
@@ -48,8 +59,8 @@ from observatoire.city.geo import local_metres
 from observatoire.city.profile import CityProfile
 from observatoire.errors import InputError
 
-__all__ = ["GroupRow", "RatioRow", "FairnessAudit", "Units", "grid_units", "place_on_units", "exposure_audit",
-           "accuracy_by_group", "metric_frame", "simulate_allocation"]
+__all__ = ["MEASURES", "Measure", "Sums", "GroupRow", "RatioRow", "FairnessAudit", "Units", "grid_units",
+           "place_on_units", "exposure_audit", "accuracy_by_group", "metric_frame", "simulate_allocation"]
 
 
 # --------------------------------------------------------------------------- spatial units
@@ -182,25 +193,90 @@ def place_on_units(units: Units, cell: np.ndarray, zone_id: Sequence[str | None]
     return out
 
 
+# --------------------------------------------------------------------------- the measures
+
+
+class Sums(NamedTuple):
+    """A group's sums over its units: floats for the point estimate, arrays of ``B`` for the bootstrap replicates."""
+
+    exposure: Any
+    residents: Any
+    need: Any
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One exposure rate the audit compares between area groups.
+
+    Attributes
+    ----------
+    name : the ratio rows' ``measure`` (``per_resident``).
+    label : French, the report's name of the measure (``par habitant``).
+    fn : the rate of a group's :class:`Sums`, vectorised (``s.exposure / s.residents``); NumPy division,
+        so a zero denominator gives ``inf`` or ``nan`` (a non-finite rate is reported null).
+    column : the group rows' field holding the rate (``exposure_per_1000``), also the API's.
+    scale : the column's unit against the rate (1000: per 1,000 residents).
+    heading : French, the report's column of the group table (``exposition pour 1 000 hab.``).
+    """
+
+    name: str
+    label: str
+    fn: Callable[[Sums], Any]
+    column: str
+    scale: float
+    heading: str
+
+
+# A new measure is one line here and one known-value case in tests/audits/test_fairness.py.
+MEASURES: tuple[Measure, ...] = (
+    Measure("per_resident", "par habitant", lambda s: s.exposure / s.residents, "exposure_per_1000", 1000.0,
+            "exposition pour 1 000 hab."),
+    Measure("per_need", "par unité de besoin", lambda s: s.exposure / s.need, "exposure_per_need", 1.0,
+            "exposition par fait"),
+)
+
+
+def _rate(measure: Measure, sums: Sums) -> float:
+    """``measure.fn`` of point sums; ``nan`` where it is not finite (a zero denominator)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = float(measure.fn(Sums(*(np.float64(x) for x in sums))))
+    return value if np.isfinite(value) else float("nan")
+
+
 # --------------------------------------------------------------------------- the audit
 
 
 @dataclass(frozen=True)
 class GroupRow:
+    """One area group: its sums, and each measure's rate in its column's unit (``rates[measure.column]``).
+
+    A rate is also read as an attribute: ``row.exposure_per_1000``.
+    """
+
     group: str
     units: int
     residents: float
     exposure: float
     need: float
-    exposure_per_1000: float | None
-    exposure_per_need: float | None
+    rates: Mapping[str, float | None] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> float | None:
+        rates = self.__dict__.get("rates", {})
+        if name in rates:
+            return rates[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def as_dict(self) -> dict[str, Any]:
+        """The row as the API and the report read it: the sums, then one key per measure's column."""
+        return {"group": self.group, "units": self.units, "residents": self.residents, "exposure": self.exposure,
+                "need": self.need, **self.rates}
 
 
 @dataclass(frozen=True)
 class RatioRow:
     group: str
     reference: str
-    measure: str            # "per_resident" or "per_need"
+    measure: str            # a Measure's name
     ratio: float | None
     ci_low: float | None
     ci_high: float | None
@@ -215,6 +291,7 @@ class FairnessAudit:
     level: float
     n_boot: int
     flag_rule: str = "flagged when the whole confidence interval lies outside the band"
+    measures: tuple[Measure, ...] = MEASURES       # the measures computed, in order (what readers iterate)
 
     def flagged(self, measure: str | None = None) -> bool:
         return any(r.flagged for r in self.ratios if measure is None or r.measure == measure)
@@ -229,24 +306,25 @@ def _sum_ratio(num: np.ndarray, den: np.ndarray) -> float:
     return float(np.sum(num)) / d if d > 0 else float("nan")
 
 
-def metric_frame(group: Any, residents: Any, exposure: Any, need: Any) -> Any:
+def metric_frame(group: Any, residents: Any, exposure: Any, need: Any,
+                 measures: Sequence[Measure] = MEASURES) -> Any:
     """The per-group exposure rates as a Fairlearn ``MetricFrame`` (units as rows; residents, need as weights).
 
-    ``by_group`` has columns ``per_resident`` and ``per_need``; ``ratio()`` and ``difference()`` give
-    Fairlearn's min/max and max−min summaries. :func:`exposure_audit` computes the same sums with NumPy
-    (a ``MetricFrame`` costs ~70 ms, and the bootstrap needs the sums anyway).
+    ``by_group`` has one column per measure (``per_resident``, ``per_need``: the rates, not scaled);
+    ``ratio()`` and ``difference()`` give Fairlearn's min/max and max−min summaries. :func:`exposure_audit`
+    computes the same sums with NumPy (a ``MetricFrame`` costs ~70 ms, and the bootstrap needs the sums anyway).
     """
     from fairlearn.metrics import MetricFrame
 
-    def per_resident(y_true: Any, y_pred: Any, residents: Any) -> float:
-        return _sum_ratio(np.asarray(y_pred), np.asarray(residents))
+    def metric(measure: Measure) -> Callable[..., float]:
+        def rate(y_true: Any, y_pred: Any, residents: Any) -> float:
+            return _rate(measure, Sums(np.sum(y_pred), np.sum(residents), np.sum(y_true)))
+        return rate
 
-    def per_need(y_true: Any, y_pred: Any) -> float:
-        return _sum_ratio(np.asarray(y_pred), np.asarray(y_true))
-
-    return MetricFrame(metrics={"per_resident": per_resident, "per_need": per_need}, y_true=np.asarray(need, float),
+    res = np.asarray(residents, float)
+    return MetricFrame(metrics={m.name: metric(m) for m in measures}, y_true=np.asarray(need, float),
                        y_pred=np.asarray(exposure, float), sensitive_features=np.asarray(group, dtype=object),
-                       sample_params={"per_resident": {"residents": np.asarray(residents, float)}})
+                       sample_params={m.name: {"residents": res} for m in measures})
 
 
 def exposure_audit(
@@ -260,8 +338,9 @@ def exposure_audit(
     band: tuple[float, float] = (0.8, 1.25),
     level: float = 0.95,
     n_boot: int = 1000,
+    measures: Sequence[Measure] = MEASURES,
 ) -> FairnessAudit:
-    """Exposure per resident and per unit of need by area group, with disparity ratios and their flags.
+    """Exposure per resident and per unit of need (each of ``measures``) by area group, with disparity ratios.
 
     Parameters
     ----------
@@ -274,12 +353,14 @@ def exposure_audit(
         The group every other group is compared with.
     rng
         Source of the bootstrap draws.
+    measures
+        The rates compared (default :data:`MEASURES`: per resident, per unit of need).
 
     Returns
     -------
     FairnessAudit
-        One :class:`GroupRow` per group (sorted) and two :class:`RatioRow` (raw and need-adjusted) per
-        non-reference group. A ratio with a zero denominator is null and not flagged.
+        One :class:`GroupRow` per group (sorted) and one :class:`RatioRow` per measure (in the order of
+        ``measures``) per non-reference group. A ratio with a zero denominator is null and not flagged.
 
     Raises
     ------
@@ -310,40 +391,42 @@ def exposure_audit(
         raise InputError("an audit needs at least two area groups with units")
     if not (0 < band[0] < 1 < band[1]) or not (0 < level < 1) or n_boot < 1:
         raise InputError("band must satisfy 0 < low < 1 < high, level lie in (0, 1), n_boot be positive")
+    measures = tuple(measures)
+    if not measures or len({m.name for m in measures}) != len(measures):
+        raise InputError("an audit needs at least one measure, each with its own name")
     rows = []
     point: dict[str, dict[str, float]] = {}
     for lab in labels:
         m = g == lab
-        point[lab] = {"per_resident": _sum_ratio(exp[m], res[m]), "per_need": _sum_ratio(exp[m], need_arr[m])}
-        rows.append(GroupRow(group=lab, units=int(m.sum()), residents=float(res[m].sum()),
-                             exposure=float(exp[m].sum()), need=float(need_arr[m].sum()),
-                             exposure_per_1000=_finite(point[lab]["per_resident"] * 1000),
-                             exposure_per_need=_finite(point[lab]["per_need"])))
+        sums = Sums(float(exp[m].sum()), float(res[m].sum()), float(need_arr[m].sum()))
+        point[lab] = {ms.name: _rate(ms, sums) for ms in measures}
+        rows.append(GroupRow(group=lab, units=int(m.sum()), residents=sums.residents, exposure=sums.exposure,
+                             need=sums.need, rates={ms.column: _finite(point[lab][ms.name] * ms.scale)
+                                                    for ms in measures}))
 
     # Stratified bootstrap: per group, B replicate sums of exposure, residents and need.
-    boot: dict[str, dict[str, np.ndarray]] = {}
+    boot: dict[str, Sums] = {}
     for lab in labels:
         idx_g = np.flatnonzero(g == lab)
         draw = idx_g[rng.integers(0, idx_g.size, size=(n_boot, idx_g.size))]
-        boot[lab] = {"exposure": exp[draw].sum(axis=1), "residents": res[draw].sum(axis=1),
-                     "need": need_arr[draw].sum(axis=1)}
+        boot[lab] = Sums(exp[draw].sum(axis=1), res[draw].sum(axis=1), need_arr[draw].sum(axis=1))
     alpha = 1.0 - level
     ratios = []
     for lab in labels:
         if lab == reference:
             continue
-        for measure, den in (("per_resident", "residents"), ("per_need", "need")):
+        for measure in measures:
             with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = np.float64(point[lab][measure]) / np.float64(point[reference][measure])
-            with np.errstate(divide="ignore", invalid="ignore"):
-                reps = (boot[lab]["exposure"] / boot[lab][den]) / (boot[reference]["exposure"] / boot[reference][den])
+                ratio = np.float64(point[lab][measure.name]) / np.float64(point[reference][measure.name])
+                reps = np.asarray(measure.fn(boot[lab]) / measure.fn(boot[reference]), dtype=np.float64)
             reps = reps[np.isfinite(reps)]
+            name = measure.name
             if not np.isfinite(ratio) or reps.size < n_boot // 2:
-                ratios.append(RatioRow(lab, reference, measure, _finite(float(ratio)), None, None, False))
+                ratios.append(RatioRow(lab, reference, name, _finite(float(ratio)), None, None, False))
                 continue
             low, high = (float(q) for q in np.quantile(reps, [alpha / 2, 1 - alpha / 2]))
-            ratios.append(RatioRow(lab, reference, measure, float(ratio), low, high, low > band[1] or high < band[0]))
-    return FairnessAudit(rows, ratios, band, level, int(n_boot))
+            ratios.append(RatioRow(lab, reference, name, float(ratio), low, high, low > band[1] or high < band[0]))
+    return FairnessAudit(rows, ratios, band, level, int(n_boot), measures=measures)
 
 
 def accuracy_by_group(

@@ -127,10 +127,11 @@ def fairness_section(events: Any, city: CityProfile, config: AuditConfig, period
         audit = fairness(events, city, config, period)
     except InputError as exc:
         return section(title, source, about, text(f"Audit non calculable : {exc}."))
+    # one column per measure and one label per ratio, from the audit's table of measures (audits/fairness.py)
     groups = [[_group(g.group), fr.integer(g.units), fr.integer(round(g.residents)), fr.number(g.exposure, 2),
-               fr.number(g.need, 0), fr.number(g.exposure_per_1000, 4), fr.number(g.exposure_per_need, 4)]
+               fr.number(g.need, 0), *(fr.number(g.rates[m.column], 4) for m in audit.measures)]
               for g in audit.groups]
-    measure = {"per_resident": "par habitant", "per_need": "par unité de besoin"}
+    measure = {m.name: m.label for m in audit.measures}
     ratios = [[f"{_group(r.group)} / {_group(r.reference)}", measure[r.measure], fr.number(r.ratio),
                fr.interval(r.ci_low, r.ci_high), "oui" if r.flagged else "non"] for r in audit.ratios]
     uri = charts.ratios_with_intervals([f"{_group(r.group)}, {measure[r.measure]}" for r in audit.ratios],
@@ -139,7 +140,7 @@ def fairness_section(events: Any, city: CityProfile, config: AuditConfig, period
     return section(
         title, source, about,
         table(["groupe", "unités", "habitants", "exposition (km² sélectionnés)", "besoin (faits)",
-               "exposition pour 1 000 hab.", "exposition par fait"], groups),
+               *(m.heading for m in audit.measures)], groups),
         table(["rapport", "mesure", "valeur", f"IC {fr.percent(audit.level, 0)} (bootstrap, "
                f"{fr.integer(audit.n_boot)} tirages)", "signalé"], ratios),
         chart(uri, "Rapports d'exposition entre groupes d'arrondissements avec leurs intervalles de confiance"),

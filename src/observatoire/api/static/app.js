@@ -23,7 +23,7 @@ const state = { map: null, layer: null, legend: null, data: null, seq: 0, fitted
   cells: { hotspots: null, forecast: null, indicators: null, alerts: null },
   cellSeq: { hotspots: 0, forecast: 0, indicators: 0, alerts: 0 } };
 const LAYER_LABELS = { hotspots: "points chauds", forecast: "prévision", indicators: "indicateurs", alerts: "alertes" };
-// Criticality levels of the indicators (analytics/indicators.py), lowest first: each is drawn as a hatching
+// Criticality levels of the indicators (analytics/indicators/stats.py), lowest first: each is drawn as a hatching
 // (SVG patterns #hatch-0..3 in index.html) so the choropleth below and the cells above stay readable.
 const CRITICALITY = ["faible", "modérée", "élevée", "critique"];
 const HATCH_STROKES = ["#d9c74a", "#fe9929", "#e6550d", "#a50f15"];

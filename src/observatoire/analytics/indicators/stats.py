@@ -38,8 +38,9 @@ Without populations ``rate_ratio`` is null and only the first two levels and
 *faible* can occur.
 
 Input is a daily count matrix (zones × consecutive days) in NumPy; the
-functions are pure. :func:`indicators_from_events` builds the matrix from
-:func:`observatoire.analytics.aggregate.counts` in the city's local time.
+functions are pure: arrays and plain values in, an Arrow table out, no store and
+no Ibis. :mod:`.daily` chooses which sources' counts enter the matrix and
+:mod:`.queries` reads them from the store.
 
 References
 ----------
@@ -59,31 +60,22 @@ Van Nostrand (control bands mean ± k·sd).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from observatoire.errors import InputError
 
-if TYPE_CHECKING:
-    from observatoire.store.base import ReadStore
-
 __all__ = [
+    "CRITICALITY",
     "INDICATORS_SCHEMA",
+    "TRENDS",
     "WINDOWS",
     "Thresholds",
-    "daily_matrix",
     "indicators",
-    "Comparable",
-    "DailyCounts",
-    "comparable",
-    "daily_counts",
-    "indicators_from_daily",
-    "indicators_from_events",
     "poisson_test",
     "required_start",
 ]
@@ -333,295 +325,3 @@ def indicators(
                 columns[name].append(value)
     return pa.table(columns, schema=INDICATORS_SCHEMA)
 
-
-def daily_matrix(counts: pa.Table, zones: Sequence[str], first: date, last: date,
-                 tz: str = "UTC") -> tuple[np.ndarray, np.ndarray]:
-    """A zones × days matrix from an :func:`aggregate.counts` table with ``period="day"``.
-
-    Sources and categories are summed; rows of other zones (and the null zone) are
-    left out. ``tz`` must be the one the counts were made in (``period_start`` is the
-    UTC instant of the local midnight).
-
-    Returns
-    -------
-    matrix, dates
-        ``int64`` array ``(len(zones), n_days)`` and the ``datetime64[D]`` days ``first`` to ``last``.
-    """
-    if last < first:
-        raise InputError(f"the period is empty: {first.isoformat()} to {last.isoformat()}")
-    dates = np.arange(np.datetime64(first, "D"), np.datetime64(last, "D") + 1)
-    matrix = np.zeros((len(zones), len(dates)), np.int64)
-    if counts.num_rows == 0:
-        return matrix, dates
-    local = pc.local_timestamp(counts["period_start"].cast(pa.timestamp("us", tz=tz)))
-    days = np.asarray(local.cast(pa.date32()).to_numpy(zero_copy_only=False), dtype="datetime64[D]")
-    index = {z: i for i, z in enumerate(zones)}
-    rows = np.array([index.get(u, -1) if u is not None else -1 for u in counts["unit"].to_pylist()])
-    cols = (days - dates[0]).astype(int)
-    keep = (rows >= 0) & (cols >= 0) & (cols < len(dates))
-    np.add.at(matrix, (rows[keep], cols[keep]), np.asarray(counts["count"].to_numpy(), np.int64)[keep])
-    return matrix, dates
-
-
-@dataclass(frozen=True, eq=False)
-class DailyCounts:
-    """One theme's events per zone and local day over all the days its sources cover.
-
-    ``matrix`` is ``(len(zones), len(dates))``; ``first``/``last`` are the local
-    days of the first and last event of the theme's *sources* (any category),
-    which is what decides whether a window is covered by the data.
-    """
-
-    zones: tuple[str, ...]
-    matrix: np.ndarray
-    dates: np.ndarray
-    first: date
-    last: date
-    parts: Mapping[str, DailyCounts] = field(default_factory=dict)   # per source (empty: not known)
-
-
-def _combine(parts: Mapping[str, DailyCounts], zones: tuple[str, ...]) -> DailyCounts:
-    """The sum of per-source :class:`DailyCounts` over the union of their days (``parts`` kept)."""
-    if not parts:
-        raise InputError("no events for these sources")
-    lo = min(p.first for p in parts.values())
-    hi = max(p.last for p in parts.values())
-    dates = np.arange(np.datetime64(lo, "D"), np.datetime64(hi, "D") + 1)
-    matrix = np.zeros((len(zones), len(dates)), np.int64)
-    for part in parts.values():
-        i = (part.first - lo).days
-        matrix[:, i:i + part.matrix.shape[1]] += part.matrix
-    return DailyCounts(zones, matrix, dates, lo, hi, dict(parts))
-
-
-def daily_counts(
-    events: Any,
-    *,
-    city: Any,
-    sources: Sequence[str] | None = None,
-    categories: Sequence[str] | None = None,
-    store: ReadStore | None = None,
-) -> DailyCounts:
-    """Pre-aggregate one theme: counts per zone of ``city`` and local day, from the first to the last day of data.
-
-    With a ``store`` whose ``daily_counts`` answers (a store that keeps rollups, e.g.
-    :class:`~observatoire.store.parquet.ParquetStore`) the counts come from it, equal to
-    what the events give; otherwise (no store, or its answer is None) two engine
-    queries over ``events`` (the bounds, then the counts per zone and local day).
-    The result serves every reference day and baseline length, so that callers
-    may keep it for as long as the store does not change.
-
-    Raises
-    ------
-    InputError
-        No events for these sources, or a bad filter.
-    """
-    from zoneinfo import ZoneInfo
-
-    from observatoire.analytics.aggregate import counts as aggregate_counts
-    from observatoire.analytics.counts import filter_events
-
-    zones = tuple(z.zone_id for z in city.zones)
-    scope = filter_events(events, sources=sources, categories=categories)  # checks the categories
-    if store is not None:
-        from observatoire.event.schema import ATTRIBUTES
-
-        parts: dict[str, DailyCounts] = {}
-        for source in sorted(set(sources) if sources else ATTRIBUTES):   # one rollup query per source
-            rolled = store.daily_counts(tz=city.timezone, sources=[source], categories=categories)
-            if rolled is None:
-                break
-            if rolled.num_rows:
-                parts[source] = _daily_from_rollup(rolled, zones)
-        else:
-            return _combine(parts, zones)
-    scope = filter_events(events, sources=sources)
-    bounds = (scope.group_by("source").aggregate(lo=scope.occurred_at.min(), hi=scope.occurred_at.max())
-              .to_pyarrow().to_pylist())
-    if not bounds:
-        raise InputError("no events for these sources")
-    local = ZoneInfo(city.timezone)
-    spans = {b["source"]: (b["lo"].astimezone(local).date(), b["hi"].astimezone(local).date()) for b in bounds}
-    lo, hi = min(a for a, _ in spans.values()), max(b for _, b in spans.values())
-    table = aggregate_counts(events, by="zone", period="day", sources=sources, categories=categories,
-                             start=lo, end=hi + timedelta(days=1), tz=city.timezone)
-    parts = {}
-    for source, (first, last) in sorted(spans.items()):
-        mine = table.filter(pc.equal(table["source"], source))
-        matrix, dates = daily_matrix(mine, zones, first, last, tz=city.timezone)
-        parts[source] = DailyCounts(zones, matrix, dates, first, last)
-    return _combine(parts, zones)
-
-
-def _daily_from_rollup(table: pa.Table, zones: tuple[str, ...]) -> DailyCounts:
-    """:class:`DailyCounts` from a store's counts per zone and local day (``zone_id``, ``day``, ``n`` of the
-    theme, ``n_all`` of its sources: the bounds)."""
-    if table.num_rows == 0:
-        raise InputError("no events for these sources")
-    day = np.asarray(table["day"].to_numpy(zero_copy_only=False), dtype="datetime64[D]")
-    lo, hi = day.min(), day.max()
-    dates = np.arange(lo, hi + 1)
-    matrix = np.zeros((len(zones), len(dates)), np.int64)
-    rows = pc.index_in(table["zone_id"], value_set=pa.array(zones, pa.string())).fill_null(-1).to_numpy()
-    keep = rows >= 0
-    np.add.at(matrix, (rows[keep], (day - lo).astype(int)[keep]), np.asarray(table["n"].to_numpy(), np.int64)[keep])
-    return DailyCounts(zones, matrix, dates, lo.item(), hi.item())
-
-
-@dataclass(frozen=True, eq=False)
-class Comparable:
-    """The sources whose data cover every window and baseline at a reference day (see :func:`comparable`).
-
-    ``daily`` sums the included sources; ``excluded`` lists the others as
-    ``{"source", "first", "last", "reason"}`` (ISO days); ``baseline_years`` is the ``K`` used.
-    """
-
-    daily: DailyCounts
-    included: tuple[str, ...]
-    excluded: tuple[dict[str, str], ...]
-    baseline_years: int
-
-
-def _exclusion(part: DailyCounts, source: str, first: date, reference: date,
-               retention_days: Mapping[str, int]) -> str | None:
-    """Why ``source`` cannot be compared over ``first`` to ``reference`` (None: it can)."""
-    if part.first > first:
-        days = retention_days.get(source)
-        if days is not None and days < (reference - first).days + 1:
-            return f"données conservées {days} jours : pas de référence pluriannuelle"
-        return f"données depuis le {part.first.isoformat()} : pas de référence pluriannuelle"
-    return None
-
-
-def comparable(
-    daily: DailyCounts,
-    *,
-    reference: date,
-    baseline_years: int | None = None,
-    max_years: int = 3,
-    retention_days: Mapping[str, int] | None = None,
-) -> Comparable:
-    """Keep only the sources whose data cover every window and its baseline: like is compared with like.
-
-    A source is included when its first day is on or before :func:`required_start`
-    (the theme's last day must still reach ``reference``: :func:`indicators_from_daily`); a source kept only briefly (CCTV,
-    social posts: 30 days) exists only in the current windows and would inflate them
-    against a baseline made of the long-kept sources alone. With ``baseline_years=None``
-    the largest ``K`` in ``1..max_years`` that leaves at least one source is chosen
-    (the year to date needs ``K`` full years before 1 January).
-
-    Parameters
-    ----------
-    daily
-        A theme's counts with their per-source ``parts`` (without parts, the whole is one source).
-    retention_days
-        Days each source is kept (``Retention.days``), to word the reason of an exclusion.
-
-    Raises
-    ------
-    InputError
-        No source covers the windows (``window longer than data``), with each source's reason.
-    """
-    parts = dict(daily.parts) or {"": daily}
-    keep = retention_days or {}
-    if baseline_years is not None and baseline_years < 1:
-        raise InputError("baseline_years must be at least 1")
-    tries = [baseline_years] if baseline_years is not None else list(range(max_years, 0, -1))
-    for years in tries:
-        first = required_start(reference, years)
-        reasons = {s: _exclusion(p, s, first, reference, keep) for s, p in sorted(parts.items())}
-        included = {s: p for s, p in parts.items() if reasons[s] is None}
-        if included:
-            excluded = tuple({"source": s, "first": parts[s].first.isoformat(), "last": parts[s].last.isoformat(),
-                              "reason": r} for s, r in reasons.items() if r is not None)
-            total = daily if len(included) == len(parts) else _combine(included, daily.zones)
-            return Comparable(total, tuple(sorted(included)), excluded, years)
-    years = tries[-1]
-    first = required_start(reference, years)
-    why = "; ".join(f"{s}: {r}" if s else r for s, r in reasons.items() if r)
-    raise InputError(f"window longer than data: indicators at {reference.isoformat()} with {years} baseline "
-                     f"year(s) need {first.isoformat()} to {reference.isoformat()}, the data cover "
-                     f"{daily.first.isoformat()} to {daily.last.isoformat()}; no source covers it ({why})")
-
-
-def indicators_from_daily(
-    daily: DailyCounts,
-    *,
-    reference: date,
-    city: Any,
-    zone_ids: Sequence[str] | None = None,
-    baseline_years: int = 3,
-    thresholds: Thresholds = Thresholds(),
-) -> pa.Table:
-    """:func:`indicators` at ``reference`` from a theme's :class:`DailyCounts`.
-
-    Raises
-    ------
-    InputError
-        Unknown zone, or windows (with ``baseline_years``) longer than the data.
-    """
-    zones = list(daily.zones) if zone_ids is None else list(zone_ids)
-    for zone in zones:
-        city.zone(zone)   # raises InputError for an unknown zone
-    first = required_start(reference, baseline_years)
-    if daily.first > first or daily.last < reference:
-        raise InputError(f"window longer than data: indicators at {reference.isoformat()} with {baseline_years} "
-                         f"baseline year(s) need {first.isoformat()} to {reference.isoformat()}, "
-                         f"the data cover {daily.first.isoformat()} to {daily.last.isoformat()}")
-    rows = [daily.zones.index(z) for z in zones]
-    lo = (first - daily.first).days
-    hi = (reference - daily.first).days + 1
-    populations = {z.zone_id: z.population for z in city.zones}
-    return indicators(daily.matrix[rows, lo:hi], daily.dates[lo:hi], reference, zones=zones,
-                      populations=populations, baseline_years=baseline_years, thresholds=thresholds)
-
-
-def indicators_from_events(
-    events: Any,
-    *,
-    reference: date,
-    city: Any,
-    zone_ids: Sequence[str] | None = None,
-    sources: Sequence[str] | None = None,
-    categories: Sequence[str] | None = None,
-    baseline_years: int | None = 3,
-    thresholds: Thresholds = Thresholds(),
-    store: ReadStore | None = None,
-    retention_days: Mapping[str, int] | None = None,
-) -> pa.Table:
-    """:func:`indicators` for one theme (sources × categories) straight from the store's events.
-
-    Days are local days of ``city.timezone`` (Europe/Paris for Marseille). Only the
-    sources whose data cover the baselines are counted (:func:`comparable`: first event
-    on or before :func:`required_start`); the last event must reach ``reference``. The table's
-    schema metadata ``excluded_sources`` (JSON) lists the others with the reason, and
-    ``baseline_years`` the ``K`` used (``baseline_years=None``: the largest of 1..3
-    the data support).
-
-    Parameters
-    ----------
-    events
-        ``store.events()`` (an Ibis table).
-    city
-        The :class:`~observatoire.city.profile.CityProfile` (zones, populations, time zone).
-    zone_ids
-        The zones to report (default: all, in profile order).
-    store
-        The store, whose ``daily_counts`` (when it answers) replaces the scan of ``events``.
-
-    Raises
-    ------
-    InputError
-        Unknown zone, a window longer than the data, or a bad filter.
-    """
-    zones = None if zone_ids is None else list(zone_ids)
-    for zone in zones or ():
-        city.zone(zone)   # unknown zones fail before any query
-    import json
-
-    daily = daily_counts(events, city=city, sources=sources, categories=categories, store=store)
-    chosen = comparable(daily, reference=reference, baseline_years=baseline_years, retention_days=retention_days)
-    table = indicators_from_daily(chosen.daily, reference=reference, city=city, zone_ids=zones,
-                                  baseline_years=chosen.baseline_years, thresholds=thresholds)
-    return table.replace_schema_metadata({"excluded_sources": json.dumps(list(chosen.excluded)),
-                                          "baseline_years": str(chosen.baseline_years)})
