@@ -11,7 +11,8 @@ import re
 import pytest
 from fastapi import APIRouter, FastAPI
 
-from observatoire.api.access import ACCESS, PUBLIC, Requirement, check_routes, route_keys
+from observatoire.api.access import check_routes, route_keys
+from observatoire.governance.access import ACCESS, PUBLIC, Requirement
 from observatoire.api.app import create_app
 from observatoire.api.routes import health
 from observatoire.errors import InputError

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from observatoire.api.access import EVENT_FIELDS
+from observatoire.governance.access import EVENT_FIELDS
 
 from conftest import PSEUDONYM, TEXT, World
 

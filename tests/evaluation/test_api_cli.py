@@ -105,7 +105,7 @@ def test_api_publishes_plans_and_gives_analyses_to_staff(settings, city, client,
     assert not [w for w in public["warnings"] if "power" in w]
     assert {k: v for k, v in public.items() if k not in ("power_analysis_withheld", "warnings")} == \
         {k: v for k, v in plan.items() if k not in ("power_analysis", "warnings")}
-    assert client.get("/api/v1/evaluations/ev-000000000000").status_code == 422
+    assert client.get("/api/v1/evaluations/ev-000000000000").status_code == 404      # no such plan
     # the analysis reads the store: staff only (the public reads releases and the control report)
     assert client.get(f"/api/v1/evaluations/{plan['id']}/analysis").status_code == 401
     early = client.get(f"/api/v1/evaluations/{plan['id']}/analysis", headers=staff)

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 from scipy.optimize import linprog
 from scipy.stats import beta
 
-from observatoire.api.access import ACCESS
+from observatoire.governance.access import ACCESS
 from observatoire.api.app import create_app
 from observatoire.city.profile import load_city
 from observatoire.governance.purge import purge

@@ -1,13 +1,14 @@
-"""Who may reach which route, in one table (``ACCESS``), enforced on every request.
+"""The access policy enforced on every request: who the caller is, whether the route lets them in, what is audited.
 
-Each route of the app declares a :class:`Requirement` keyed by ``(METHOD, path template)``.
-:func:`enforce`, an app-wide dependency, authenticates the caller (API token, else session
-cookie, else anonymous), then answers 401 (not authenticated, route not public), 403 (role not
-allowed, CSRF token missing or wrong, purpose not open to the role) or 422 (purpose required and
-missing or unknown); each refusal is audited once as ``authorisation_denied``. A route with a
-``dataset`` is a data route: each request to it is audited once as ``consult``.
-:func:`check_routes` makes ``create_app`` refuse an app with an undeclared route.
-See ``docs/access.md``.
+The policy itself — which roles may reach each route, with which purpose, auditing which dataset, and the
+fields of a record each role may see — is data, in :mod:`observatoire.governance.access` (``ACCESS``,
+``EVENT_FIELDS``). Here, :func:`enforce`, an app-wide dependency, authenticates the caller (API token, else
+session cookie, else anonymous), then answers 401 (not authenticated, route not public), 403 (role not
+allowed, CSRF token missing or wrong, purpose not open to the role) or 422 (purpose required and missing or
+unknown); each refusal is audited once as ``authorisation_denied``. A route with a ``dataset`` is a data
+route: each request to it is audited once as ``consult`` (or ``export``), with what the route wrote on its
+:class:`AuditNote` (rows handed over, recipient). :func:`check_routes` makes ``create_app`` refuse an app with
+an undeclared route. See ``docs/access.md``.
 """
 
 from __future__ import annotations
@@ -16,150 +17,25 @@ import re
 import secrets
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 
-from fastapi import FastAPI, HTTPException, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.routing import APIRoute
 from starlette.routing import Mount, Route
 
-from observatoire.auth.roles import ACCOUNT_ROLES, ROLES
+from observatoire.api.errors import failure_status
 from observatoire.auth.sessions import COOKIE, Session
 from observatoire.errors import InputError
+from observatoire.governance.access import ACCESS, PUBLIC, Requirement
+
+__all__ = ["ANONYMOUS", "AuditNote", "AuditNoteDep", "Principal", "allowed_purposes", "check_routes", "deny", "enforce",
+           "query_filters", "record", "route_keys"]
 
 LOGIN_CSRF_COOKIE = "observatoire_login_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 PURPOSE_HEADER = "X-Purpose"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-@dataclass(frozen=True, slots=True)
-class Requirement:
-    """What a route needs.
-
-    Attributes
-    ----------
-    roles
-        Roles allowed (``public`` in it: anonymous callers too).
-    purpose
-        A declared purpose (header ``X-Purpose``) open to the caller's role is required.
-    dataset
-        When set, the route reads data: every request is audited as ``consult`` of this dataset.
-    csrf
-        For unsafe methods: ``"session"`` (the session's synchroniser token, when the caller
-        authenticates with the session cookie) or ``"login"`` (the login form's double-submit token).
-    action
-        How a data route's requests are audited: ``consult`` (read on screen) or ``export`` (records
-        handed over; the route sets ``request.state.audit_recipient``).
-    """
-
-    roles: frozenset[str]
-    purpose: bool = False
-    dataset: str | None = None
-    csrf: str = "session"
-    action: str = "consult"
-
-    def __post_init__(self) -> None:
-        unknown = set(self.roles) - set(ROLES)
-        if unknown or not self.roles:
-            raise InputError(f"a requirement names unknown roles: {sorted(unknown)}")
-
-
-def roles(*names: str) -> frozenset[str]:
-    return frozenset(names)
-
-
-PUBLIC = frozenset(ROLES)                                   # anyone, logged in or not
-STAFF = frozenset(ACCOUNT_ROLES)                            # any account or token
-ANALYSIS = roles("analyst", "supervisor", "auditor")         # cell-level places, indicators
-ALERTS = roles("operator", "supervisor", "auditor")          # real-time alerts
-EVENTS = roles("analyst", "supervisor", "dpo", "auditor")    # event-level pseudonymised records
-AUDIT = roles("dpo", "auditor")                              # the audit log
-MAP = roles("analyst", "operator", "supervisor", "dpo", "auditor")    # exact zone-level figures (staff map)
-ADMIN = roles("admin")
-ADMIN_READ = roles("admin", "auditor")
-
-ACCESS: dict[tuple[str, str], Requirement] = {
-    # pages, documentation, liveness: published
-    ("GET", "/"): Requirement(roles=PUBLIC),
-    ("GET", "/static"): Requirement(roles=PUBLIC),
-    ("GET", "/health"): Requirement(roles=PUBLIC),
-    ("GET", "/openapi.json"): Requirement(roles=PUBLIC),
-    ("GET", "/docs"): Requirement(roles=PUBLIC),
-    ("GET", "/docs/oauth2-redirect"): Requirement(roles=PUBLIC),
-    ("GET", "/redoc"): Requirement(roles=PUBLIC),
-    # the public edge: releases only (release/, docs/release.md), never the store; every answer audited
-    ("GET", "/public"): Requirement(roles=PUBLIC),
-    ("GET", "/public/methodologie"): Requirement(roles=PUBLIC),
-    ("GET", "/api/v1/public/releases"): Requirement(roles=PUBLIC, dataset="releases"),
-    ("GET", "/api/v1/public/releases/{release_id}"): Requirement(roles=PUBLIC, dataset="releases"),
-    ("GET", "/api/v1/public/releases/{release_id}/{name}"): Requirement(roles=PUBLIC, dataset="releases"),
-    ("GET", "/api/v1/public/ledger"): Requirement(roles=PUBLIC, dataset="releases"),
-    ("GET", "/api/v1/public/report"): Requirement(roles=PUBLIC, dataset="releases"),
-    # published documents: the rule registry, the regulator documents (configuration, not data)
-    ("GET", "/api/v1/rules"): Requirement(roles=PUBLIC),
-    # exact zone-level figures and the store's holdings, for staff (the map page)
-    ("GET", "/api/v1/meta"): Requirement(roles=MAP, dataset="events"),
-    ("GET", "/api/v1/zones"): Requirement(roles=MAP, dataset="events"),
-    ("GET", "/api/v1/register"): Requirement(roles=PUBLIC),
-    ("GET", "/api/v1/aipd"): Requirement(roles=PUBLIC),
-    ("POST", "/api/v1/rules/{rule_id}/versions"): Requirement(roles=roles("analyst", "supervisor")),
-    ("POST", "/api/v1/rules/{rule_id}/versions/{version}/approve"): Requirement(roles=roles("supervisor")),
-    ("POST", "/api/v1/rules/{rule_id}/versions/{version}/reject"): Requirement(roles=roles("supervisor")),
-    # analysis: cell-level places and indicators
-    ("GET", "/api/v1/hotspots"): Requirement(roles=ANALYSIS, dataset="events"),
-    ("GET", "/api/v1/forecasts"): Requirement(roles=ANALYSIS, dataset="events"),
-    ("GET", "/api/v1/indicators"): Requirement(roles=ANALYSIS, dataset="events"),
-    ("GET", "/api/v1/dark-figure"): Requirement(roles=ANALYSIS, dataset="events"),
-    # real-time alerts, and operators' verdicts on them
-    ("GET", "/api/v1/alerts"): Requirement(roles=ALERTS, dataset="events"),
-    ("POST", "/api/v1/alerts/{alert_id}/feedback"): Requirement(roles=roles("operator", "supervisor")),
-    # effectiveness evaluations: plans registered by a supervisor before a deployment are published (documents,
-    # not data); their bound analyses read the store, so they are for staff (the control report carries them)
-    ("POST", "/api/v1/evaluations"): Requirement(roles=roles("supervisor")),
-    ("GET", "/api/v1/evaluations"): Requirement(roles=PUBLIC),
-    ("GET", "/api/v1/evaluations/{plan_id}"): Requirement(roles=PUBLIC),
-    ("GET", "/api/v1/evaluations/{plan_id}/analysis"): Requirement(roles=EVENTS, dataset="events"),
-    # event-level pseudonymised records: a purpose, fields per role (EVENT_FIELDS)
-    ("GET", "/api/v1/events"): Requirement(roles=EVENTS, purpose=True, dataset="events"),
-    # handing records over (a data subject's access request, a judicial requisition): the DPO only, to a named
-    # recipient, audited as an export
-    ("GET", "/api/v1/events/export"): Requirement(roles=roles("dpo"), purpose=True, dataset="events",
-                                                  action="export"),
-    # the audit log
-    ("GET", "/api/v1/audit"): Requirement(roles=AUDIT, dataset="audit"),
-    # authentication
-    ("GET", "/login"): Requirement(roles=PUBLIC),
-    ("POST", "/login"): Requirement(roles=PUBLIC, csrf="login"),
-    ("POST", "/logout"): Requirement(roles=STAFF),
-    ("GET", "/login/oidc"): Requirement(roles=PUBLIC),
-    ("GET", "/login/oidc/callback"): Requirement(roles=PUBLIC),
-    ("GET", "/api/v1/me"): Requirement(roles=PUBLIC),
-    # API tokens for machines
-    ("GET", "/api/v1/tokens"): Requirement(roles=ADMIN_READ),
-    ("POST", "/api/v1/tokens"): Requirement(roles=ADMIN),
-    ("DELETE", "/api/v1/tokens/{token_id}"): Requirement(roles=ADMIN),
-    # audits of places (docs/fairness.md)
-    ("GET", "/api/v1/audits/provenance"): Requirement(roles=EVENTS, dataset="events"),
-    ("GET", "/api/v1/audits/fairness"): Requirement(roles=EVENTS, dataset="events"),
-    ("GET", "/api/v1/audits/feedback-loop"): Requirement(roles=EVENTS, dataset="events"),
-    ("GET", "/api/v1/audits/urn"): Requirement(roles=EVENTS),
-    ("GET", "/api/v1/audits/stops"): Requirement(roles=EVENTS, dataset="events"),
-}
-
-# The fields of an event-level record each role may see (GET /api/v1/events). Analysts never see
-# pseudonym tokens nor free text; the DPO does, for data-subject requests.
-_BASE = ("event_id", "source", "category", "occurred_at", "time_precision", "reported_at", "zone_id",
-         "h3_r8", "h3_r7", "discovery", "attributes", "retention_until")
-_PLACE = ("lon", "lat", "location_precision_m", "h3_r9")
-_PROVENANCE = ("batch_id", "source_file", "source_row", "ingested_at")
-EVENT_FIELDS: Mapping[str, tuple[str, ...]] = {
-    "analyst": _BASE + _PLACE,
-    "supervisor": _BASE + _PLACE,
-    "auditor": _BASE + _PLACE + _PROVENANCE + ("redactions",),
-    "dpo": _BASE + _PLACE + _PROVENANCE + ("redactions", "pseudonyms", "text"),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +58,34 @@ class Principal:
 
 
 ANONYMOUS = Principal(role="public")
+
+
+@dataclass(slots=True)
+class AuditNote:
+    """What a data route tells the audit entry of its request, beyond what the access dependency knows.
+
+    One per request (:func:`audit_note`; FastAPI gives the route and :func:`enforce` the same object): the route
+    fills it, :func:`enforce` writes it into the ``consult`` or ``export`` entry once the route has answered
+    (or failed).
+
+    Attributes
+    ----------
+    rows
+        Records the answer hands over (event-level rows, alerts, log entries, releases); ``None``: not counted.
+    recipient
+        For an ``export``: the code of the configured recipient the records are handed to.
+    """
+
+    rows: int | None = None
+    recipient: str | None = None
+
+
+def audit_note() -> AuditNote:
+    """A fresh :class:`AuditNote` for this request (FastAPI caches it: one per request)."""
+    return AuditNote()
+
+
+AuditNoteDep = Annotated[AuditNote, Depends(audit_note)]
 
 
 # -- the startup check --------------------------------------------------------------------------------
@@ -212,7 +116,8 @@ def check_routes(app: FastAPI, access: Mapping[tuple[str, str], Requirement] = A
     app-wide dependency cannot enforce (documentation, static files) that is not public."""
     missing = [f"{m} {p}" for (m, p), _ in route_keys(app) if (m, p) not in access]
     if missing:
-        raise InputError(f"routes without a declared requirement in api/access.py ACCESS: {', '.join(missing)}")
+        raise InputError(f"routes without a declared requirement in governance/access.py ACCESS: "
+                         f"{', '.join(missing)}")
     unenforced = [f"{m} {p}" for (m, p), enforced in route_keys(app) if not enforced and access[(m, p)].roles != PUBLIC]
     if unenforced:
         raise InputError(f"routes outside the access dependency must be public: {', '.join(unenforced)}")
@@ -403,15 +308,9 @@ def _purpose(request: Request, principal: Principal) -> tuple[str | None, tuple[
     return declared, None
 
 
-def _status(exc: BaseException) -> int:
-    if isinstance(exc, HTTPException):
-        return exc.status_code
-    return 422 if isinstance(exc, (InputError, ValueError, RequestValidationError)) else 500
-
-
-async def enforce(request: Request) -> AsyncIterator[Principal]:
+async def enforce(request: Request, note: AuditNoteDep) -> AsyncIterator[Principal]:
     """The app-wide dependency: authenticate, authorise, check CSRF and purpose; audit refusals and
-    data reads. Sets ``request.state.principal``."""
+    data reads (with what the route wrote on ``note``). Sets ``request.state.principal``."""
     key = (request.method if request.method != "HEAD" else "GET", _template(request))
     req = ACCESS.get(key)
     principal, refused = _authenticate(request)
@@ -441,15 +340,14 @@ async def enforce(request: Request) -> AsyncIterator[Principal]:
         yield principal
     except BaseException as exc:
         record(request, req.action, principal, dataset=req.dataset, outcome="failed", filters=query_filters(request),
-               detail={"status": _status(exc)}, recipient=getattr(request.state, "audit_recipient", None))
+               detail={"status": failure_status(exc)}, recipient=note.recipient)
         raise
     tally = getattr(request.app.state, "tally", None)
     if principal.via == "anonymous" and tally is not None:      # the public edge: counted per minute
         tally.read(request.method, _template(request), req.dataset)
         return
     record(request, req.action, principal, dataset=req.dataset, filters=query_filters(request),
-           rows=getattr(request.state, "audit_rows", None), detail={"status": 200},
-           recipient=getattr(request.state, "audit_recipient", None))
+           rows=note.rows, detail={"status": 200}, recipient=note.recipient)
 
 
 def allowed_purposes(request: Request, role: str) -> list[str]:

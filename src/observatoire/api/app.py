@@ -10,46 +10,22 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 
-import duckdb
-from fastapi import Depends, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from observatoire.analytics.forecast.registry import load_forecasters
 from observatoire.analytics.forecast.service import ForecastService
 from observatoire.api.access import check_routes, enforce
 from observatoire.api.deps import GridCache, StoreReader
+from observatoire.api.errors import add_error_handlers
+from observatoire.api.openapi import document_responses
 from observatoire.api.tally import Tally
 from observatoire.api.routes import (alerts, audit, audits, auth, evaluations, events, forecasts, health, hotspots,
                                     indicators, meta, pages, public, regulator, rules, zones)
 from observatoire.auth.service import Auth
 from observatoire.api.routes.pages import static_dir
-from observatoire.errors import InputError, ObservatoireError
 from observatoire.settings import Settings
-
-
-def _input_error(_: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse({"detail": str(exc)}, status_code=422)
-
-
-def _validation_error(_: Request, exc: Exception) -> JSONResponse:
-    # One line per request, e.g. "invalid parameter start: Field required", instead of Pydantic's list.
-    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
-    parts = [f"invalid parameter {'.'.join(str(p) for p in e.get('loc', ())[1:]) or '?'}: {e.get('msg', '')}"
-             for e in errors]
-    return JSONResponse({"detail": "; ".join(parts) or "invalid request"}, status_code=422)
-
-
-def _store_error(_: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse({"detail": f"the store cannot be read: {exc}"}, status_code=503)
-
-
-def _engine_error(_: Request, exc: Exception) -> JSONResponse:
-    # The query engine failed to read the store (files replaced under it, a disk error): a 503 to retry, never
-    # a 500, and never the engine's message (it names files and may quote values).
-    return JSONResponse({"detail": f"the store cannot be read right now ({type(exc).__name__}); retry"},
-                        status_code=503, headers={"Retry-After": "1"})
+from observatoire.store.cache import CachingReadStore
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -82,7 +58,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.city = city
-    app.state.store = StoreReader(store)
+    app.state.store = StoreReader(CachingReadStore(store, clock=settings.clock))   # answers kept per store state
     app.state.grids = GridCache(city)
     app.state.forecasts = ForecastService(load_forecasters())   # plug-ins loaded, or refused, at start-up
     app.state.auth = Auth.from_settings(settings)
@@ -92,10 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.releases = settings.releases()
     app.state.release_config = settings.release_config()
     app.state.public_reports = OrderedDict()              # the public control reports built today (routes/public.py)
-    app.add_exception_handler(InputError, _input_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(ObservatoireError, _store_error)
-    app.add_exception_handler(duckdb.Error, _engine_error)
+    add_error_handlers(app)                               # api/errors.py: each failure for what it is
     for router in (health.router, meta.router, zones.router, hotspots.router, forecasts.router, indicators.router,
                    alerts.router, rules.router, events.router, audit.router, audits.router, evaluations.router,
                    regulator.router, auth.router, public.router, pages.router):
@@ -103,6 +76,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=static_dir()), name="static")
     app.add_middleware(SecurityHeaders)
     check_routes(app)
+    document_responses(app)                               # api/openapi.py: the refusals each route may answer
     return app
 
 

@@ -13,12 +13,24 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import Query
+from pydantic import WithJsonSchema
 
 from observatoire.errors import InputError
 from observatoire.event.schema import ATTRIBUTES
 from observatoire.event.taxonomy import is_category
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+# A day parameter: documented as an OpenAPI ``date`` (RFC 3339 full-date, YYYY-MM-DD), read by
+# :func:`parse_date` (which says, in one line, what is wrong with anything else), between FIRST_YEAR and LAST_YEAR:
+# a period of records, not of the calendar's extremes (at which the windows before and after a day overflow).
+DateText = Annotated[str, WithJsonSchema({"type": "string", "format": "date"})]
+FIRST_YEAR, LAST_YEAR = 1900, 2199
+
+# The grid's side: its bound in the schema, and the bound on the grid's cells (analytics/places.py
+# MAX_GRID_CELLS, which depends on the city's extent) in words.
+CELL_M_DESCRIPTION = ("Side of a grid cell, metres; a grid of more than 60,000 cells over the city is refused "
+                      "(422 naming the finest size allowed: 100 m over Marseille)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,16 +44,20 @@ class CountFilters:
 
 
 def parse_date(name: str, value: str | None) -> date | None:
-    """``YYYY-MM-DD`` as a date; ``None`` or blank as ``None``; anything else an :class:`InputError`."""
+    """``YYYY-MM-DD`` as a date; ``None`` or blank as ``None``; anything else, or a year outside
+    ``FIRST_YEAR``..``LAST_YEAR``, an :class:`InputError`."""
     if value is None or not value.strip():
         return None
     text = value.strip()
     try:
         if not _DATE.match(text):
             raise ValueError
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise InputError(f"{name}: {text[:32]!r} is not a date in the form YYYY-MM-DD") from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise InputError(f"{name}: {text} lies outside the years {FIRST_YEAR} to {LAST_YEAR}")
+    return day
 
 
 def split_values(values: Iterable[str] | None) -> tuple[str, ...]:
@@ -55,8 +71,8 @@ def split_values(values: Iterable[str] | None) -> tuple[str, ...]:
 
 
 def count_filters(
-    start: Annotated[str | None, Query(description="First day included, YYYY-MM-DD (UTC midnight).")] = None,
-    end: Annotated[str | None, Query(description="First day excluded, YYYY-MM-DD (UTC midnight).")] = None,
+    start: Annotated[DateText | None, Query(description="First day included, YYYY-MM-DD (UTC midnight).")] = None,
+    end: Annotated[DateText | None, Query(description="First day excluded, YYYY-MM-DD (UTC midnight).")] = None,
     source: Annotated[list[str] | None, Query(description="Source name(s), repeated or comma-separated.")] = None,
     category: Annotated[list[str] | None, Query(description="Category code(s), repeated or comma-separated.")] = None,
 ) -> CountFilters:

@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict
 
 from observatoire.analytics.alerts import Alert, ClashRule, alert_id, alerts_from_events, clashes, planned_events
 from observatoire.analytics.dark_figure import dark_figure_from_events
+from observatoire.api.access import AuditNoteDep
 from observatoire.api.deps import CityDep, StoreDep
-from observatoire.api.params import parse_date
+from observatoire.api.models import Alert as AlertOut
+from observatoire.api.models import Alerts, DarkFigure, DarkFigureRow, DayPeriod, FeedbackRecord, OpenPeriod, RuleRef
+from observatoire.api.params import DateText, parse_date
 from observatoire.api.routes.rules import audit_of, caller, registry_of
 from observatoire.errors import InputError
 from observatoire.registry.feedback import FeedbackLog
@@ -22,8 +25,8 @@ from observatoire.registry.feedback import FeedbackLog
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
 
 
-def _alert(a: Alert) -> dict[str, Any]:
-    return {"id": a.id, **dataclasses.asdict(a)}
+def _alert(a: Alert) -> AlertOut:
+    return AlertOut(id=a.id, **dataclasses.asdict(a))
 
 
 @router.get("/alerts")
@@ -31,9 +34,10 @@ def alerts(
     request: Request,
     city: CityDep,
     store: StoreDep,
-    at: Annotated[str | None, Query(description="Evaluate as of this UTC day, YYYY-MM-DD (default: now)")] = None,
+    note: AuditNoteDep,
+    at: Annotated[DateText | None, Query(description="Evaluate as of this UTC day, YYYY-MM-DD (default: now)")] = None,
     watch_windows: Annotated[int, Query(ge=1, le=168, description="Recent windows watched per rule")] = 1,
-) -> dict[str, Any]:
+) -> Alerts:
     """Alerts of the registry's active rules on the last ``watch_windows`` windows before ``at``; each
     carries a stable ``id`` and the id and version of the rule that raised it. A rule without enough
     data, whose stream has stopped before its watched windows (``flux interrompu : dernière donnée
@@ -60,9 +64,9 @@ def alerts(
         earliest = min(a.window_start for a in found)
         planned = store.query(lambda events: planned_events(events, start=earliest, end=end))
         found += [c for rule in clash_rules for c in clashes(planned, found, rule)]
-    request.state.audit_rows = len(found)
-    return {"as_of": now.isoformat(), "alerts": [_alert(a) for a in found], "skipped": skipped,
-            "rules": [{"id": r.id, "version": r.version} for r in applied]}
+    note.rows = len(found)
+    return Alerts(as_of=now, alerts=[_alert(a) for a in found], skipped=skipped,
+                  rules=[RuleRef(id=r.id, version=r.version) for r in applied])
 
 
 class Feedback(BaseModel):
@@ -80,7 +84,7 @@ class Feedback(BaseModel):
 
 
 @router.post("/alerts/{alert_id}/feedback", status_code=201)
-def feedback(request: Request, alert_id: str, body: Feedback) -> dict[str, Any]:
+def feedback(request: Request, alert_id: str, body: Feedback) -> FeedbackRecord:
     """Mark an alert confirmed or false (audited ``alert_feedback``); the rule's false-positive rate in
     ``GET /api/v1/rules`` counts it. The alert's fields must give back its id."""
     actor, role = caller(request)
@@ -96,7 +100,7 @@ def feedback(request: Request, alert_id: str, body: Feedback) -> dict[str, Any]:
     record = FeedbackLog(settings.registry_dir, clock=settings.clock).add(
         alert_id=alert_id, rule_id=body.rule_id, rule_version=body.rule_version, verdict=body.verdict,
         actor=actor, role=role, audit=audit_of(request))
-    return {k: record[k] for k in ("alert_id", "rule_id", "rule_version", "verdict", "at")}
+    return FeedbackRecord(**{k: record[k] for k in ("alert_id", "rule_id", "rule_version", "verdict", "at")})
 
 
 def alert_id_of(body: Feedback) -> str:
@@ -108,10 +112,10 @@ def alert_id_of(body: Feedback) -> str:
 def dark_figure(
     city: CityDep,
     store: StoreDep,
-    start: Annotated[str | None, Query(description="First day included, YYYY-MM-DD (UTC)")] = None,
-    end: Annotated[str | None, Query(description="First day excluded, YYYY-MM-DD (UTC)")] = None,
+    start: Annotated[DateText | None, Query(description="First day included, YYYY-MM-DD (UTC)")] = None,
+    end: Annotated[DateText | None, Query(description="First day excluded, YYYY-MM-DD (UTC)")] = None,
     level: Annotated[float, Query(gt=0.5, lt=1.0, description="Confidence level")] = 0.95,
-) -> dict[str, Any]:
+) -> DarkFigure:
     """Per zone, hospital-recorded assault injuries against police-recorded violence (logbook),
     the ratio and its exact confidence interval (null bound: unbounded), over the days of the
     asked period that both streams hold (``period``: first day included, first day excluded;
@@ -122,5 +126,6 @@ def dark_figure(
     table = store.query(lambda events: dark_figure_from_events(
         events, zone_ids=[z.zone_id for z in city.zones], start=first, end=stop, level=level))
     meta = table.schema.metadata
-    return {"period": {"start": meta[b"start"].decode(), "end": meta[b"end"].decode()},
-            "asked": {"start": start, "end": end}, "level": level, "rows": table.to_pylist()}
+    return DarkFigure(period=DayPeriod(start=meta[b"start"].decode(), end=meta[b"end"].decode()),
+                      asked=OpenPeriod(start=start, end=end), level=level,
+                      rows=[DarkFigureRow(**row) for row in table.to_pylist()])

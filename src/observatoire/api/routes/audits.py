@@ -20,9 +20,13 @@ from observatoire.analytics.counts import filter_events
 from observatoire.analytics.evaluate import evaluate
 from observatoire.analytics.places import cell_counts, masked_gi_star, query_placed
 from observatoire.api.deps import CityDep, GridsDep, StoreDep
-from observatoire.api.params import count_filters, parse_date
+from observatoire.api.models import (CityUrn, Fairness, FeedbackLoop, Filters, Period, Provenance, ProvenanceZone,
+                                     StopAuditResult,
+                                     TwoZoneUrn)
+from observatoire.api.params import DateText, count_filters, parse_date
 from observatoire.api.routes.cells import check_filter_sources, finite
-from observatoire.api.routes.forecasts import ServiceDep
+from observatoire.api.routes.forecasts import (HORIZON_DESCRIPTION, MAX_HORIZON_DAYS, MAX_TRAIN_DESCRIPTION,
+                                               MAX_TRAIN_EVENTS, ServiceDep, check_training_cap)
 from observatoire.audits.config import AuditConfig, area_groups, load_audit_config
 from observatoire.audits.fairness import (Units, accuracy_by_group, exposure_audit, grid_units, need_on_grid,
                                           place_on_units)
@@ -60,9 +64,8 @@ def _units(request: Request, city: CityProfile, cgrid: Any, cell_m: float) -> Un
     return units
 
 
-def _period(start: date | None, end: date | None) -> dict[str, Any]:
-    return {"start": start.isoformat() if start else None, "end": end.isoformat() if end else None,
-            "timezone": "UTC"}
+def _period(start: date | None, end: date | None) -> Period:
+    return Period(start=start.isoformat() if start else None, end=end.isoformat() if end else None, timezone="UTC")
 
 
 def _day(d: date) -> datetime:
@@ -76,11 +79,11 @@ def _day(d: date) -> datetime:
 def provenance(
     city: CityDep,
     store: StoreDep,
-    start: Annotated[str | None, Query(description="First day included, YYYY-MM-DD (UTC)")] = None,
-    end: Annotated[str | None, Query(description="First day excluded, YYYY-MM-DD (UTC)")] = None,
+    start: Annotated[DateText | None, Query(description="First day included, YYYY-MM-DD (UTC)")] = None,
+    end: Annotated[DateText | None, Query(description="First day excluded, YYYY-MM-DD (UTC)")] = None,
     source: Annotated[list[str] | None, Query(description="Source name(s)")] = None,
     category: Annotated[list[str] | None, Query(description="Category code(s)")] = None,
-) -> dict[str, Any]:
+) -> Provenance:
     """Events per zone and discovery mode (directed, independent, automated, unknown): aggregated counts."""
     filters = count_filters(start, end, source, category)
     check_filter_sources(store, filters)
@@ -97,16 +100,16 @@ def provenance(
     for by in matrix.values():
         for k, v in by.items():
             totals[k] = totals.get(k, 0) + v
-    return {
-        "period": _period(filters.start, filters.end),
-        "filters": {"sources": list(filters.sources) or None, "categories": list(filters.categories) or None},
-        "zones": [{"zone_id": z.zone_id, "short_name": z.short_name, "counts": matrix[z.zone_id],
-                   "directed_share": (finite(matrix[z.zone_id]["directed"] / sum(matrix[z.zone_id].values()))
-                                      if sum(matrix[z.zone_id].values()) else None)}
-                  for z in city.zones],
-        "totals": totals,
-        "unlocated": unlocated,
-    }
+    return Provenance(
+        period=_period(filters.start, filters.end),
+        filters=Filters(sources=list(filters.sources) or None, categories=list(filters.categories) or None),
+        zones=[ProvenanceZone(zone_id=z.zone_id, short_name=z.short_name, counts=matrix[z.zone_id],
+                               directed_share=(finite(matrix[z.zone_id]["directed"] / sum(matrix[z.zone_id].values()))
+                                               if sum(matrix[z.zone_id].values()) else None))
+               for z in city.zones],
+        totals=totals,
+        unlocated=unlocated,
+    )
 
 
 # --------------------------------------------------------------------------- fairness
@@ -114,7 +117,7 @@ def provenance(
 
 def _audit_dict(audit: Any) -> dict[str, Any]:
     return {
-        "groups": [vars(g) for g in audit.groups],
+        "groups": [g.as_dict() for g in audit.groups],
         "ratios": [vars(r) for r in audit.ratios],
         "band": list(audit.band), "level": audit.level, "bootstrap_replicates": audit.n_boot,
         "flag_rule": "a ratio is flagged when its whole confidence interval lies outside the band",
@@ -122,7 +125,8 @@ def _audit_dict(audit: Any) -> dict[str, Any]:
     }
 
 
-@router.get("/fairness")
+# The allocation carries the forecast's own parameters only for allocation=forecast (response_model_exclude_unset).
+@router.get("/fairness", response_model=Fairness, response_model_exclude_unset=True)
 def fairness(
     request: Request,
     city: CityDep,
@@ -132,21 +136,21 @@ def fairness(
     allocation: Annotated[Literal["forecast", "hotspots"], Query(
         description="forecast: a method's top-k cells; hotspots: the Gi* hot cells")] = "forecast",
     method: Annotated[str, Query(description="Forecast method (allocation=forecast)")] = "historical_average",
-    end: Annotated[str | None, Query(description="Allocation date YYYY-MM-DD (UTC); default: one horizon "
-                                                 "before the day after the last event")] = None,
-    horizon_days: Annotated[int, Query(ge=1, le=56)] = 7,
+    end: Annotated[DateText | None, Query(description="Allocation date YYYY-MM-DD (UTC); default: one horizon "
+                                                      "before the day after the last event")] = None,
+    horizon_days: Annotated[int, Query(ge=1, le=MAX_HORIZON_DAYS, description=HORIZON_DESCRIPTION)] = 7,
     train_days: Annotated[int, Query(ge=7, le=1095, description="Training window, and period of the need")] = 365,
     k: Annotated[float, Query(gt=0, le=0.5, description="Share of the city's area selected")] = 0.05,
-    cell_m: Annotated[float, Query(ge=100, le=5000)] = 250.0,
+    cell_m: Annotated[float, Query(ge=100, le=5000, description="Side of a grid cell, metres")] = 250.0,
     alpha: Annotated[float, Query(gt=0, le=0.5, description="FDR level (allocation=hotspots)")] = 0.05,
-    seed: Annotated[int, Query(ge=0, le=2**32 - 1)] = 0,
+    seed: Annotated[int, Query(ge=0, le=2**32 - 1, description="Seed of every random draw")] = 0,
     source: Annotated[list[str] | None, Query(description="Sources the allocation is computed from")] = None,
     category: Annotated[list[str] | None, Query(description="Categories the allocation is computed from")] = None,
-    max_train_events: Annotated[int | None, Query(ge=100, le=1_000_000, description="Cap on training events "
-                                                  "(allocation=forecast); default by method, as /forecasts")] = None,
+    max_train_events: Annotated[int | None, Query(ge=100, le=MAX_TRAIN_EVENTS, description=(
+        f"allocation=forecast, as /forecasts: {MAX_TRAIN_DESCRIPTION}"))] = None,
     training: Annotated[Literal["all", "independent"], Query(
         description="Incidents the allocation learns from (and is judged on), as /forecasts")] = "all",
-) -> dict[str, Any]:
+) -> Fairness:
     """Exposure to an allocation per resident and per unit of independently measured need, by area group.
 
     Units are grid cells cut by zones; residents are spread evenly over their zone; need is the
@@ -160,6 +164,7 @@ def fairness(
     config = _config(request)
     if allocation == "forecast":
         service.validate(method, horizon_days=horizon_days, train_days=train_days, training=training)
+        check_training_cap(service, method, max_train_events)
     filters = count_filters(None, None, source, category)
     check_filter_sources(store, filters)
     discoveries = ["independent"] if training == "independent" else None
@@ -226,7 +231,7 @@ def fairness(
                     "overall": {"hit_rate": finite(overall.hit_rate), "pai": finite(overall.pai),
                                 "pei": finite(overall.pei), "events": overall.n_events},
                     "window": _period(stop, stop + timedelta(days=horizon_days))}
-    return {
+    return Fairness.model_validate({
         "allocation": {"kind": allocation, "method": method if allocation == "forecast" else "gi_star",
                        "cells": int(len(chosen)), "k": k, "cell_m": cell_m, "date": stop.isoformat(),
                        "selected": [int(c) for c in chosen], **described},
@@ -239,7 +244,7 @@ def fairness(
         "audit": _audit_dict(audit),
         "accuracy": accuracy,
         "seed": seed,
-    }
+    })
 
 
 # --------------------------------------------------------------------------- feedback loop
@@ -250,12 +255,13 @@ def feedback_loop(
     request: Request,
     city: CityDep,
     store: StoreDep,
-    start: Annotated[str | None, Query(description="First day included (default: first event)")] = None,
-    end: Annotated[str | None, Query(description="First day excluded (default: day after the last event)")] = None,
+    start: Annotated[DateText | None, Query(description="First day included, YYYY-MM-DD (default: first event)")] = None,
+    end: Annotated[DateText | None, Query(description="First day excluded, YYYY-MM-DD (default: day after the last "
+                                                      "event)")] = None,
     window_days: Annotated[int, Query(ge=1, le=365, description="Length of a window, days")] = 28,
-    measure: Annotated[Literal["gini", "top_share", "hill"], Query()] = "gini",
-    seed: Annotated[int, Query(ge=0, le=2**32 - 1)] = 0,
-) -> dict[str, Any]:
+    measure: Annotated[Literal["gini", "top_share", "hill"], Query(description="Concentration measure")] = "gini",
+    seed: Annotated[int, Query(ge=0, le=2**32 - 1, description="Seed of every random draw")] = 0,
+) -> FeedbackLoop:
     """Concentration across zones of directed discoveries against independent reports, per window, and the alarm.
 
     Counts the configured incident categories; attention = ``discovery = directed``, independent =
@@ -286,7 +292,7 @@ def feedback_loop(
     result = feedback_monitor(att, ind, rng=np.random.default_rng(seed), alpha=config.monitor_alpha,
                               permutations=config.monitor_permutations, measure=measure,
                               population=population if measure == "gini" else None)
-    return {
+    return FeedbackLoop.model_validate({
         "period": _period(t0.date(), (t0 + timedelta(days=n_windows * window_days)).date()),
         "window_days": window_days,
         "measure": measure,
@@ -298,7 +304,7 @@ def feedback_loop(
         "independent_slope": result.independent_slope,
         "p_value": result.p_value, "alpha": result.alpha, "alarm": result.alarm,
         "permutations": result.permutations,
-    }
+    })
 
 
 # --------------------------------------------------------------------------- urn
@@ -307,19 +313,21 @@ def feedback_loop(
 @router.get("/urn")
 def urn(
     city: CityDep,
-    model: Annotated[Literal["two_zone", "city"], Query()] = "two_zone",
-    rate_a: Annotated[float, Query(gt=0, le=1)] = 0.3,
-    rate_b: Annotated[float, Query(gt=0, le=1)] = 0.2,
+    model: Annotated[Literal["two_zone", "city"], Query(
+        description="two_zone: runs of two urns; city: one run over the city's zones")] = "two_zone",
+    rate_a: Annotated[float, Query(gt=0, le=1, description="two_zone: zone A's true rate")] = 0.3,
+    rate_b: Annotated[float, Query(gt=0, le=1, description="two_zone: zone B's true rate")] = 0.2,
     corrected: Annotated[bool, Query(description="Apply Ensign et al.'s importance-weighting correction")] = False,
     update: Annotated[Literal["discovered", "corrected", "reported", "true"], Query(
         description="city model: what feeds the urn")] = "discovered",
-    days: Annotated[int, Query(ge=1, le=20_000)] = 10_000,
-    runs: Annotated[int, Query(ge=1, le=200)] = 100,
-    patrols_per_day: Annotated[int, Query(ge=1, le=100)] = 20,
-    report_rate: Annotated[float, Query(ge=0, le=100)] = 10.0,
+    days: Annotated[int, Query(ge=1, le=20_000, description="Days simulated (city: at most 5,000; two_zone: "
+                                                            "days × runs at most 2,000,000)")] = 10_000,
+    runs: Annotated[int, Query(ge=1, le=200, description="two_zone: runs")] = 100,
+    patrols_per_day: Annotated[int, Query(ge=1, le=100, description="city: patrols a day")] = 20,
+    report_rate: Annotated[float, Query(ge=0, le=100, description="city: reported incidents a day")] = 10.0,
     max_rate: Annotated[float, Query(gt=0, le=1, description="city model: the highest zone's true rate")] = 0.5,
-    seed: Annotated[int, Query(ge=0, le=2**32 - 1)] = 0,
-) -> dict[str, Any]:
+    seed: Annotated[int, Query(ge=0, le=2**32 - 1, description="Seed of every random draw")] = 0,
+) -> TwoZoneUrn | CityUrn:
     """Run the Pólya-urn simulation of Ensign et al. (2018) with the given parameters (bounded).
 
     ``two_zone``: ``runs`` urns of ``days`` days, the final share of zone A (mean, quantiles).
@@ -332,20 +340,22 @@ def urn(
             raise InputError("days × runs must not exceed 2,000,000")
         r = two_zone_urn(rate_a, rate_b, days=days, runs=runs, rng=rng, corrected=corrected)
         q = np.quantile(r.final_share, [0.05, 0.5, 0.95])
-        return {"model": model, "rates": [rate_a, rate_b], "corrected": corrected, "days": days, "runs": runs,
-                "true_share": r.true_share, "mean_final_share": float(r.final_share.mean()),
-                "quantiles": {"q05": float(q[0]), "q50": float(q[1]), "q95": float(q[2])},
-                "mean_path": [float(x) for x in r.mean_path], "record_every": r.record_every, "seed": seed}
+        return TwoZoneUrn.model_validate({
+            "model": model, "rates": [rate_a, rate_b], "corrected": corrected, "days": days, "runs": runs,
+            "true_share": r.true_share, "mean_final_share": float(r.final_share.mean()),
+            "quantiles": {"q05": float(q[0]), "q50": float(q[1]), "q95": float(q[2])},
+            "mean_path": [float(x) for x in r.mean_path], "record_every": r.record_every, "seed": seed})
     need = np.array([z.population * np.exp(z.covariates.get("deprivation", 0.0)) for z in city.zones], float)
     if need.sum() <= 0:
         raise InputError("the city's zones have no population")
     rates = np.maximum(need / need.max() * max_rate, 1e-6)
     r = city_urn(rates, days=min(days, 5000), patrols_per_day=patrols_per_day, rng=rng, update=update,
                  report_rate=report_rate)
-    return {"model": model, "update": update, "days": min(days, 5000), "patrols_per_day": patrols_per_day,
-            "zones": [{"zone_id": z.zone_id, "true_share": float(t), "final_share": float(f)}
-                      for z, t, f in zip(city.zones, r.true_share, r.final_share, strict=True)],
-            "total_variation": float(0.5 * np.abs(r.final_share - r.true_share).sum()), "seed": seed}
+    return CityUrn.model_validate({
+        "model": model, "update": update, "days": min(days, 5000), "patrols_per_day": patrols_per_day,
+        "zones": [{"zone_id": z.zone_id, "true_share": float(t), "final_share": float(f)}
+                  for z, t, f in zip(city.zones, r.true_share, r.final_share, strict=True)],
+        "total_variation": float(0.5 * np.abs(r.final_share - r.true_share).sum()), "seed": seed})
 
 
 # --------------------------------------------------------------------------- stops
@@ -356,41 +366,124 @@ def stops(
     request: Request,
     city: CityDep,
     store: StoreDep,
-    group_column: Annotated[str, Query(description="A group column declared lawful in audits.toml")] = "area_group",
-    target: Annotated[str | None, Query(description="The group tested against the others (default: the "
-                                                    "last area group)")] = None,
-    start: Annotated[str | None, Query()] = None,
-    end: Annotated[str | None, Query()] = None,
-) -> dict[str, Any]:
-    """Outcome and veil-of-darkness tests on the store's stop records (none until a stop source exists: 422)."""
+    group_column: Annotated[str, Query(description="area_group (the area group of the stop's zone, audits.toml "
+                                                   "[groups]) or a group column the deployment's policies file "
+                                                   "declares lawful with its legal basis")] = "area_group",
+    reference_group: Annotated[str | None, Query(description="The group the others are compared with (default: the "
+                                                       "configured reference area group; for a declared column, "
+                                                       "its most frequent value)")] = None,
+    target: Annotated[str | None, Query(description="The group the veil of darkness tests (default: the last "
+                                                    "area group; for a declared column, the most frequent "
+                                                    "non-reference value)")] = None,
+    start: Annotated[DateText | None, Query(description="First day included, YYYY-MM-DD (UTC)")] = None,
+    end: Annotated[DateText | None, Query(description="First day excluded, YYYY-MM-DD (UTC)")] = None,
+) -> StopAuditResult:
+    """Search-rate, hit-rate and veil-of-darkness tests on the store's stop records, by group (docs/stops.md).
+
+    Degenerate input (no stop, no search outcome, every search finding something or none, a group under the
+    documented minimum) is refused with a 422 that says what is missing.
+    """
+    import pyarrow as pa
+
+    from observatoire.audits.stops import (MIN_GROUP_SEARCHES, MIN_GROUP_STOPS, PRIMARY_WINDOW,
+                                           declared_group_columns, rate_test, veil_sensitivity)
+
     config = _config(request)
-    check_group_column(group_column, config.lawful_group_columns)
+    settings = getattr(request.app.state, "settings", None)
+    declared = declared_group_columns(getattr(settings, "policy_path", None))
+    lawful = sorted({"area_group", *config.lawful_group_columns, *declared})
+    check_group_column(group_column, lawful)
     first, stop = parse_date("start", start), parse_date("end", end)
     sources = list(config.stop_sources)
+    columns = ("person_searched", "vehicle_searched", "found", *declared)
 
     def fetch(events: Any) -> Any:
         kept = filter_events(events, start=first, end=stop)
         kept = kept.filter(kept.source.isin(sources), kept.zone_id.notnull())
-        return kept.select("occurred_at", "zone_id").to_pyarrow()
+        own = kept.attributes["stops"]
+        return kept.select("occurred_at", "zone_id", **{c: own[c] for c in columns}).to_pyarrow()
 
     table = store.query(fetch)
     if table.num_rows == 0:
-        raise InputError(f"the store holds no stop records (sources: {', '.join(sources)}): "
-                         "no stop or identity-check source is connected yet")
-    if group_column != "area_group":
-        raise InputError(f"stop records carry no column {group_column[:40]!r}; only area_group is derived")
+        raise InputError(f"the store holds no stop records (sources: {', '.join(sources)}) in the period: "
+                         "nothing to audit")
+    if group_column == "area_group":
+        zone_group = area_groups(city, config.groups)
+        groups = np.array([zone_group.get(z) for z in table["zone_id"].to_pylist()], dtype=object)
+        ref = reference_group or config.groups.reference
+        default_target = next((lab for lab in reversed(config.groups.labels) if lab != ref), None)
+    elif group_column in declared:
+        groups = np.array(table[group_column].to_pylist(), dtype=object)
+        present = groups[groups != None].astype(str)  # noqa: E711
+        if present.size == 0:
+            raise InputError(f"no stop record of the period carries {group_column}: the column is declared lawful "
+                             "but the exports did not fill it")
+        values, counts = np.unique(present, return_counts=True)
+        by_size = [str(v) for v in values[np.argsort(-counts, kind="stable")]]
+        ref = reference_group or by_size[0]
+        default_target = next((v for v in by_size if v != ref), None)
+    else:
+        raise InputError(f"stop records carry no column {group_column[:40]!r}: it is listed in audits.toml but the "
+                         "deployment's policies file does not keep it with a legal basis ([stops.lawful])")
+    with_group = groups != None  # noqa: E711
+    tgt = target or default_target
+    if tgt is None or tgt == ref:
+        raise InputError("the veil of darkness needs a target group other than the reference")
+    person = np.array(table["person_searched"].to_pylist(), dtype=object)
+    vehicle = np.array(table["vehicle_searched"].to_pylist(), dtype=object)
+    known = (person != None) | (vehicle != None)  # noqa: E711
+    if not known.any():
+        raise InputError("no stop record of the period says whether a search took place (person_searched, "
+                         "vehicle_searched are empty): there is no search outcome to test")
+    searched = (person == True) | (vehicle == True)  # noqa: E712
+    search = rate_test(groups[with_group & known], searched[with_group & known], reference=ref, level=config.level,
+                       minimum=MIN_GROUP_STOPS, records="stops", event="searched")
+    found = np.array(table["found"].to_pylist(), dtype=object)
+    has_found = searched & (found != None) & with_group  # noqa: E711
+    if not (searched & with_group).any() or not has_found.any():
+        raise InputError("no searched stop of the period says whether the search found something (found is "
+                         "empty): there is no outcome for the hit-rate test")
+    hits = rate_test(groups[has_found], found[has_found] == True, reference=ref,  # noqa: E712
+                     level=config.level, minimum=MIN_GROUP_SEARCHES, records="searches", event="successful")
     if not city.has_boundaries:
-        raise InputError("the city profile has no boundaries: no coordinates for the sun")
-    zone_group = area_groups(city, config.groups)
-    import pyarrow as pa
-
-    stops_table = pa.table({"occurred_at": table["occurred_at"],
-                            "area_group": [zone_group.get(z, "") for z in table["zone_id"].to_pylist()]})
+        raise InputError("the city profile has no boundaries: no location for the sun (veil of darkness)")
     centre = city.outline.centroid
-    result = stop_audit(stops_table, group_column=group_column, target=target or config.groups.labels[-1],
-                        lawful=config.lawful_group_columns, lat=float(centre.y), lon=float(centre.x),
-                        timezone=city.timezone, level=config.level)
-    return {"group_column": result.group_column, "target": result.target, "stops": result.stops,
-            "outcome": None if result.outcome is None else vars(result.outcome),
-            "outcome_note": "stop records carry no search outcome yet" if result.outcome is None else None,
-            "veil_of_darkness": vars(result.veil)}
+    lat, lon = float(centre.y), float(centre.x)
+    veil = veil_sensitivity(groups[with_group] == tgt, pa.array(table["occurred_at"].filter(pa.array(with_group))),
+                            lat=lat, lon=lon, timezone=city.timezone, level=config.level)
+
+    def row(spec: Any, v: Any) -> dict[str, Any]:
+        estimable = v.coef_dark is not None
+        return {"key": spec.key, "description": spec.description, "window": v.window,
+                "stops_in_window": v.stops_in_window, "dark_stops": v.dark_stops,
+                "share_target_light": v.share_target_light, "share_target_dark": v.share_target_dark,
+                "coef_dark": v.coef_dark, "ci_low": v.ci_low, "ci_high": v.ci_high, "p_value": v.p_value,
+                "estimable": estimable, "disparity": v.disparity if estimable else None,
+                "note": None if estimable else (
+                    "not estimable: fewer than 50 stops in the window, fewer than 10 light or dark ones, the "
+                    "target group always or never present, or the regression did not converge")}
+
+    rows = [row(spec, v) for spec, v in veil]
+    primary = next(r for r in rows if r["key"] == PRIMARY_WINDOW)
+    estimable = [r for r in rows if r["estimable"]]
+    consistent = (all(r["disparity"] == primary["disparity"] for r in estimable)
+                  if primary["estimable"] and len(estimable) >= 2 else None)
+
+    def rate_dict(test: Any, question: str) -> dict[str, Any]:
+        return {"question": question, "groups": [vars(g) for g in test.groups],
+                "comparisons": [vars(c) for c in test.comparisons], "level": test.level,
+                "adjusted_level": test.adjusted_level, "minimum_per_group": test.minimum, "flagged": test.flagged}
+
+    return StopAuditResult.model_validate({
+        "period": _period(first, stop), "sources": sources, "group_column": group_column,
+        "legal_basis": declared.get(group_column), "reference": ref, "target": tgt,
+        "stops": int(table.num_rows), "stops_without_group": int((~with_group).sum()),
+        "searches": int((searched & with_group).sum()),
+        "search_rate": rate_dict(search, "Are stops of one group searched more often than those of the reference?"),
+        "hit_rate": rate_dict(hits, "Do searches of one group find something less (or more) often than those of "
+                                    "the reference?"),
+        "veil_of_darkness": {"target": tgt, "location": {"lat": lat, "lon": lon}, "timezone": city.timezone,
+                             "primary": primary, "sensitivity": rows, "consistent": consistent},
+        "flagged": bool(search.flagged or hits.flagged or bool(primary["disparity"])),
+        "conclusive": bool(primary["estimable"]),
+    })

@@ -23,6 +23,8 @@ from observatoire.api.access import (
     allowed_purposes,
     record,
 )
+from observatoire.api.models import IssuedToken, Me, TokenList, TokenView
+from observatoire.api.openapi import NOT_FOUND
 from observatoire.auth.oidc import OidcError
 from observatoire.auth.sessions import COOKIE
 from observatoire.errors import InputError
@@ -202,12 +204,12 @@ def oidc_callback(
 
 
 @router.get("/api/v1/me")
-def me(request: Request) -> dict[str, Any]:
+def me(request: Request) -> Me:
     """Who the caller is: login, role, how authenticated, the purposes open to the role, and
     (session only) the CSRF token that unsafe requests must send in ``X-CSRF-Token``."""
     p: Principal = request.state.principal
-    return {"login": p.login, "role": p.role, "via": p.via, "purposes": allowed_purposes(request, p.role),
-            "csrf_token": p.session.csrf if p.session is not None else None}
+    return Me(login=p.login, role=p.role, via=p.via, purposes=allowed_purposes(request, p.role),
+              csrf_token=p.session.csrf if p.session is not None else None)
 
 
 class TokenRequest(BaseModel):
@@ -224,23 +226,23 @@ def _token_view(t: Any) -> dict[str, Any]:
 
 
 @router.get("/api/v1/tokens")
-def tokens(request: Request) -> dict[str, Any]:
+def tokens(request: Request) -> TokenList:
     """Every API token issued (never a secret)."""
-    return {"tokens": [_token_view(t) for t in request.app.state.auth.tokens.list()]}
+    return TokenList(tokens=[TokenView(**_token_view(t)) for t in request.app.state.auth.tokens.list()])
 
 
 @router.post("/api/v1/tokens", status_code=201)
-def issue_token(request: Request, body: TokenRequest) -> dict[str, Any]:
+def issue_token(request: Request, body: TokenRequest) -> IssuedToken:
     """Issue a token; its secret is in this answer only."""
     p: Principal = request.state.principal
     token, secret = request.app.state.auth.tokens.issue(body.name, body.role, issued_by=p.actor, days=body.days)
     record(request, "token_issued", p, dataset="tokens", detail={"token_id": token.id, "token_role": token.role,
                                                                  "expires_at": token.expires_at})
-    return {**_token_view(token), "secret": secret}
+    return IssuedToken(**_token_view(token), secret=secret)
 
 
-@router.delete("/api/v1/tokens/{token_id}")
-def revoke_token(request: Request, token_id: str) -> dict[str, Any]:
+@router.delete("/api/v1/tokens/{token_id}", responses=NOT_FOUND)
+def revoke_token(request: Request, token_id: str) -> TokenView:
     """Revoke a token for good."""
     p: Principal = request.state.principal
     try:
@@ -248,4 +250,4 @@ def revoke_token(request: Request, token_id: str) -> dict[str, Any]:
     except InputError:
         raise HTTPException(404, "no such token") from None
     record(request, "token_revoked", p, dataset="tokens", detail={"token_id": token.id})
-    return _token_view(token)
+    return TokenView(**_token_view(token))

@@ -1,5 +1,5 @@
 """``GET /api/v1/events``: event-level (pseudonymised) records, for a declared purpose, with the
-fields the caller's role may see (``api/access.py: EVENT_FIELDS``); every call is audited."""
+fields the caller's role may see (``governance/access.py: EVENT_FIELDS``); every call is audited."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from observatoire.analytics.counts import filter_events
-from observatoire.api.access import EVENT_FIELDS, Principal
+from observatoire.api.access import AuditNoteDep, Principal
+from observatoire.governance.access import EVENT_FIELDS
 from observatoire.api.deps import StoreDep
+from observatoire.api.models import EventRecords
 from observatoire.api.params import CountFilters, count_filters, split_values
 from observatoire.api.routes.cells import check_filter_sources
 
@@ -37,10 +39,11 @@ def select_events(events: ir.Table, filters: CountFilters, zones: tuple[str, ...
 def events(
     request: Request,
     store: StoreDep,
+    note: AuditNoteDep,
     filters: FiltersDep,
     zone: Annotated[list[str] | None, Query(description="Zone id(s), repeated or comma-separated")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Most records returned (oldest first)")] = 100,
-) -> dict[str, Any]:
+) -> EventRecords:
     """Event-level records (header ``X-Purpose`` required), with the fields of the caller's role.
 
     Analysts and supervisors see what, when and where; auditors also provenance and the
@@ -54,9 +57,9 @@ def events(
     rows = store.query(lambda t: select_events(t, filters, zones, fields=fields, limit=limit + 1))
     truncated = len(rows) > limit
     rows = rows[:limit]
-    request.state.audit_rows = len(rows)
-    return {"purpose": principal.purpose, "role": principal.role, "fields": list(fields), "count": len(rows),
-            "truncated": truncated, "rows": rows}
+    note.rows = len(rows)
+    return EventRecords(purpose=principal.purpose, role=principal.role, fields=list(fields), count=len(rows),
+                        truncated=truncated, rows=rows)
 
 
 EXPORT_LIMIT = 100_000
@@ -73,10 +76,12 @@ def _cell(value: object) -> object:
     return value
 
 
-@router.get("/events/export")
+@router.get("/events/export", response_class=Response, responses={200: {
+    "content": {"text/csv": {"schema": {"type": "string"}}}, "description": "The records, ';'-separated"}})
 def export_events(
     request: Request,
     store: StoreDep,
+    note: AuditNoteDep,
     filters: FiltersDep,
     recipient: Annotated[str, Query(max_length=64, description="To whom the records are handed: a code of the "
                                                            "configured closed list (auth.toml [recipients])")],
@@ -98,7 +103,7 @@ def export_events(
         from observatoire.errors import InputError
 
         raise InputError(f"unknown recipient; the configured recipients are: {', '.join(sorted(recipients))}")
-    request.state.audit_recipient = recipient
+    note.recipient = recipient
     check_filter_sources(store, filters)
     zones = split_values(zone)
     fields = EVENT_FIELDS.get(principal.role, ())
@@ -107,7 +112,7 @@ def export_events(
         from observatoire.errors import InputError
 
         raise InputError(f"more than {EXPORT_LIMIT:,} records match: narrow the period, zones or sources")
-    request.state.audit_rows = len(rows)
+    note.rows = len(rows)
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     present = [f for f in fields if not rows or f in rows[0]]

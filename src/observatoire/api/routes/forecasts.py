@@ -15,7 +15,7 @@ import ibis.expr.types as ir
 import numpy as np
 from fastapi import APIRouter, Depends, Query, Request
 
-from observatoire.analytics.forecast.registry import load_forecasters
+from observatoire.analytics.forecast.registry import load_forecasters, method_defaults
 from observatoire.analytics.forecast.service import ForecastRun, ForecastService, Summary, data_extent
 from observatoire.analytics.places import CityGrid
 from observatoire.api.deps import CityDep, GridsDep, StoreDep
@@ -30,9 +30,10 @@ from observatoire.api.models import (
     OriginScore,
     Period,
 )
-from observatoire.api.params import CountFilters, count_filters, parse_date
+from observatoire.api.params import CELL_M_DESCRIPTION, CountFilters, DateText, count_filters, parse_date
 from observatoire.api.routes.cells import check_filter_sources, filters_echo, finite, grid_info, polygons
 from observatoire.city.profile import CityProfile
+from observatoire.errors import InputError
 from observatoire.event.schema import ATTRIBUTES
 
 if TYPE_CHECKING:
@@ -41,6 +42,29 @@ if TYPE_CHECKING:
 router = APIRouter(prefix="/api/v1", tags=["forecasts"])
 
 _LOCK = threading.Lock()
+
+# What a forecast may cost. A fit trains on the most recent events of its window, at most the method's cap, but
+# never on less than one horizon (capped.py): past the cap, a longer horizon means more training events, and the
+# ETAS fits' cost grows with their square (same-cell pairs). On a synthetic city-year (1,000,000 events, two shared
+# cores), grid_etas took 4 s at 7 days, 9 s at 14, 30 s at 28, 46 s at 34 and 145 s at 56: 28 days (four weeks, the
+# longest planning horizon) is the limit. The cap itself may be lowered, never raised (its cost is the method's).
+MAX_HORIZON_DAYS = 28
+MAX_TRAIN_EVENTS = 200_000      # the largest cap of the built-in methods (historical_average, prospective, naive)
+HORIZON_DESCRIPTION = (f"Length of the forecast window, days (at most {MAX_HORIZON_DAYS}, and at most train_days: "
+                       "the fits' cost grows with the events of one horizon)")
+MAX_TRAIN_DESCRIPTION = ("Cap on training events per fit (most recent kept); default and maximum: the method's own "
+                         "(20,000 grid_etas, 4,000 st_etas, 200,000 the others)")
+
+
+def check_training_cap(service: ForecastService, method: str, max_train_events: int | None) -> None:
+    """422 for a cap above the method's own (which bounds what one of its fits costs); unknown methods are the
+    service's to refuse."""
+    if max_train_events is None or method not in service.forecasters:
+        return
+    cap = method_defaults(service.forecasters[method]).max_train_events
+    if max_train_events > cap:
+        raise InputError(f"max_train_events ({max_train_events:,}) must not exceed the {method} method's own cap "
+                         f"({cap:,}): a lower cap answers faster, a higher one would cost more than the method allows")
 
 
 def forecast_service(request: Request) -> ForecastService:
@@ -112,16 +136,17 @@ def forecasts(
     service: ServiceDep,
     method: Annotated[str, Query(description="naive, historical_average, prospective, grid_etas or st_etas "
                                              "(or a registered plug-in)")] = "grid_etas",
-    end: Annotated[str | None, Query(description="Forecast origin YYYY-MM-DD (UTC); default: the day after the "
-                                                 "last event")] = None,
-    horizon_days: Annotated[int, Query(ge=1, le=56, description="Length of the forecast window, days")] = 7,
+    end: Annotated[DateText | None, Query(description="Forecast origin YYYY-MM-DD (UTC); default: the day after the "
+                                                      "last event")] = None,
+    horizon_days: Annotated[int, Query(ge=1, le=MAX_HORIZON_DAYS, description=HORIZON_DESCRIPTION)] = 7,
     train_days: Annotated[int, Query(ge=7, le=1095, description="Training window before each origin, days")] = 365,
     k: Annotated[float, Query(gt=0, le=0.5, description="Share of the city's area to select")] = 0.05,
-    cell_m: Annotated[float, Query(ge=50, le=5000, description="Side of a grid cell, metres")] = 250.0,
-    origins: Annotated[int, Query(ge=2, le=26, description="Backtest origins, the last one at end - horizon")] = 8,
+    cell_m: Annotated[float, Query(ge=50, le=5000, description=CELL_M_DESCRIPTION)] = 250.0,
+    origins: Annotated[int, Query(ge=2, le=26, description="Backtest origins, the last one at end - horizon (each "
+                                                           "costs a fit of the method and one of the baseline)")] = 8,
     origin_step_days: Annotated[int, Query(ge=1, le=28, description="Days between backtest origins")] = 7,
-    max_train_events: Annotated[int | None, Query(ge=100, le=1_000_000, description="Cap on training events per "
-                                                  "fit (most recent kept); default by method")] = None,
+    max_train_events: Annotated[int | None, Query(ge=100, le=MAX_TRAIN_EVENTS, description=MAX_TRAIN_DESCRIPTION)] \
+        = None,
     seed: Annotated[int, Query(ge=0, le=2**32 - 1, description="Seed of every random draw (ties, bootstrap)")] = 0,
     source: Annotated[list[str] | None, Query(description="Source name(s)")] = None,
     category: Annotated[list[str] | None, Query(description="Category code(s)")] = None,
@@ -138,6 +163,7 @@ def forecasts(
     origins.
     """
     service.validate(method, horizon_days=horizon_days, train_days=train_days, training=training)
+    check_training_cap(service, method, max_train_events)
     filters = count_filters(None, None, source, category)
     if not set(filters.sources) <= set(ATTRIBUTES):     # registered sources need no scan of the store
         check_filter_sources(store, filters)

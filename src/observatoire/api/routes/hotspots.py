@@ -11,14 +11,19 @@ from fastapi import APIRouter, Depends, Query, Response
 from observatoire.analytics.places import cell_counts, kde_cells, masked_gi_star, query_cell_counts, query_placed
 from observatoire.api.deps import CityDep, GridsDep, StoreDep
 from observatoire.api.models import HotspotParameters, Hotspots, Period
-from observatoire.api.params import CountFilters, count_filters
+from observatoire.api.params import CELL_M_DESCRIPTION, CountFilters, count_filters
 from observatoire.api.routes.cells import check_filter_sources, filters_echo, finite_list, grid_info
+from observatoire.errors import InputError
 from observatoire.event.schema import ATTRIBUTES
 
 router = APIRouter(prefix="/api/v1", tags=["hotspots"])
 
 FiltersDep = Annotated[CountFilters, Depends(count_filters)]
 KDE_MAX_POINTS = 100_000
+# The KDE's cost is its pairs (point, cell centre within the radius): up to 100,000 points times
+# pi (bandwidth_m / cell_m)^2 cells each. On a synthetic city-year (a 100 m grid, two shared cores): 1.5 s at a
+# radius of 4 or 5 cells, 5.5 s at 8, 6.6 s at 10; at 100 cells (10 km on a 100 m grid) it needs billions of pairs.
+KDE_MAX_CELLS_PER_BANDWIDTH = 5
 
 
 @router.get("/hotspots", response_model=Hotspots)
@@ -28,9 +33,11 @@ def hotspots(
     grids: GridsDep,
     filters: FiltersDep,
     method: Annotated[Literal["gi_star", "kde"], Query(description="gi_star (Getis-Ord, FDR) or kde")] = "gi_star",
-    cell_m: Annotated[float, Query(ge=50, le=5000, description="Side of a grid cell, metres")] = 250.0,
+    cell_m: Annotated[float, Query(ge=50, le=5000, description=CELL_M_DESCRIPTION)] = 250.0,
     alpha: Annotated[float, Query(gt=0, le=0.5, description="FDR level for the hot flags")] = 0.05,
-    bandwidth_m: Annotated[float, Query(gt=0, le=10000, description="KDE quartic radius, metres")] = 500.0,
+    bandwidth_m: Annotated[float, Query(gt=0, le=10000, description=(
+        f"KDE quartic radius, metres; at most {KDE_MAX_CELLS_PER_BANDWIDTH} × cell_m (the KDE's cost grows with "
+        "(bandwidth_m / cell_m)²)"))] = 500.0,
     seed: Annotated[int, Query(ge=0, le=2**32 - 1, description="Seed of the KDE's sample above 100,000 points")] = 0,
 ) -> Response:
     """Every cell of a square grid intersecting the city, with the events with a point in it.
@@ -43,6 +50,9 @@ def hotspots(
     The body is the JSON of :class:`~observatoire.api.models.Hotspots` (the response model), written
     directly: one dict per cell and the grid's cached polygons, not one model per cell.
     """
+    if method == "kde" and bandwidth_m > KDE_MAX_CELLS_PER_BANDWIDTH * cell_m:
+        raise InputError(f"bandwidth_m ({bandwidth_m:g}) must not exceed {KDE_MAX_CELLS_PER_BANDWIDTH} × cell_m "
+                         f"({KDE_MAX_CELLS_PER_BANDWIDTH * cell_m:g}): use a coarser grid for a wider kernel")
     if not set(filters.sources) <= set(ATTRIBUTES):     # registered sources need no scan of the store
         check_filter_sources(store, filters)
     cells = grids.cells(cell_m)

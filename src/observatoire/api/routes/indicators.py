@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
 from observatoire.analytics.indicators import Thresholds, comparable, daily_counts, indicators_from_daily
 from observatoire.api.deps import CityDep, StoreDep
-from observatoire.api.params import CountFilters, count_filters, parse_date
-from observatoire.api.routes.cells import check_filter_sources
-from observatoire.errors import InputError
+from observatoire.api.models import Indicators
+from observatoire.api.params import CountFilters, DateText, count_filters, parse_date
+from observatoire.api.routes.cells import check_filter_sources, filters_echo
 from observatoire.event.schema import ATTRIBUTES
 
 router = APIRouter(prefix="/api/v1", tags=["indicators"])
@@ -24,12 +24,13 @@ def indicators(
     city: CityDep,
     store: StoreDep,
     filters: FiltersDep,
-    reference: Annotated[str | None, Query(description="Reference day (local), YYYY-MM-DD: windows end on it "
-                                                       "(default: the last day of the theme's data).")] = None,
+    reference: Annotated[DateText | None, Query(description="Reference day (local), YYYY-MM-DD: windows end on it "
+                                                            "(default: the last day of the theme's data).")] = None,
     baseline_years: Annotated[int | None, Query(ge=1, le=10, description="Years of the same period averaged "
                                                 "(default: the largest of 1 to 3 the data support)")] = None,
-    method: Annotated[str, Query(description="Exception test: poisson or band (mean ± z·sd)")] = "poisson",
-) -> dict[str, Any]:
+    method: Annotated[Literal["poisson", "band"], Query(
+        description="Exception test: poisson or band (mean ± z·sd)")] = "poisson",
+) -> Indicators:
     """Per zone: 7-day, 28-day and year-to-date counts against the previous period and the
     ``baseline_years`` average and standard deviation, with an exception flag (exact
     Poisson test or control band, never a bare percentage change), trend and criticality
@@ -41,8 +42,6 @@ def indicators(
     if not set(filters.sources) <= set(ATTRIBUTES):     # registered sources need no scan of the store
         check_filter_sources(store, filters)
     day = parse_date("reference", reference)
-    if method not in ("poisson", "band"):
-        raise InputError(f"method: {method[:20]!r} is not poisson or band")
     backend = store.store      # its rollups answer the daily counts when it keeps them
     daily = store.query(lambda events: daily_counts(events, city=city, sources=filters.sources or None,
                                                     categories=filters.categories or None, store=backend))
@@ -52,7 +51,7 @@ def indicators(
                         retention_days=None if retention is None else retention.days)
     table = indicators_from_daily(chosen.daily, reference=day, city=city, baseline_years=chosen.baseline_years,
                                   thresholds=Thresholds(method=method))
-    return {"reference": day.isoformat(), "baseline_years": chosen.baseline_years, "method": method,
-            "filters": {"sources": list(filters.sources) or None, "categories": list(filters.categories) or None},
-            "sources": list(chosen.included), "excluded_sources": list(chosen.excluded),
-            "rows": table.to_pylist()}
+    return Indicators.model_validate({
+        "reference": day.isoformat(), "baseline_years": chosen.baseline_years, "method": method,
+        "filters": filters_echo(filters), "sources": list(chosen.included), "excluded_sources": list(chosen.excluded),
+        "rows": table.to_pylist()})

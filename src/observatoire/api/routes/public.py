@@ -17,9 +17,12 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse
 
+from observatoire.api.access import AuditNoteDep
+from observatoire.api.models import Ledger, ReleaseDocument, ReleaseList
+from observatoire.api.openapi import NOT_FOUND
 from observatoire.api.routes.pages import static_page
 from observatoire.release.archive import ReleaseArchive
 
@@ -41,41 +44,55 @@ def _summary(manifest: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/api/v1/public/releases")
-def releases(request: Request) -> dict[str, Any]:
+def releases(request: Request, note: AuditNoteDep) -> ReleaseList:
     """The published monthly releases, newest first (their period, privacy loss, threshold and files)."""
     manifests = _archive(request).manifests()
-    request.state.audit_rows = len(manifests)
-    return {"releases": [_summary(m) for m in reversed(manifests)]}
+    note.rows = len(manifests)
+    return ReleaseList.model_validate({"releases": [_summary(m) for m in reversed(manifests)]})
 
 
-@router.get("/api/v1/public/releases/{release_id}")
-def release(request: Request, release_id: str) -> dict[str, Any]:
+def _published(request: Request, release_id: str, name: str | None = None) -> None:
+    """404 unless ``release_id`` is a published release (and ``name`` one of its public files)."""
+    if release_id not in _archive(request).ids():
+        raise HTTPException(404, f"no published release {release_id[:20]!r}")
+    if name is not None and name not in MEDIA_TYPES:
+        raise HTTPException(404, f"a release has no file {name[:40]!r}; files: {', '.join(sorted(MEDIA_TYPES))}")
+
+
+@router.get("/api/v1/public/releases/{release_id}", response_model=ReleaseDocument, responses=NOT_FOUND)
+def release(request: Request, release_id: str) -> Response:
     """One release: its manifest (mechanism, parameters, privacy loss, code version) and its tables."""
-    archive = _archive(request)
-    manifest = archive.manifest(release_id)
-    return {"manifest": manifest, "tables": archive.tables(release_id)}
+    _published(request, release_id)
+    # As published, made once per release (ReleaseArchive.document): the numbers are never drawn again.
+    return Response(_archive(request).document(release_id), media_type="application/json")
 
 
-@router.get("/api/v1/public/releases/{release_id}/{name}")
+@router.get("/api/v1/public/releases/{release_id}/{name}", response_class=FileResponse, responses={
+    **NOT_FOUND, 200: {"description": "The file, byte for byte as published",
+                       "content": {t.split(";")[0]: {"schema": {"type": "string"}} for t in MEDIA_TYPES.values()}}})
 def release_file(request: Request, release_id: str, name: str) -> FileResponse:
     """A release's file to download, byte for byte as published (its SHA-256 is in the manifest)."""
+    _published(request, release_id, name)
     path = _archive(request).path(release_id, name)
     return FileResponse(path, media_type=MEDIA_TYPES[name], filename=f"observatoire-{release_id}-{name}")
 
 
 @router.get("/api/v1/public/ledger")
-def ledger(request: Request) -> dict[str, Any]:
+def ledger(request: Request) -> Ledger:
     """The privacy ledger: every release's loss (epsilon, delta) per measured table, and per year against the
     configured budget."""
-    return _archive(request).ledger(request.app.state.release_config.annual_budget)
+    return Ledger.model_validate(_archive(request).ledger(request.app.state.release_config.annual_budget))
 
 
 REPORTS_KEPT = 32
 
 
-@router.get("/api/v1/public/report")
+@router.get("/api/v1/public/report", response_class=HTMLResponse, responses={200: {
+    "description": "The report, as HTML or PDF",
+    "content": {"text/html": {"schema": {"type": "string"}}, "application/pdf": {"schema": {"type": "string"}}}}})
 def report(request: Request,
-           period: Annotated[str, Query(description="A quarter 2026-Q4, a month 2026-11 or a year 2026.")],
+           period: Annotated[str, Query(max_length=16, description="A quarter 2026-Q4, a month 2026-11 or a year "
+                                                                   "2026.")],
            format: Annotated[Literal["html", "pdf"], Query(description="html or pdf.")] = "html",  # noqa: A002
            ) -> Response:
     """The public version of the periodic control report: built from the releases only, once a day per period,

@@ -7,6 +7,8 @@ from typing import Any
 
 from fastapi import APIRouter, Body, HTTPException, Request
 
+from observatoire.api.models import Rules, RuleVersionOut
+
 from observatoire.registry.feedback import FeedbackLog
 from observatoire.registry.publish import published
 from observatoire.registry.versions import AccessDenied, RuleRegistry, RuleVersion
@@ -43,8 +45,10 @@ def caller(request: Request) -> tuple[str, str]:
     return str(actor), str(role)
 
 
-@router.get("/rules")
-def rules(request: Request) -> dict[str, Any]:
+# A rule carries false_positives_withheld for the public only, and its kind's engine fields
+# (response_model_exclude_unset: what the registry publishes, as it publishes it).
+@router.get("/rules", response_model=Rules, response_model_exclude_unset=True)
+def rules(request: Request) -> Rules:
     """The published rule registry: every rule, its versions and states; for staff, the false-positive rate of
     its alerts from operators' feedback (``false / (confirmed + false)``, Wilson 95 % interval), which the public
     does not see (exact counts about alerts)."""
@@ -53,15 +57,15 @@ def rules(request: Request) -> dict[str, Any]:
     principal = getattr(request.state, "principal", None)
     staff = principal is not None and principal.role != "public"
     feedback = FeedbackLog(settings.registry_dir, clock=settings.clock) if staff else None
-    return {"as_of": settings.clock().isoformat(), "rules": published(registry, feedback)}
+    return Rules.model_validate({"as_of": settings.clock(), "rules": published(registry, feedback)})
 
 
-def _version(v: RuleVersion) -> dict[str, Any]:
-    return {"id": v.rule_id, **v.public(), "document": dict(v.document)}
+def _version(v: RuleVersion) -> RuleVersionOut:
+    return RuleVersionOut.model_validate({"id": v.rule_id, **v.public(), "document": dict(v.document)})
 
 
 @router.post("/rules/{rule_id}/versions", status_code=201)
-def propose(request: Request, rule_id: str, document: dict[str, Any] = Body(...)) -> dict[str, Any]:
+def propose(request: Request, rule_id: str, document: dict[str, Any] = Body(...)) -> RuleVersionOut:
     """Propose a new version of a rule (or a new rule, version 1): stored pending until a supervisor
     other than the author approves it. The body is the rule document (the YAML's keys, as JSON)."""
     actor, role = caller(request)
@@ -73,7 +77,7 @@ def propose(request: Request, rule_id: str, document: dict[str, Any] = Body(...)
         raise HTTPException(status_code=403, detail=str(exc)) from None
 
 
-def _decide(request: Request, rule_id: str, version: int, approve: bool) -> dict[str, Any]:
+def _decide(request: Request, rule_id: str, version: int, approve: bool) -> RuleVersionOut:
     actor, role = caller(request)
     registry = registry_of(request)
     try:
@@ -84,12 +88,12 @@ def _decide(request: Request, rule_id: str, version: int, approve: bool) -> dict
 
 
 @router.post("/rules/{rule_id}/versions/{version}/approve")
-def approve(request: Request, rule_id: str, version: int) -> dict[str, Any]:
+def approve(request: Request, rule_id: str, version: int) -> RuleVersionOut:
     """Approve a pending version: it becomes the active one (a supervisor other than its author)."""
     return _decide(request, rule_id, version, True)
 
 
 @router.post("/rules/{rule_id}/versions/{version}/reject")
-def reject(request: Request, rule_id: str, version: int) -> dict[str, Any]:
+def reject(request: Request, rule_id: str, version: int) -> RuleVersionOut:
     """Reject a pending version (a supervisor other than its author); it stays in the history."""
     return _decide(request, rule_id, version, False)
