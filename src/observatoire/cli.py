@@ -94,35 +94,78 @@ def _ingest(paths: list[Path], source: str | None, settings: Settings, replace_r
 
 
 def _serve(settings: Settings, host: str, port: int, purge_every_h: float = 24.0,
-           release_every_h: float = 1.0) -> None:
+           release_every_h: float = 1.0, workers: int = 1, worker_env: dict[str, str] | None = None) -> None:
+    """Serve ``settings``' app; with ``workers`` > 1, that many processes each build it with :func:`worker_app`
+    from the environment (``worker_env`` added to it: what the command line set), while the schedules run once,
+    in this process."""
     import uvicorn
 
     from observatoire.api.app import NoQueryStrings, create_app
     from observatoire.governance.purge import PurgeScheduler
     from observatoire.release.schedule import ReleaseScheduler
 
-    app_ = create_app(settings)
+    app_: Any = create_app(settings)          # with several workers: refuses a bad configuration before they start
+    if workers > 1:
+        os.environ.update(worker_env or {})
+        app_ = APP_FACTORY
     if purge_every_h > 0:
         PurgeScheduler(settings, purge_every_h * 3600).start()
         console.print(f"purging records past their retention now and every {purge_every_h:g} h")
     if release_every_h > 0:
         ReleaseScheduler(settings, release_every_h * 3600).start()
         console.print(f"publishing each closed month now and every {release_every_h:g} h (observatoire release list)")
-    console.print(f"serving the observatory on http://{host}:{port}/ (Ctrl-C to stop)")
-    config = server_config(app_, host, port, settings.trusted_proxies)
+    console.print(f"serving the observatory on http://{host}:{port}/ with {workers} worker process(es) (Ctrl-C to stop)")
+    config = server_config(app_, host, port, settings.trusted_proxies, workers=workers)
     logging.getLogger("uvicorn.access").addFilter(NoQueryStrings())
-    uvicorn.Server(config).run()
+    if workers > 1:
+        from uvicorn.supervisors import Multiprocess
+
+        Multiprocess(config, sockets=[listening_socket(config)]).run()
+    else:
+        uvicorn.Server(config).run()
 
 
-def server_config(app_: Any, host: str, port: int, trusted_proxies: tuple[str, ...]) -> Any:
+def listening_socket(config: Any) -> Any:
+    """The socket the worker processes share, its connections without Nagle's delay: uvicorn binds it without naming
+    TCP, so asyncio leaves Nagle on for the connections it accepts (and a small answer on a kept-alive connection
+    then waits some 40 ms for the client's delayed acknowledgement); Linux passes the option on to them."""
+    import socket
+
+    sock = config.bind_socket()
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+# What each worker process builds when ``serve --workers`` is above 1 (uvicorn's factory mode): the app of the
+# settings the environment gives (the parent's ``OBSERVATOIRE_*`` variables, plus what its command line set).
+APP_FACTORY = "observatoire.cli:worker_app"
+
+
+def worker_app() -> Any:
+    """The app of one worker process: :func:`~observatoire.api.app.app_from_env`, its access log without query
+    strings (as the single process's)."""
+    from observatoire.api.app import NoQueryStrings, app_from_env
+
+    logging.getLogger("uvicorn.access").addFilter(NoQueryStrings())
+    return app_from_env()
+
+
+def server_config(app_: Any, host: str, port: int, trusted_proxies: tuple[str, ...], *, workers: int = 1) -> Any:
     """uvicorn's configuration: forwarded headers believed only from the configured proxies (uvicorn's own default
-    believes any caller on loopback, so a local client could name any address and dodge the login throttle)."""
+    believes any caller on loopback, so a local client could name any address and dodge the login throttle);
+    ``workers`` processes when ``app_`` is the import string of an app factory (:data:`APP_FACTORY`), each given
+    a minute to build its app before the supervisor deems it hung."""
     import uvicorn
 
+    options: dict[str, Any] = {"log_level": "info"}
+    if workers > 1:
+        if not isinstance(app_, str):
+            raise InputError("several workers need the app as the import string of a factory (APP_FACTORY)")
+        options.update(workers=workers, factory=True, timeout_worker_healthcheck=60)
     if trusted_proxies:
-        return uvicorn.Config(app_, host=host, port=port, log_level="info", proxy_headers=True,
-                              forwarded_allow_ips=list(trusted_proxies))
-    return uvicorn.Config(app_, host=host, port=port, log_level="info", proxy_headers=False)
+        return uvicorn.Config(app_, host=host, port=port, proxy_headers=True,
+                              forwarded_allow_ips=list(trusted_proxies), **options)
+    return uvicorn.Config(app_, host=host, port=port, proxy_headers=False, **options)
 
 
 @app.command()
@@ -175,12 +218,20 @@ def serve(
     trusted_proxy: Annotated[Optional[list[str]], typer.Option(
         "--trusted-proxy", help="Address or network of a reverse proxy whose X-Forwarded-For is believed "
                                 "(repeatable; default: $OBSERVATOIRE_TRUSTED_PROXIES, else none).")] = None,
+    workers: Annotated[int, typer.Option(
+        "--workers", min=1, max=64, help="Server processes answering requests (each builds the app from the "
+                                         "same settings; schedules run once, in the parent). One per core.")] = 1,
 ) -> None:
     """Serve the API, the staff map and the public portal; purge expired records and publish each closed month on
     a schedule."""
     overrides = {"trusted_proxies": tuple(trusted_proxy)} if trusted_proxy else {}
+    # What the command line set, for the worker processes (they read the environment, as this process did).
+    worker_env = {name: str(value) for name, value in (("OBSERVATOIRE_HOME", home), ("OBSERVATOIRE_STORE", store),
+                                                        ("OBSERVATOIRE_CITY", city)) if value is not None}
+    if trusted_proxy:
+        worker_env["OBSERVATOIRE_TRUSTED_PROXIES"] = ",".join(trusted_proxy)
     _serve(Settings.from_env(home=home, store_dir=store, city_path=city, **overrides), host, port, purge_every,
-           release_every)
+           release_every, workers=workers, worker_env=worker_env)
 
 
 @app.command()

@@ -26,6 +26,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from observatoire.errors import InputError, StoreError
 from observatoire.statefiles import ensure_private_dir, fsync_dir, locked, write_json
 
@@ -34,18 +36,35 @@ PUBLIC_FILES = ("release.json", "zones.csv", "city.csv", "zones.geojson")
 
 
 class ReleaseArchive:
-    """The releases of one deployment."""
+    """The releases of one deployment.
 
-    def __init__(self, root: Path) -> None:
+    A release never changes once published, so what is read of it is read once: its manifest, its tables and the
+    public answer made of both (:meth:`document`, the bytes ``GET /api/v1/public/releases/{id}`` serves), kept
+    per release and checked against its files' identity (a release folder replaced by hand is read again). The
+    list of releases is re-read when the folder changes. ``memo=False`` reads everything at each call.
+    """
+
+    def __init__(self, root: Path, *, memo: bool = True) -> None:
         self.root = Path(root)
+        self._memo = memo
+        self._ids: tuple[tuple[int, int], list[str]] | None = None
+        self._read: dict[tuple[str, str], tuple[Any, bytes]] = {}
 
     # -- reading ---------------------------------------------------------------------------------------
     def ids(self) -> list[str]:
         """Published release ids, oldest first."""
+        try:
+            st = self.root.stat()
+        except FileNotFoundError:
+            return []
+        key = (st.st_ino, st.st_mtime_ns)   # a release is renamed into place: the folder's mtime changes
+        if self._memo and self._ids is not None and self._ids[0] == key:
+            return list(self._ids[1])
         if not self.root.is_dir():
             return []
-        return sorted(p.name for p in self.root.iterdir()
-                      if RELEASE_ID.match(p.name) and (p / "manifest.json").is_file())
+        ids = sorted(p.name for p in self.root.iterdir() if RELEASE_ID.match(p.name) and (p / "manifest.json").is_file())
+        self._ids = (key, ids)
+        return list(ids)
 
     def exists(self, release_id: str) -> bool:
         return release_id in self.ids()
@@ -55,14 +74,41 @@ class ReleaseArchive:
             raise InputError(f"no published release {str(release_id)[:20]!r}")
         return self.root / release_id
 
+    def _bytes(self, release_id: str, name: str) -> bytes:
+        return self._file(release_id, name)[1]
+
+    def _file(self, release_id: str, name: str) -> tuple[Any, bytes]:
+        """A release's file and its identity, read once while it is the same file (a release never changes)."""
+        path = self._dir(release_id) / name
+        st = path.stat()
+        key = (st.st_ino, st.st_mtime_ns, st.st_size)
+        kept = self._read.get((release_id, name)) if self._memo else None
+        if kept is None or kept[0] != key:
+            kept = (key, path.read_bytes())
+            if self._memo:
+                self._read[(release_id, name)] = kept
+        return kept
+
     def manifest(self, release_id: str) -> dict[str, Any]:
-        return json.loads((self._dir(release_id) / "manifest.json").read_text(encoding="utf-8"))
+        return json.loads(self._bytes(release_id, "manifest.json"))
 
     def manifests(self) -> list[dict[str, Any]]:
         return [self.manifest(i) for i in self.ids()]
 
     def tables(self, release_id: str) -> dict[str, Any]:
-        return json.loads(self.path(release_id, "release.json").read_text(encoding="utf-8"))
+        return json.loads(self._bytes(release_id, "release.json"))
+
+    def document(self, release_id: str) -> bytes:
+        """The public answer about one release, ``{"manifest": ..., "tables": ...}`` as JSON, made once from its
+        published files: never recomputed, never noised again (the numbers are the published ones)."""
+        (mkey, manifest), (tkey, tables) = self._file(release_id, "manifest.json"), self._file(release_id, "release.json")
+        key = (mkey, tkey)                           # the identity of the files it is made of
+        kept = self._read.get((release_id, ":document")) if self._memo else None
+        if kept is None or kept[0] != key:
+            kept = (key, orjson.dumps({"manifest": json.loads(manifest), "tables": json.loads(tables)}))
+            if self._memo:
+                self._read[(release_id, ":document")] = kept
+        return kept[1]
 
     def path(self, release_id: str, name: str) -> Path:
         """The path of a public file of a release (InputError for any other name)."""
