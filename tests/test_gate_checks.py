@@ -85,7 +85,7 @@ def test_the_packaged_policies_check_every_kept_field_and_name_a_vocabulary_for_
     keyed = {(n, f) for n, p in policies.sources.items() for f, r in p.fields.items() if r.action == "key"}
     assert keyed == {("mains_courantes", "numero"), ("verbalisations", "numero_avis"), ("municipal_reports", "id"),
                      ("cctv_events", "event_id"), ("social_media", "id"), ("planned_events", "id"),
-                     ("police_uk", "Crime ID")}
+                     ("police_uk", "Crime ID"), ("stops", "stop_id")}
 
 
 def test_the_record_key_survives_every_rotation_and_an_old_ring_gets_one_once(tmp_path: Path) -> None:

@@ -53,7 +53,7 @@ def test_every_required_section_is_present_and_only_dpo_sections_are_left_to_com
     inventory = _section(aipd, "inventory")["blocks"][0]["table"]
     assert [r[0] for r in inventory["rows"]] == sorted(
         ["mains_courantes", "verbalisations", "municipal_reports", "cctv_cameras", "cctv_events", "hospital",
-         "hospital_counts", "social_media", "planned_events", "patrols", "police_uk", "ssmsi"])
+         "hospital_counts", "social_media", "planned_events", "patrols", "police_uk", "ssmsi", "stops"])
     cctv = next(r for r in inventory["rows"] if r[0] == "cctv_events")
     assert cctv[4] == "30 jours" and "face_embedding" in cctv[6]
     mains = next(r for r in inventory["rows"] if r[0] == "mains_courantes")

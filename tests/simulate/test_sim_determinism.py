@@ -27,7 +27,7 @@ def test_when_same_seed_then_every_file_is_byte_identical(three_runs: tuple[Path
     a, b, _ = three_runs
     fa, fb = _files(a), _files(b)
     assert fa.keys() == fb.keys()
-    assert len(fa) == 9 + 5
+    assert len(fa) == 10 + 6      # exports (stops included) + truth files (stops.parquet included)
     for name in fa:
         assert fa[name] == fb[name], name
 

@@ -26,6 +26,8 @@ COLUMNS = {
                  "date_admission", "heure_admission"],
     "planned_events": ["id", "nom", "type", "lieu", "longitude", "latitude", "debut", "fin", "affluence_attendue"],
     "patrols": ["date", "creneau", "code_insee", "effectif", "heures_patrouille"],
+    "stops": ["stop_id", "occurred_at", "zone", "reason", "initiated", "person_searched", "vehicle_searched", "found",
+              "outcome"],
 }
 JSON_KEYS = {
     "municipal_reports": ["id", "type", "horodatage", "lon", "lat", "nature", "note", "agent"],

@@ -301,3 +301,212 @@ def simulate_stops(
     hit = searched & (rng.random(n) < np.where(is_target, hit_rate - hit_gap, hit_rate))
     return pa.table({"occurred_at": occurred, "area_group": np.where(is_target, target, other).astype(str),
                      "searched": searched, "hit": hit})
+
+
+# --------------------------------------------------------------------------- the stop audit of the API
+#
+# What ``GET /api/v1/audits/stops`` computes on the store's stop records (docs/stops.md, "The stop audit").
+# Every test refuses degenerate input with an InputError (a 422 naming what is missing) rather than report a
+# null or a NaN that a reader could take for "no disparity".
+
+MIN_GROUP_STOPS = 30        # stops per group, for the search-rate test
+MIN_GROUP_SEARCHES = 30     # searches per group, for the hit-rate test
+GROUP_COLUMNS = ("perceived_origin", "age_band", "sex")   # the stop connector's optional group columns
+
+
+def declared_group_columns(policy_path: "str | None") -> dict[str, str]:
+    """The group columns a deployment lawfully holds: kept by its policies file (``[stops.fields]``, action
+    ``keep``) *and* given a legal basis under ``[stops.lawful]``; column -> legal basis.
+
+    Raises
+    ------
+    InputError
+        A group column the policy keeps without a legal basis (the deployment must say why it may hold it).
+    """
+    from pathlib import Path
+
+    from observatoire.configfile import read_toml
+    from observatoire.gate.policy import load_policies
+
+    policies = load_policies(Path(policy_path) if policy_path else None)
+    policy = policies.sources.get("stops")
+    if policy is None:
+        return {}
+    doc, _ = read_toml(Path(policy_path) if policy_path else None, "observatoire.gate", "policies.toml",
+                       "policy file")
+    lawful = (doc.get("stops") or {}).get("lawful") or {}
+    out: dict[str, str] = {}
+    for column in GROUP_COLUMNS:
+        rule = policy.fields.get(column)
+        if rule is None or rule.action != "keep":
+            continue
+        basis = lawful.get(column)
+        if not isinstance(basis, str) or not basis.strip():
+            raise InputError(f"policy file {policies.path}: the stop group column {column} is kept without a legal "
+                             f"basis; name it under [stops.lawful] ({column} = \"...\") or drop the column")
+        out[column] = basis.strip()
+    return out
+
+
+@dataclass(frozen=True)
+class GroupRate:
+    group: str
+    records: int            # stops (search-rate test) or searches (hit-rate test)
+    successes: int          # searches, or searches that found something
+    rate: float
+    ci_low: float           # Wilson score interval
+    ci_high: float
+
+
+@dataclass(frozen=True)
+class Comparison:
+    group: str
+    reference: str
+    ratio: float            # rate(group) / rate(reference)
+    ratio_low: float        # log (Katz, 0.5-adjusted) interval at the adjusted level
+    ratio_high: float
+    difference: float       # rate(group) - rate(reference)
+    difference_low: float   # Newcombe (score) interval at the adjusted level
+    difference_high: float
+    p_value: float          # two-proportion z-test, two-sided
+    flagged: bool           # the difference's interval excludes 0
+
+
+@dataclass(frozen=True)
+class RateTest:
+    groups: list[GroupRate]
+    comparisons: list[Comparison]
+    level: float
+    adjusted_level: float   # Bonferroni over the comparisons
+    minimum: int
+    flagged: bool
+
+
+def rate_test(groups: np.ndarray, success: np.ndarray, *, reference: str, level: float, minimum: int,
+              records: str, event: str) -> RateTest:
+    """Rate of ``success`` per group with Wilson intervals; each other group against ``reference``: ratio (log
+    interval) and difference (Newcombe), Bonferroni-adjusted over the comparisons, flagged when the difference's
+    interval excludes 0.
+
+    Raises
+    ------
+    InputError
+        No record, every record a success or none (the rate is degenerate), the reference absent, or a group
+        with fewer than ``minimum`` records.
+    """
+    from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint, proportions_ztest
+
+    g = np.asarray(groups, dtype=object)
+    s = np.asarray(success, dtype=bool)
+    if g.size == 0:
+        raise InputError(f"no {records} to test")
+    if s.all() or not s.any():
+        raise InputError(f"every one of the {g.size} {records} is {'' if s.all() else 'not '}{event}: the rate is "
+                         f"degenerate ({'100' if s.all() else '0'} %) and the test cannot tell groups apart")
+    labels, counts = np.unique(g.astype(str), return_counts=True)
+    small = [f"{lab} ({int(c)})" for lab, c in zip(labels, counts) if c < minimum]
+    if small:
+        raise InputError(f"group(s) with fewer than {minimum} {records}: {', '.join(small)}; the test needs at least "
+                         f"{minimum} per group (docs/stops.md)")
+    for lab, c in zip(labels, counts):
+        x = int(s[g == lab].sum())
+        if x in (0, int(c)):
+            raise InputError(f"every one of the {int(c)} {records} of group {lab[:40]} is {'' if x else 'not '}"
+                             f"{event}: a group rate of {'100' if x else '0'} % leaves the ratio and the test "
+                             "undefined")
+    if reference not in set(labels):
+        raise InputError(f"the reference group {reference[:40]!r} has no {records}")
+    others = [lab for lab in labels if lab != reference]
+    if not others:
+        raise InputError(f"only the reference group {reference[:40]!r} has {records}: nothing to compare")
+    m = len(others)
+    adjusted = 1 - (1 - level) / m
+    rates = []
+    for lab in labels:
+        n, x = int((g == lab).sum()), int(s[g == lab].sum())
+        low, high = proportion_confint(x, n, alpha=1 - level, method="wilson")
+        rates.append(GroupRate(str(lab), n, x, x / n, float(low), float(high)))
+    ref = next(r for r in rates if r.group == reference)
+    comparisons = []
+    for r in rates:
+        if r.group == reference:
+            continue
+        args = (r.successes, r.records, ref.successes, ref.records)
+        d_low, d_high = confint_proportions_2indep(*args, method="newcomb", compare="diff", alpha=1 - adjusted)
+        q_low, q_high = confint_proportions_2indep(*args, method="log-adjusted", compare="ratio", alpha=1 - adjusted)
+        _, p = proportions_ztest([r.successes, ref.successes], [r.records, ref.records])
+        ratio = r.rate / ref.rate if ref.rate > 0 else float("inf")
+        comparisons.append(Comparison(r.group, reference, float(ratio), float(q_low), float(q_high),
+                                      r.rate - ref.rate, float(d_low), float(d_high), float(p),
+                                      bool(d_low > 0 or d_high < 0)))
+    return RateTest(rates, comparisons, level, adjusted, minimum, any(c.flagged for c in comparisons))
+
+
+@dataclass(frozen=True)
+class VeilWindowSpec:
+    key: str
+    description: str
+
+
+VEIL_WINDOWS = (
+    VeilWindowSpec("inter_twilight", "earliest to latest end of civil twilight of the year (primary: Grogger & "
+                                     "Ridgeway 2006; Pierson et al. 2020)"),
+    VeilWindowSpec("narrow", "the middle half of the inter-twilight window (less extrapolation in clock time)"),
+    VeilWindowSpec("wide", "the inter-twilight window widened by 30 minutes on each side"),
+    VeilWindowSpec("dst_30_days", "the inter-twilight window, stops within 30 days of a daylight-saving change "
+                                  "(the same clock time light one week, dark the next)"),
+)
+PRIMARY_WINDOW = "inter_twilight"
+
+
+def _dst_distance(local_days: list[date], timezone: str) -> np.ndarray:
+    """Days from each local date to the nearest daylight-saving change of its year (inf: no change)."""
+    tz = ZoneInfo(timezone)
+    changes: list[date] = []
+    for year in sorted({d.year for d in local_days}):
+        d0 = date(year, 1, 1)
+        prev = datetime(year, 1, 1, 12, tzinfo=tz).utcoffset()
+        for i in range(1, (date(year + 1, 1, 1) - d0).days):
+            day = d0 + timedelta(days=i)
+            off = datetime(day.year, day.month, day.day, 12, tzinfo=tz).utcoffset()
+            if off != prev:
+                changes.append(day)
+            prev = off
+    if not changes:
+        return np.full(len(local_days), np.inf)
+    ordinals = np.array([c.toordinal() for c in changes])
+    days = np.array([d.toordinal() for d in local_days])
+    return np.abs(days[:, None] - ordinals[None, :]).min(axis=1).astype(float)
+
+
+def veil_sensitivity(is_target: np.ndarray, occurred_at: pa.Array | pa.ChunkedArray, *, lat: float, lon: float,
+                     timezone: str, level: float = 0.95) -> list[tuple[VeilWindowSpec, VeilTest]]:
+    """The veil-of-darkness test over :data:`VEIL_WINDOWS` (the first is the primary one)."""
+    times = occurred_at.combine_chunks() if isinstance(occurred_at, pa.ChunkedArray) else occurred_at
+    minute, dark, twilight = light_status(times, lat, lon, timezone)
+    stamps = times.cast(pa.timestamp("us", tz="UTC")).to_pylist()
+    years = sorted(t.year for t in stamps)
+    base = twilight_window(lat, lon, timezone, years[len(years) // 2])
+    quarter = (base.end_min - base.start_min) / 4
+    tz = ZoneInfo(timezone)
+    near_dst = _dst_distance([t.astimezone(tz).date() for t in stamps], timezone) <= 30
+    windows = {
+        "inter_twilight": (base, np.ones(len(stamps), dtype=bool)),
+        "narrow": (TwilightWindow(base.start_min + quarter, base.end_min - quarter, base.year),
+                   np.ones(len(stamps), dtype=bool)),
+        "wide": (TwilightWindow(max(base.start_min - 30, 0), min(base.end_min + 30, 1439.99), base.year),
+                 np.ones(len(stamps), dtype=bool)),
+        "dst_30_days": (base, near_dst),
+    }
+    out = []
+    tg = np.asarray(is_target, dtype=bool)
+    for spec in VEIL_WINDOWS:
+        window, keep = windows[spec.key]
+        try:
+            test = veil_of_darkness(tg[keep], minute[keep], dark[keep], twilight[keep], window, level=level)
+        except (np.linalg.LinAlgError, ValueError, OverflowError) as exc:   # separation, a singular design
+            test = VeilTest(window.label(), int(keep.sum()), int(dark[keep].sum()), None, None, None, None, None,
+                            None, False)
+            del exc
+        out.append((spec, test))
+    return out

@@ -241,6 +241,22 @@ class PlannedEventParameters:
 
 
 @dataclass(frozen=True)
+class StopParameters:
+    """Step 12: stop and identity-check records, with a known disparity by area group (docs/stops.md)."""
+
+    stops_per_year: float = 3_000.0
+    dispatch_share: float = 0.35           # stops made on a call (reason call_for_service); the rest self-initiated
+    self_reasons: dict[str, float] = _d(traffic=0.40, identity_check=0.30, suspicion=0.25, warrant=0.05)
+    target_min_deprivation: float = 0.6    # zones at or above: the area group the injected disparity concerns
+    daylight_excess: float = 0.5           # in daylight, target-area stops have relative intensity 1 + x (veil)
+    search_rate: float = 0.2               # probability that a stop outside the target areas leads to a search
+    search_ratio: float = 1.5              # target-area stops are searched search_ratio times as often
+    hit_rate: float = 0.3                  # a search outside the target areas finds something
+    hit_gap: float = 0.1                   # a target-area search finds something with hit_rate - hit_gap
+    vehicle_search_share: float = 0.4      # searches that include the vehicle
+
+
+@dataclass(frozen=True)
 class SimulationParameters:
     """All parameters of a run; :func:`as_dict` is what ``truth/parameters.json`` holds."""
 
@@ -253,6 +269,7 @@ class SimulationParameters:
     hospital: HospitalParameters = field(default_factory=HospitalParameters)
     social: SocialParameters = field(default_factory=SocialParameters)
     planned: PlannedEventParameters = field(default_factory=PlannedEventParameters)
+    stops: StopParameters = field(default_factory=StopParameters)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -33,13 +33,14 @@ from observatoire.simulate.patrols import simulate_patrols
 from observatoire.simulate.planned import simulate_planned_events
 from observatoire.simulate.reports import simulate_reports, write_reports
 from observatoire.simulate.social import simulate_posts, write_posts
+from observatoire.simulate.stops import simulate_stops, write_stops, write_stops_truth
 
 # One child generator per step, spawned in this order from the run's seed: a
 # step's draws never depend on how many numbers another step consumed.
 STEPS: tuple[str, ...] = ("hotspots", "incidents", "patrols", "planned_events", "cameras", "logbook",
-                          "fines", "reports", "cctv_events", "hospital", "social_media")
+                          "fines", "reports", "cctv_events", "hospital", "social_media", "stops")
 SOURCES: tuple[str, ...] = ("mains_courantes", "verbalisations", "municipal_reports", "cctv_cameras", "cctv_events",
-                            "hospital", "social_media", "planned_events", "patrols")
+                            "hospital", "social_media", "planned_events", "patrols", "stops")
 
 # Sources kept only a short while (governance/retention.toml: CCTV events and
 # posts 30 days, hospital records 365) are simulated over their last days only,
@@ -215,6 +216,9 @@ def _simulate(city: CityProfile, out_dir: Path, clock: Clock, label: str, window
                                 frame, params.cctv, scale)
     admissions = simulate_hospital(step("hospital"), incidents, params.hospital, since=recent["hospital"].start)
     posts = simulate_posts(step("social_media"), frame, recent["social_media"], hotspots, incidents, planned, params.social, scale)
+    centre = city.outline.centroid
+    stops = simulate_stops(step("stops"), frame, clock, patrols, params.stops, scale, lat=float(centre.y),
+                           lon=float(centre.x))
 
     report("writing", done / n_steps)
     paths = {s: exports_dir / f"{s}_{label}.{'jsonl' if s in truth.JSONL_SOURCES else 'csv'}" for s in SOURCES}
@@ -228,12 +232,15 @@ def _simulate(city: CityProfile, out_dir: Path, clock: Clock, label: str, window
         "social_media": write_posts(paths["social_media"], posts),
         "planned_events": write_planned_events(paths["planned_events"], planned, clock),
         "patrols": write_patrols(paths["patrols"], patrols, frame, clock),
+        "stops": write_stops(paths["stops"], stops, frame, clock),
     }
     truth_paths = truth.write_truth(
         truth_dir, seed=seed, label=label, windows=windows, scale=scale, params=params, frame=frame, clock=clock, hotspots=hotspots,
         incidents=incidents, rates=rates, patrols=patrols, logbook=logbook, reports=reports, cctv=cctv,
         admissions=admissions, posts=posts, planned=planned, cameras=cameras, fines=fines,
         first_camera=first_camera, rows=rows)
+    truth_paths["stops.parquet"] = truth_dir / "stops.parquet"
+    write_stops_truth(truth_paths["stops.parquet"], stops, frame, clock)
     report("done", 1.0)
     return SimulationSummary(out_dir=out_dir, exports=paths, truth=truth_paths, rows=rows,
                              incidents=len(incidents), seconds=time.perf_counter() - started)
