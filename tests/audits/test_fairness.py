@@ -227,4 +227,4 @@ def test_the_route_iterates_the_table(monkeypatch: pytest.MonkeyPatch, audit_cli
     audit = r.json()["audit"]
     assert [x["measure"] for x in audit["ratios"]] == [m.name for m in MEASURES] + ["per_10000"]
     for group in audit["groups"]:
-        assert {m.column for m in MEASURES} <= set(group)
+        assert {m.column for m in (*MEASURES, EXTRA)} <= set(group)   # the new measure's column too

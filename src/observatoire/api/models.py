@@ -531,6 +531,11 @@ class GroupsBy(BaseModel):
 
 
 class ExposureGroup(BaseModel):
+    """A group's sums, then one rate per measure of the audit (``audits/fairness.py: MEASURES``): the two
+    packaged measures are named here; a measure added to the table adds its column, kept as it comes."""
+
+    model_config = ConfigDict(extra="allow")
+
     group: str
     units: int
     residents: float
@@ -543,7 +548,8 @@ class ExposureGroup(BaseModel):
 class ExposureRatio(BaseModel):
     group: str
     reference: str
-    measure: str = Field(description="per_resident or per_need")
+    measure: str = Field(description="a measure of the audit's table (audits/fairness.py: MEASURES): per_resident, "
+                                     "per_need...")
     ratio: float | None
     ci_low: float | None
     ci_high: float | None
