@@ -149,13 +149,11 @@ def _vocabulary(app: FastAPI) -> frozenset[str]:
     cached = getattr(app.state, "audit_vocabulary", None)
     if cached is not None:
         return cached
-    from importlib.metadata import entry_points
-
     from observatoire.event.schema import DISCOVERY
     from observatoire.event.taxonomy import codes
-    from observatoire.sources.registry import GROUP
+    from observatoire.sources.registry import registered
 
-    words: set[str] = set(codes()) | set(DISCOVERY) | {ep.name for ep in entry_points(group=GROUP)}
+    words: set[str] = set(codes()) | set(DISCOVERY) | set(registered().sources)
     config = app.state.auth.config
     words |= set(config.purposes) | set(config.recipients)
     for route in app_routes(app):
