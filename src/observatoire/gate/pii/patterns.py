@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from observatoire.gate.pii.finding import Entity, Finding
+from observatoire.gate.pii.text import is_latin1
 from observatoire.gate.pii.validators import (department_ok, iban_prefix, nir_reason, nir_typo_reason, phone_reason,
                                               plate_words_ok)
 
@@ -258,21 +259,13 @@ def _digits(text: str) -> tuple[int, int]:
     A text all below U+0100 (nearly every one) holds no digit but 0 to 9 (the others, "٣", "３", are far
     above): ten counts and eleven finds, each a C loop, tell; a regular expression would test each character.
     """
-    if not (text.isascii() or _latin1(text)):
+    if not (text.isascii() or is_latin1(text)):
         first = _NUMERIC(text)
         return len(_DIGITS(text)), -1 if first is None else first.start()
     digits = sum(map(text.count, _ASCII_DIGITS))
     if not digits:
         return 0, text.find("+")
     return digits, min(p for p in map(text.find, "+" + _ASCII_DIGITS) if p >= 0)
-
-
-def _latin1(text: str) -> bool:
-    try:
-        text.encode("latin-1")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 @lru_cache(maxsize=64)

@@ -82,7 +82,7 @@ def analyse(text: str, masked: Sequence[tuple[int, int]] = ()) -> TextInfo:
     placeholders = tuple((m.start(), m.end()) for m in PLACEHOLDER_RE.finditer(text)) if "<" in text else ()
     skipped = tuple(sorted((*placeholders, *masked))) if placeholders or masked else ()
     # Each step below is one pass at C speed (``map`` over cached functions), not a Python loop over words.
-    latin1 = text.isascii() or _latin1(text)   # nearly always: a copy at C speed tells
+    latin1 = text.isascii() or is_latin1(text)   # nearly always: a copy at C speed tells
     latin = latin1 or _BEYOND_LATIN(text) is None
     parts = (_LATIN_WORD_SPLIT if latin else _WORD_SPLIT).split(text)   # gap, word, gap, word, ..., gap
     if "'" in text or "’" in text:
@@ -272,7 +272,7 @@ def normalise(text: str) -> Normalised | None:
     and read as a space between a lower-case letter and a capital ("merci😀Karim"); with a space or
     punctuation on both sides it stays, a word of its own.
     """
-    if text.isascii() or ("\u00ad" not in text and _latin1(text)) or _IGNORABLE_RUN.search(text) is None:
+    if text.isascii() or ("\u00ad" not in text and is_latin1(text)) or _IGNORABLE_RUN.search(text) is None:
         return None   # nearly every text, told by the first two tests at C speed: all Latin-1, no soft hyphen
     parts: list[str] = []
     starts, origins = [0], [0]
@@ -302,7 +302,7 @@ def normalise(text: str) -> Normalised | None:
     return Normalised("".join(parts), tuple(starts), tuple(origins))
 
 
-def _latin1(text: str) -> bool:
+def is_latin1(text: str) -> bool:
     """Whether every character of ``text`` is below U+0100 (encoding such a text is a copy at C speed; a
     regular expression would test each character)."""
     try:
