@@ -266,3 +266,39 @@ def test_a_plugin_s_attributes_are_read_from_a_store_written_before_it_was_insta
         noise = [e["attributes"]["noise311"] for e in events if e["source"] == "noise311"]
         assert len(noise) == 4 and {n["nature"] for n in noise} == {"musique", "travaux", "bar", "voisinage"}
         assert len(events) == before.admitted + 4
+
+
+def test_a_plugin_on_an_empty_store_reads_as_no_events_with_its_attributes_in_the_schema(
+        plugin, tmp_path: Path, city) -> None:
+    """Before any file is ingested, the store's views already carry the plug-in's attribute struct (the
+    empty view is built from the registered schema), so a query on its attributes answers zero rows, not
+    an unknown-column error."""
+    store = ParquetStore(tmp_path / "store", zone_ids=city.zone_ids)
+    events = store.events()
+    assert "noise311" in events.schema()["attributes"].names
+    assert events.filter(events.source == "noise311").count().to_pyarrow().as_py() == 0
+    assert events.attributes["noise311"]["nature"].name("n").to_pyarrow().to_pylist() == []
+    days = store.daily_counts(tz=city.timezone, sources=["noise311"])
+    assert days is None or days.num_rows == 0
+
+
+@pytest.mark.parametrize("edit, gap", [
+    (lambda text: text.replace('decibels = "keep:number"\n', ""), r"noise311\.decibels: declared .* named by no rule"),
+    (lambda text: text.replace('telephone = "pseudonymise:phone"', 'telephone = "keep:vocabulary"'),
+     r"noise311\.telephone: action keep does not fit the role"),
+])
+def test_an_incomplete_policy_refuses_the_file_before_any_row_is_read(
+        plugin, tmp_path: Path, city, keyring, scrubber, edit, gap) -> None:
+    """A source's policy that misses a declared field, or gives it an action its privacy role forbids, is
+    refused at the gate with the gap named; nothing is stored, nothing quarantined."""
+    from .conftest import PACKAGED_POLICIES, PLUGIN_POLICY
+
+    path = tmp_path / "policies.toml"
+    path.write_text(PACKAGED_POLICIES.read_text(encoding="utf-8") + "\n"
+                    + edit(PLUGIN_POLICY.read_text(encoding="utf-8")), encoding="utf-8")
+    gate = Gate(load_policies(path), keyring, scrubber)
+    store = ParquetStore(tmp_path / "store", zone_ids=city.zone_ids)
+    with pytest.raises(InputError, match=gap):
+        ingest([plugin["noise311"].descriptor.sample.path], store=store, city=city, sources=plugin, gate=gate,
+               now=NOW)
+    assert store.events().count().to_pyarrow().as_py() == 0

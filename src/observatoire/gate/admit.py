@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 from observatoire.errors import InputError
 from observatoire.event.schema import EVENT_SCHEMA
 from observatoire.gate.checks import failing
-from observatoire.gate.policy import Policies, SourcePolicy
+from observatoire.gate.policy import Policies, SourcePolicy, completeness
 from observatoire.gate.pseudonym import KeyRing, normalise_array
 from observatoire.sources.base import EXTRA, ROW, RawFile, Source, Vocabulary
 
@@ -94,6 +94,10 @@ class Gate:
         source = connector.name
         vocabularies: Mapping[str, Collection[str] | Vocabulary] = getattr(connector, "vocabularies", {})
         policy = self.policies.of(source)
+        gaps = completeness(self.policies, {source: connector}).get(source)
+        if gaps:  # a declared field without a rule, or a rule that does not fit its role: refused before any row
+            raise InputError(f"source {source}: its privacy policy is incomplete ({'; '.join(gaps)}); "
+                             "the gate refuses the file")
         table = raw.table
         columns = [c for c in table.column_names if c not in (ROW, EXTRA)]
         unnamed = [c for c in columns if not policy.named(c)]
