@@ -549,6 +549,10 @@ def audit_show(
 @app.command()
 def purge(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would go; remove nothing.")] = False,
+    wait: Annotated[bool, typer.Option(
+        "--wait/--no-wait", help="Wait for the store's grace (OBSERVATOIRE_SUPERSEDED_GRACE_S, 120 s: queries planned "
+        "before the purge may still read the old files) and delete the old files before returning; with --no-wait "
+        "the next store write or purge deletes them.")] = True,
     store: StoreOpt = None,
     city: CityOpt = None,
     audit: AuditOpt = None,
@@ -558,9 +562,13 @@ def purge(
     from observatoire.governance.purge import purge as run_purge
 
     settings = Settings.from_env(store_dir=store, city_path=city, audit_dir=audit, holds_path=holds)
-    report = run_purge(settings.store(), settings.retention(), now=settings.clock(),
+    target = settings.store()
+    if wait and not dry_run and settings.superseded_grace_s > 0:
+        console.print(f"the old files stay {settings.superseded_grace_s:g} s for queries already running, "
+                          "then go (--no-wait: leave that to the next write)")
+    report = run_purge(target, settings.retention(), now=settings.clock(),
                        audit=None if dry_run else settings.audit_log(), actor=cli_actor(), role=CLI_ROLE,
-                       dry_run=dry_run)
+                       dry_run=dry_run, wait=wait)
     table = Table(title=("Would purge" if dry_run else "Purged") + f" from {settings.store_dir} at {report.at}")
     for col in ("source", "cut-off", "events", "quarantine", "held (kept)", "files rewritten", "files removed"):
         table.add_column(col, justify="left" if col in ("source", "cut-off") else "right")
@@ -568,6 +576,9 @@ def purge(
         table.add_row(s.source, s.cutoff or "-", f"{s.events_removed:,}", f"{s.quarantine_removed:,}",
                       f"{s.held_kept:,}", str(s.files_rewritten), str(s.files_removed))
     console.print(table)
+    if kept := target.superseded():
+        console.print(f"{len(kept)} old file(s) kept on disk for running queries until the next write or purge "
+                      "(their rows are already hidden from every query)")
     if report.audit_entries_removed:
         console.print(f"audit log: {report.audit_entries_removed:,} entries past their 3 years removed")
 

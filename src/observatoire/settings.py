@@ -67,6 +67,10 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     # The one clock of the process (retention, sessions, audit timestamps); tests freeze it.
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # How long files a purge (or new rollups, a new reference table) took out of the store stay on disk for the
+    # queries planned before it, in any process; longer than the slowest query (the API's bounds keep those
+    # under a minute). The purge then deletes them (docs/retention.md).
+    superseded_grace_s: float = 120.0
     # Fault injection for the crash test: seconds to pause after each staged file.
     test_write_delay_s: float = 0.0
 
@@ -134,6 +138,8 @@ class Settings:
             env["oidc_client_secret"] = v
         if v := os.environ.get("OBSERVATOIRE_SECURE_COOKIES"):
             env["secure_cookies"] = v.strip().lower() not in {"0", "false", "no"}
+        if v := os.environ.get("OBSERVATOIRE_SUPERSEDED_GRACE_S"):
+            env["superseded_grace_s"] = float(v)
         if v := os.environ.get("OBSERVATOIRE_TEST_WRITE_DELAY_S"):
             env["test_write_delay_s"] = float(v)
         env.update({k: val for k, val in overrides.items() if val is not None})
@@ -171,6 +177,7 @@ class Settings:
 
         city = city or self.city()
         return ParquetStore(self.store_dir, zone_ids=city.zone_ids, write_delay_s=self.test_write_delay_s,
+                            superseded_grace_s=self.superseded_grace_s,
                             clock=self.clock, retention=self.retention(), rollup=RollupSpec.for_city(city))
 
     def holds(self):  # -> Holds

@@ -32,7 +32,7 @@ def city() -> CityProfile:
 
 def settings_for(tmp: Path, **kw: object) -> Settings:
     base: dict[str, object] = dict(store_dir=tmp / "store", audit_dir=tmp / "audit", holds_path=tmp / "holds.json",
-                                   clock=lambda: NOW)
+                                   clock=lambda: NOW, superseded_grace_s=0.0)   # the disk checked at once
     return Settings(**(base | kw))  # type: ignore[arg-type]
 
 
@@ -118,7 +118,8 @@ def test_a_purge_killed_mid_rewrite_changes_nothing_and_the_next_one_completes(t
     (tmp_path / "retention.toml").write_text("[days]\nverbalisations = 400\nmunicipal_reports = 400\n")
     env = {**os.environ, "OBSERVATOIRE_STORE": str(root), "OBSERVATOIRE_AUDIT": str(tmp_path / "audit"),
            "OBSERVATOIRE_HOLDS": str(tmp_path / "holds.json"),
-           "OBSERVATOIRE_RETENTION": str(tmp_path / "retention.toml"), "COLUMNS": "200"}
+           "OBSERVATOIRE_RETENTION": str(tmp_path / "retention.toml"), "COLUMNS": "200",
+           "OBSERVATOIRE_SUPERSEDED_GRACE_S": "1"}
     cmd = [sys.executable, "-m", "observatoire.cli"]
     # A hold on one zone: every expired file keeps some rows, so the purge must rewrite many files.
     s = Settings(store_dir=root, holds_path=tmp_path / "holds.json", retention_path=tmp_path / "retention.toml",
@@ -176,3 +177,77 @@ def test_audit_entries_never_carry_record_values(tmp_path: Path, city: CityProfi
     for canary in (CANARY_PLATE, CANARY_OFFICER, "canaris", "impasse", "zq987xw", "zq 987", "av2025"):
         assert canary.lower() not in text
     assert [e["action"] for e in log.entries()] == ["ingest", "purge"]
+
+
+# -- old files outlive the queries planned on them -------------------------------------------------------------
+def test_a_query_planned_before_a_purge_reads_the_old_files_until_the_grace_has_passed(
+        tmp_path: Path, city: CityProfile) -> None:
+    """A query built on the previous generation's file list still runs after the purge swapped the manifest (the
+    old files are kept for the grace, listed as superseded), new queries see the purged store, no writer's
+    clean-up removes a kept file early, and after the grace the files leave the disk."""
+    s = settings_for(tmp_path, superseded_grace_s=60.0)
+    build_store(s.store_dir, city)
+    store = s.store(city)
+    planned = store.events().count()                 # planned on generation g (its views name g's files)
+    before = planned.to_pyarrow().as_py()
+    report = purge(store, s.retention(), now=NOW, audit=None, actor="test", wait=False)
+    assert report.events_removed > 0
+    kept = {k["file"] for k in store.superseded()}
+    assert kept and all((s.store_dir / f).exists() for f in kept)
+    assert planned.to_pyarrow().as_py() == before   # grace 0 deletes them at once: duckdb.IOException here
+    fresh = s.store(city)
+    assert fresh.events().count().to_pyarrow().as_py() == before   # the retention filter already hid them
+    # A writer within the grace (here a clean-up after a crash: leftovers removed) keeps them.
+    assert fresh.collect_superseded() == 0 and all((s.store_dir / f).exists() for f in kept)
+    # After the grace they go, with the next writer or the collection.
+    manifest = json.loads((s.store_dir / "manifest.json").read_text())
+    for k in manifest["superseded"]:
+        k["after"] = time.time() - 1
+    (s.store_dir / "manifest.json").write_text(json.dumps(manifest))
+    assert fresh.collect_superseded() == len(kept)
+    assert not any((s.store_dir / f).exists() for f in kept) and fresh.superseded() == []
+    assert on_disk(s.store_dir) == set(fresh.manifest().files("events")) | set(fresh.manifest().files("quarantine"))
+
+
+def test_the_purge_waits_for_the_grace_and_leaves_only_the_live_files(tmp_path: Path, city: CityProfile) -> None:
+    s = settings_for(tmp_path, superseded_grace_s=0.5)
+    build_store(s.store_dir, city)
+    store = s.store(city)
+    started = time.monotonic()
+    report = purge(store, s.retention(), now=NOW, audit=None, actor="test")      # wait=True: the default
+    assert report.events_removed > 0 and time.monotonic() - started >= 0.5
+    assert store.superseded() == []
+    assert on_disk(s.store_dir) == set(store.manifest().files("events")) | set(store.manifest().files("quarantine"))
+
+
+def test_queries_running_through_repeated_purges_never_fail(tmp_path: Path, city: CityProfile) -> None:
+    """Readers in threads query the store while purges with ever later clocks rewrite it: no read fails."""
+    import threading
+
+    s = settings_for(tmp_path, superseded_grace_s=60.0)
+    build_store(s.store_dir, city)
+    store = s.store(city)
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def reader() -> None:
+        while not done.is_set():
+            try:
+                t = store.events()
+                expr = t.group_by("source").aggregate(n=t.count())
+                time.sleep(0.005)                    # planned, then read a moment later
+                expr.to_pyarrow()
+            except BaseException as exc:  # noqa: BLE001
+                errors.append(exc)
+
+    threads = [threading.Thread(target=reader) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        for months in range(6):
+            purge(store, s.retention(), now=NOW + timedelta(days=60 * months), audit=None, actor="test", wait=False)
+    finally:
+        done.set()
+        for t in threads:
+            t.join()
+    assert errors == []

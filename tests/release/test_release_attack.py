@@ -226,7 +226,7 @@ def test_purges_and_retention_do_not_touch_published_releases(world, tmp_path) -
         before = _public_answers(anon, "2024-01")
     shorter = Settings(**{**{f: getattr(settings, f) for f in settings.__dataclass_fields__},
                           "retention_days": {"mains_courantes": 30}})
-    report = purge(shorter.store(city), shorter.retention(), now=NOW, audit=None, actor="test")
+    report = purge(shorter.store(city), shorter.retention(), now=NOW, audit=None, actor="test", wait=False)
     assert report.events_removed > 0
     with TestClient(create_app(shorter)) as anon:
         assert _public_answers(anon, "2024-01") == before

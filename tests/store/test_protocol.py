@@ -12,7 +12,7 @@ from observatoire.store.base import ReadStore, Store
 
 READ_MEMBERS = {"retention", "manifest", "batch", "events", "quarantine", "reference", "existing_event_ids",
                 "daily_counts", "cell_counts"}
-WRITE_MEMBERS = {"root", "commit", "filter_rows"}
+WRITE_MEMBERS = {"collect_superseded", "root", "commit", "filter_rows"}
 SRC = Path(__file__).resolve().parents[2] / "src" / "observatoire"
 
 

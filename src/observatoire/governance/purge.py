@@ -74,10 +74,13 @@ class PurgeReport:
 
 
 def purge(store: Store, retention: Retention, *, now: datetime, audit: AuditLog | None = None,
-          actor: str = "system:purge", role: str = "system", dry_run: bool = False) -> PurgeReport:
+          actor: str = "system:purge", role: str = "system", dry_run: bool = False,
+          wait: bool = True) -> PurgeReport:
     """Remove the expired, non-held rows of ``store`` from disk; log and audit it (unless ``dry_run``).
 
-    The log is ``store.root / "purge_log.jsonl"``.
+    The log is ``store.root / "purge_log.jsonl"``. Files the rewrite took out of the store stay on disk for the
+    store's grace (queries planned before may still open them): with ``wait`` the purge waits for it and
+    deletes them before it returns; else the next writer (or :meth:`Store.collect_superseded`) does.
     """
     import ibis
 
@@ -126,6 +129,8 @@ def purge(store: Store, retention: Retention, *, now: datetime, audit: AuditLog 
                      purpose="retention", detail=detail)
         removed = audit.purge(actor=actor, role=role, now=now)
         report = PurgeReport(report.at, False, sources, removed)
+    if wait and changes:
+        store.collect_superseded(wait=True)
     return report
 
 

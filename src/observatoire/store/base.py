@@ -213,3 +213,8 @@ class Store(ReadStore, Protocol):
         ``dry_run``, the same list and no change.
         """
         ...
+
+    def collect_superseded(self, *, wait: bool = False) -> int:
+        """Delete the storage units a change took out of the store and kept for queries planned before it, once
+        their grace has passed (``wait``: wait for it first). A backend that deletes at once returns 0."""
+        ...

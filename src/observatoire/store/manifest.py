@@ -24,6 +24,9 @@ class Manifest:
     batches: dict[str, dict[str, Any]] = field(default_factory=dict)
     reference: dict[str, dict[str, Any]] = field(default_factory=dict)
     rollup: dict[str, Any] | None = None        # the RollupSpec every batch's rollups are made with
+    # Files a change took out of the store, kept on disk for queries planned on an earlier generation until
+    # ``after`` (seconds since the epoch, wall clock): [{"file": rel, "after": t}].
+    superseded: list[dict[str, Any]] = field(default_factory=list)
 
     def files(self, kind: str, source: str | None = None) -> list[str]:
         """Relative paths of the ``kind`` files (events | quarantine), optionally of one source."""
@@ -38,11 +41,17 @@ class Manifest:
         listed = {f for b in self.batches.values() for fs in b["files"].values() for f in fs}
         return listed | {r["file"] for r in self.reference.values()}
 
+    def kept_files(self) -> set[str]:
+        """The listed files and the superseded ones still kept for earlier readers (what a writer must not remove)."""
+        return self.all_files() | {s["file"] for s in self.superseded}
+
     def to_json(self) -> dict[str, Any]:
         doc = {"manifest_version": MANIFEST_VERSION, "generation": self.generation,
                "batches": self.batches, "reference": self.reference}
         if self.rollup is not None:
             doc["rollup"] = self.rollup
+        if self.superseded:
+            doc["superseded"] = self.superseded
         return doc
 
 
@@ -57,7 +66,7 @@ def read_manifest(path: Path) -> Manifest:
         raise StoreError(f"store manifest {path} has version {doc.get('manifest_version')}, "
                          f"expected {MANIFEST_VERSION}")
     return Manifest(generation=int(doc["generation"]), batches=doc["batches"], reference=doc["reference"],
-                    rollup=doc.get("rollup"))
+                    rollup=doc.get("rollup"), superseded=list(doc.get("superseded", [])))
 
 
 def write_manifest(path: Path, manifest: Manifest) -> None:

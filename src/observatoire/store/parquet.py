@@ -16,6 +16,13 @@ atomically. A crash at any point leaves the previous manifest, hence the
 previous store; the next writer removes the leftovers. Queries go through Ibis
 on DuckDB, reading only the files the manifest lists.
 
+A change that takes files out of the store (a purge's rewrite, new rollups, a new reference
+table) does not delete them at once when the store has a ``superseded_grace_s``: a query planned
+on the previous generation, in this process or another, may still open them. They are listed as
+superseded with the time after which they go, and deleted by the first writer after it or by
+:meth:`ParquetStore.collect_superseded` (the purge waits for it). Queries never see them: the
+manifest no longer lists them, and the retention filter hid their expired rows before the purge.
+
 Given a ``retention`` (:class:`observatoire.governance.retention.Retention`) and a
 ``clock``, :meth:`ParquetStore.events` and :meth:`ParquetStore.quarantine` never return a
 record past its retention unless a legal hold covers it, even before the purge runs.
@@ -68,8 +75,10 @@ class ParquetStore:
 
     def __init__(self, root: Path, *, zone_ids: frozenset[str] | None = None, write_delay_s: float = 0.0,
                  clock: Callable[[], datetime] | None = None, retention: Retention | None = None,
-                 rollup: RollupSpec | None = None, lock_timeout_s: float = 300.0):
+                 rollup: RollupSpec | None = None, lock_timeout_s: float = 300.0, superseded_grace_s: float = 0.0):
         self.root = Path(root)
+        # How long files taken out of the store stay on disk for queries planned before (0: deleted at once).
+        self.superseded_grace_s = float(superseded_grace_s)
         self.lock_timeout_s = float(lock_timeout_s)     # how long a writer waits for another to finish
         self.zone_ids = zone_ids
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -122,12 +131,13 @@ class ParquetStore:
                     time.sleep(0.2)
             manifest = read_manifest(self.manifest_path)   # a private copy: the writer modifies it
             self._recover(manifest)
+            self._local.expired = self._expire(manifest)
             yield manifest
 
     def _recover(self, manifest: Manifest) -> None:
         """Remove what an interrupted commit left: staging and files no manifest lists."""
         shutil.rmtree(self.root / ".staging", ignore_errors=True)
-        listed = manifest.all_files()
+        listed = manifest.kept_files()
         for top in ("events", "quarantine", "reference", "rollups"):
             base = self.root / top
             if not base.exists():
@@ -135,6 +145,41 @@ class ParquetStore:
             for path in base.rglob("*.parquet"):
                 if path.relative_to(self.root).as_posix() not in listed:
                     path.unlink()
+
+    def _retire(self, manifest: Manifest, rels: Sequence[str]) -> list[str]:
+        """``rels`` leave the store with the next manifest: the ones to delete right after it is written (none when
+        a grace applies: they are listed as superseded until the grace has passed)."""
+        if self.superseded_grace_s <= 0:
+            return list(rels)
+        after = time.time() + self.superseded_grace_s
+        manifest.superseded.extend({"file": rel, "after": after} for rel in rels)
+        return []
+
+    def _expire(self, manifest: Manifest) -> int:
+        """Delete the superseded files whose grace has passed (and forget them in ``manifest``)."""
+        now = time.time()
+        due = [s for s in manifest.superseded if s["after"] <= now]
+        for s in due:
+            (self.root / s["file"]).unlink(missing_ok=True)
+        manifest.superseded = [s for s in manifest.superseded if s["after"] > now]
+        return len(due)
+
+    def superseded(self) -> list[dict[str, Any]]:
+        """The files taken out of the store but kept for earlier readers: ``{"file", "after"}`` (epoch seconds)."""
+        return [dict(s) for s in self.manifest().superseded]
+
+    def collect_superseded(self, *, wait: bool = False) -> int:
+        """Delete the superseded files whose grace has passed (``wait``: wait for the last one's first); the count."""
+        pending = self.manifest().superseded
+        if not pending:
+            return 0
+        if wait:
+            time.sleep(max(0.0, max(s["after"] for s in pending) - time.time()))
+        with self._writer() as manifest:        # the writer deletes what is due as it starts
+            removed = self._local.expired
+            write_manifest(self.manifest_path, manifest)   # same generation: readers' views are unchanged
+            fsync_dir(self.root)
+            return removed
 
     def commit(self, batch: Batch) -> CommitResult:
         """Write ``batch`` atomically; a batch already committed is not written again."""
@@ -203,13 +248,18 @@ class ParquetStore:
             }
             if spec is not None:
                 manifest.batches[batch.batch_id]["rollup"] = spec.version
+            retired: list[str] = []
             if batch.reference is not None:
+                if (old_ref := manifest.reference.get(batch.source)) is not None:
+                    retired = self._retire(manifest, [old_ref["file"]])
                 manifest.reference[batch.source] = {
                     "batch_id": batch.batch_id, "file": f"reference/{batch.source}/{batch.batch_id}.parquet",
                 }
             manifest.generation += 1
             write_manifest(self.manifest_path, manifest)
             shutil.rmtree(self.root / ".staging", ignore_errors=True)
+            for rel in retired:
+                (self.root / rel).unlink(missing_ok=True)
             return CommitResult(batch.batch_id, True, n_events, n_quarantined, reference_rows, duplicates)
 
     def _without_stored(self, manifest: Manifest, batch: Batch, events: pa.Table,
@@ -291,11 +341,10 @@ class ParquetStore:
             for batch_id, rfiles in rolled.items():
                 manifest.batches[batch_id]["files"].update(rfiles)
             manifest.generation = generation
+            retired = self._retire(manifest, [c["file"] for c in changes] + list(old_rollups))
             write_manifest(self.manifest_path, manifest)
             shutil.rmtree(self.root / ".staging", ignore_errors=True)
-            for c in changes:                                   # the old files leave the disk now
-                (self.root / c["file"]).unlink(missing_ok=True)
-            for rel in old_rollups:
+            for rel in retired:                                 # the old files leave the disk now (or after the grace)
                 (self.root / rel).unlink(missing_ok=True)
             fsync_dir(self.root)
             return changes
@@ -398,9 +447,10 @@ class ParquetStore:
                 return 0
             manifest.rollup = spec.to_json()
             manifest.generation = generation
+            retired = self._retire(manifest, old)
             write_manifest(self.manifest_path, manifest)
             shutil.rmtree(self.root / ".staging", ignore_errors=True)
-            for rel in old:
+            for rel in retired:
                 (self.root / rel).unlink(missing_ok=True)
             return done
 
