@@ -162,3 +162,37 @@ def test_two_workers_answer_staff_and_public_requests_alike_each_audited(home: P
     text = log.read_text()
     assert '"GET /api/v1/zones HTTP/1.1" 200' in text and "start=2024" not in text   # no query string in the log
     assert len(set(re.findall(r"Started server process \[(\d+)\]", text))) == 2
+
+
+@pytest.mark.slow
+def test_two_workers_share_the_login_throttle(served) -> None:
+    """Each attempt on its own connection lands on either worker: the lock still comes after the 5 free failures
+    of the login (per-process counters would allow up to 10)."""
+    base, _ = served
+    statuses = []
+    for _ in range(12):
+        with httpx.Client(base_url=base, timeout=30) as c:         # the form's CSRF token, then the attempt
+            token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text).group(1)
+            statuses.append(c.post("/login", data={"login": "nobody-at-all", "password": "not the password",
+                                                   "csrf_token": token}).status_code)
+    assert statuses.count(401) == 5 and statuses[5:] == [429] * 7, statuses
+
+
+@pytest.mark.slow
+def test_two_workers_share_the_allowance_of_anonymous_refusals(served) -> None:
+    """An anonymous network's 120 refusals a minute are counted across both workers: the 121st is a 429."""
+    from observatoire.api.tally import REFUSALS_PER_MINUTE
+
+    base, _ = served
+    while time.gmtime().tm_sec > 30:            # all of it within one minute
+        time.sleep(1)
+    minute = time.gmtime().tm_min
+
+    def get(_: int) -> int:
+        with httpx.Client(base_url=base, timeout=30) as c:
+            return c.get("/api/v1/zones?start=2024-01-01&end=2024-02-01").status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(get, range(REFUSALS_PER_MINUTE + 40)))
+    assert time.gmtime().tm_min == minute, "the minute turned during the test"
+    assert statuses.count(401) == REFUSALS_PER_MINUTE and statuses.count(429) == 40, statuses

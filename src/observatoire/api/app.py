@@ -63,7 +63,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.forecasts = ForecastService(load_forecasters())   # plug-ins loaded, or refused, at start-up
     app.state.auth = Auth.from_settings(settings)
     app.state.audit = settings.audit_log()          # its signing key, pinned keys and witness (docs/audit.md)
-    app.state.tally = Tally(app.state.audit, settings.clock)      # anonymous traffic, counted per minute
+    app.state.tally = Tally(app.state.audit, settings.clock,      # anonymous traffic, counted per minute
+                            counters=app.state.auth.counters)
     app.router.add_event_handler("shutdown", app.state.tally.flush)
     app.state.releases = settings.releases()
     app.state.release_config = settings.release_config()

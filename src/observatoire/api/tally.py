@@ -13,7 +13,9 @@ When the minute is over, each count becomes one audit entry (``authorisation_den
 ``{"aggregated": true, "count": n, "minute": ..., ...}``), written on the next request or at shutdown
 (``flush``). Every refusal of an anonymous caller (a failed credential too, which keeps its own entry) counts
 against its network: past ``refusals_per_minute`` in the current minute, it is answered 429 with
-``Retry-After`` until the minute ends, and only counted.
+``Retry-After`` until the minute ends, and only counted. That allowance is counted in the deployment's shared
+counters (:mod:`observatoire.auth.counters`), so ``serve --workers N`` does not multiply it by N; the audit
+counts stay per process (each process writes its own aggregated entries for the minute).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+
+from observatoire.auth.counters import Counters
 
 REFUSALS_PER_MINUTE = 120
 
@@ -42,11 +46,11 @@ class Tally:
     """Per-minute counters of anonymous traffic, flushed to ``audit`` as one entry per key."""
 
     def __init__(self, audit: Any, clock: Callable[[], datetime], *,
-                 refusals_per_minute: int = REFUSALS_PER_MINUTE) -> None:
+                 refusals_per_minute: int = REFUSALS_PER_MINUTE, counters: Counters | None = None) -> None:
         self._audit, self._clock, self._limit = audit, clock, refusals_per_minute
         self._minute = self._now_minute()
         self._counts: Counter[tuple[str, ...]] = Counter()
-        self._refused: Counter[str] = Counter()            # refusals per network in the current minute
+        self._shared = counters or Counters()               # refusals per network and minute, all processes
         self._lock = threading.Lock()
 
     def _now_minute(self) -> str:
@@ -58,14 +62,17 @@ class Tally:
         if now == self._minute:
             return []
         past = [(self._minute, key, n) for key, n in self._counts.items()]
-        self._minute, self._counts, self._refused = now, Counter(), Counter()
+        self._minute, self._counts = now, Counter()
         return past
 
     def limited(self, address: str | None) -> int:
         """Seconds until the caller's network may be refused again (0: not limited)."""
         with self._lock:
             past = self._roll()
-            over = self._refused[network_of(address)] >= self._limit
+            minute = self._minute
+        rows = self._shared.read("SELECT n FROM refusals WHERE minute = ? AND network = ?",
+                                 (minute, network_of(address)))
+        over = bool(rows) and rows[0][0] >= self._limit
         self._write(past)
         return 60 - self._clock().second if over else 0
 
@@ -76,10 +83,15 @@ class Tally:
         network = network_of(address)
         with self._lock:
             past = self._roll()
-            self._refused[network] += 1
+            minute = self._minute
             if aggregate:
                 self._counts[("authorisation_denied", method, path, str(status), reason, dataset or "api",
                               network)] += 1
+        with self._shared.transaction() as con:
+            con.execute("INSERT INTO refusals VALUES (?, ?, 1) ON CONFLICT (minute, network) DO UPDATE SET n = n + 1",
+                        (minute, network))
+            if past:                                        # a new minute: the older ones are done with
+                con.execute("DELETE FROM refusals WHERE minute < ?", (minute,))
         self._write(past)
 
     def read(self, method: str, path: str, dataset: str) -> None:
@@ -93,7 +105,7 @@ class Tally:
         """Write every count, the current minute's included (at shutdown)."""
         with self._lock:
             past = [(self._minute, key, n) for key, n in self._counts.items()]
-            self._counts, self._refused = Counter(), Counter()
+            self._counts = Counter()
         self._write(past)
 
     def _write(self, entries: list[tuple[str, tuple[str, ...], int]]) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from observatoire.auth.accounts import Accounts
 from observatoire.auth.config import AuthConfig, load_auth_config
+from observatoire.auth.counters import COUNTERS_FILE, Counters
 from observatoire.statefiles import ensure_private_dir
 from observatoire.auth.oidc import OidcClient
 from observatoire.auth.passwords import Passwords
@@ -27,6 +28,7 @@ class Auth:
     throttle: Throttle
     oidc: OidcClient | None
     secure_cookies: bool
+    counters: Counters | None = None        # shared by the server's processes (the throttle's, the tally's)
 
     @classmethod
     def from_settings(cls, settings: Any, config: AuthConfig | None = None) -> "Auth":
@@ -40,6 +42,7 @@ class Auth:
             oidc = OidcClient(settings.oidc_issuer, settings.oidc_client_id, settings.oidc_client_secret,
                               clock=clock, scope=config.oidc_scope, role_claim=config.oidc_role_claim,
                               login_claim=config.oidc_login_claim, roles=config.oidc_roles)
+        counters = Counters(root / COUNTERS_FILE)
         return cls(
             config=config,
             accounts=Accounts(root, Passwords(config), clock),
@@ -48,9 +51,11 @@ class Auth:
             tokens=Tokens(root, clock, default_days=config.token_default_days, max_days=config.token_max_days),
             throttle=Throttle(clock, free_per_login=config.free_failures_per_login,
                               free_per_address=config.free_failures_per_address, base_s=config.throttle_base_s,
-                              max_s=config.throttle_max_s, forget_s=config.throttle_forget_s),
+                              max_s=config.throttle_max_s, forget_s=config.throttle_forget_s,
+                              counters=counters),
             oidc=oidc,
             secure_cookies=settings.secure_cookies,
+            counters=counters,
         )
 
     def ensure_dir(self) -> None:
