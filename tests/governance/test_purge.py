@@ -110,6 +110,21 @@ def test_the_scheduler_purges_at_start_up_and_checkpoints(tmp_path: Path, city: 
     assert [e["action"] for e in log.entries()] == ["purge"] and log.verify().checkpoints == 1
 
 
+def test_a_timestamp_authority_that_fails_is_reported_as_such_not_as_a_failed_purge(
+        tmp_path: Path, city: CityProfile, caplog: pytest.LogCaptureFixture) -> None:
+    s = settings_for(tmp_path, audit_tsa_url="http://127.0.0.1:9/tsa")       # nothing listens on port 9
+    build_store(s.store_dir, city)
+    with caplog.at_level("INFO", logger="observatoire.purge"):
+        report = PurgeScheduler(s, interval_s=3600).run_once()
+    assert report is not None and report.events_removed > 0
+    messages = [r.getMessage() for r in caplog.records]
+    assert not any("scheduled purge failed" in m for m in messages), messages
+    assert any(m.startswith("scheduled purge: ") for m in messages)
+    [failed] = [m for m in messages if "checkpoint" in m]
+    assert "not timestamped" in failed and "timestamp authority" in failed
+    assert s.audit_log().verify().checkpoints == 1                  # signed all the same
+
+
 @pytest.mark.slow
 def test_a_purge_killed_mid_rewrite_changes_nothing_and_the_next_one_completes(tmp_path: Path,
                                                                                 city: CityProfile) -> None:

@@ -353,6 +353,22 @@ def test_the_public_report_is_built_once_a_day_per_period_and_set_of_releases(wo
     assert "Publications de la période" in first.text and "janvier 2024" in first.text
 
 
+def test_the_public_report_is_refused_for_a_period_without_a_release_and_nothing_is_built(world, monkeypatch) -> None:
+    """An anonymous caller cannot have the server render reports of arbitrary periods: only periods holding a
+    published release are built (their number is bounded by the releases)."""
+    import observatoire.report.build as report_build
+
+    _, settings = world
+    calls: list[str] = []
+    monkeypatch.setattr(report_build, "build_report", lambda *a, **k: calls.append(a[1]) or b"")
+    with TestClient(create_app(settings)) as anon:
+        answers = {p: anon.get(f"/api/v1/public/report?period={p}&format=pdf")
+                   for p in ("2019", "2023-Q4", "2024-09", "2150-Q1", "1901-02")}
+    assert {p: a.status_code for p, a in answers.items()} == dict.fromkeys(answers, 404)
+    assert all("no release is published" in a.json()["detail"] for a in answers.values())
+    assert calls == []
+
+
 def test_public_copies_of_rules_register_and_plans_carry_no_figure_from_the_data(world) -> None:
     from observatoire.evaluation.plans import NO_PRE_PERIOD, UNDERPOWERED, public_view
 

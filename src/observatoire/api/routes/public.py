@@ -87,7 +87,7 @@ def ledger(request: Request) -> Ledger:
 REPORTS_KEPT = 32
 
 
-@router.get("/api/v1/public/report", response_class=HTMLResponse, responses={200: {
+@router.get("/api/v1/public/report", response_class=HTMLResponse, responses={**NOT_FOUND, 200: {
     "description": "The report, as HTML or PDF",
     "content": {"text/html": {"schema": {"type": "string"}}, "application/pdf": {"schema": {"type": "string"}}}}})
 def report(request: Request,
@@ -96,11 +96,18 @@ def report(request: Request,
            format: Annotated[Literal["html", "pdf"], Query(description="html or pdf.")] = "html",  # noqa: A002
            ) -> Response:
     """The public version of the periodic control report: built from the releases only, once a day per period,
-    format and set of releases (then served from memory)."""
+    format and set of releases (then served from memory). Only for a period holding a published release (so an
+    anonymous caller cannot have the server render reports of arbitrary periods)."""
     from observatoire.report.build import build_report
+    from observatoire.report.period import parse_period
 
     settings = request.app.state.settings
-    key = (period, format, tuple(_archive(request).ids()), settings.clock().date())
+    published = tuple(_archive(request).ids())
+    months = parse_period(period).months      # an unusable period: the documented 422 (InputError)
+    if not set(months) & set(published):
+        raise HTTPException(status_code=404, detail=f"no release is published for the period {period}; "
+                                                    "GET /api/v1/public/releases lists them")
+    key = (period, format, published, settings.clock().date())
     reports: OrderedDict[tuple, bytes] = request.app.state.public_reports
     data = reports.get(key)
     if data is None:
