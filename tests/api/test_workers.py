@@ -54,6 +54,25 @@ def test_a_repeated_staff_question_is_answered_from_memory_and_audited_each_time
     assert other.status_code == 200 and other.json()["total"] < first.json()["total"]
 
 
+def test_a_repeated_hot_spot_map_is_sent_from_memory_and_audited_each_time(
+        app: FastAPI, client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hot-spot body (Gi* statistics, every cell's JSON) is kept per store state, parameters and role."""
+    import observatoire.api.routes.hotspots as route
+
+    computed: list[int] = []
+    real = route.masked_gi_star
+    monkeypatch.setattr(route, "masked_gi_star", lambda *a, **k: computed.append(1) or real(*a, **k))
+    audit: AuditLog = app.state.audit
+    url = "/api/v1/hotspots?start=2024-01-01&end=2024-04-01&cell_m=400"
+    before = len(_consults(audit, "/api/v1/hotspots"))
+    answers = [client.get(url) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200] * 3 and len({a.content for a in answers}) == 1
+    assert computed == [1]
+    assert len(_consults(audit, "/api/v1/hotspots")) == before + 3
+    other = client.get(url.replace("cell_m=400", "cell_m=500"))
+    assert other.status_code == 200 and computed == [1, 1] and other.content != answers[0].content
+
+
 def test_event_records_from_memory_carry_the_row_count_in_the_audit(app: FastAPI, client: TestClient) -> None:
     audit: AuditLog = app.state.audit
     headers = {"X-Purpose": "operational_analysis"}

@@ -170,7 +170,8 @@ def test_public_tables_show_releases_as_published(world: dict, html: dict[str, s
     zones = world["settings"].releases().tables("2024-10")["zones"]
     first = zones[0]
     expected = [first["short_name"]] + [
-        v["shown"] if v["value"] is None else f"{v['value']} ± {v['margin_95']}" for v in first["values"].values()]
+        v["shown"] if v["value"] is None else f"{v['value']:,} ± {v['margin_95']:,}".replace(",", " ")
+        for v in first["values"].values()]      # French thousands: 1 234 (the release's noise is not seeded)
     assert any(r[:len(expected)] == expected for r in rows), "a zone row, suppressed cells as published"
     assert any(r[0] == "violence-logbook-surge" and r[-2] == "oui" for r in rows)
 

@@ -51,6 +51,18 @@ def test_the_cache_keeps_at_most_its_bound_least_recently_used_out_first() -> No
     assert calls == ["a", "b", "c", "b"] and (cache.hits, cache.misses) == (2, 4)
 
 
+def test_response_bodies_count_against_the_byte_budget_and_an_oversized_one_is_not_kept() -> None:
+    cache = AnswerCache(max_entries=10, max_bytes=100)
+    assert cache.get("a", lambda: b"x" * 60) == b"x" * 60
+    assert cache.get("b", lambda: b"y" * 30) == b"y" * 30 and len(cache) == 2
+    cache.get("c", lambda: b"z" * 30)                     # 120 bytes: the least recently used ("a") goes
+    assert len(cache) == 2 and cache.get("a", lambda: b"again") == b"again"
+    assert cache.get("big", lambda: b"w" * 101) == b"w" * 101 and cache.get("big", lambda: b"new") == b"new"
+    assert cache.get("rows", lambda: list(range(1000))) == list(range(1000))     # not bytes: counts as nothing
+    cache.keep_only("none of them")
+    assert len(cache) == 0 and cache.get("c", lambda: b"fresh") == b"fresh"
+
+
 def test_a_burst_of_one_missing_question_is_computed_once_and_errors_are_not_kept() -> None:
     cache = AnswerCache()
     started = threading.Event()

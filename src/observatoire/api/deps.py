@@ -55,6 +55,11 @@ class StoreReader:
         with self._lock:
             return self._query(fn)
 
+    def respond(self, compute: Callable[[], bytes]) -> bytes:
+        """A response body: ``compute()``'s (kept per store state on a cached route of a request's reader, for the
+        routes whose body, not only its queries, costs: :mod:`observatoire.api.routes.hotspots`)."""
+        return compute()
+
     def _query(self, fn: Callable[[ir.Table], T]) -> T:
         import duckdb
 
@@ -105,6 +110,13 @@ class _RequestReader(StoreReader):
         n = self._asked[where] = self._asked.get(where, -1) + 1
         store: Any = self._store
         return store.answer(("api", scope, where, n), lambda: self._reader.query(fn))
+
+    def respond(self, compute: Callable[[], bytes]) -> bytes:
+        scope = self._route_scope()
+        if scope is None:
+            return compute()
+        store: Any = self._store
+        return store.answer(("response", scope), compute)
 
     def _route_scope(self) -> tuple[Any, ...] | None:
         if self._scope is None:

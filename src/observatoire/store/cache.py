@@ -41,6 +41,7 @@ from observatoire.store.manifest import Manifest
 
 T = TypeVar("T")
 DEFAULT_ENTRIES = 256
+DEFAULT_BYTES = 256 << 20      # response bodies kept: a 250 m hot-spot map of Marseille is about 1.5 MB
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,11 @@ class ReadState:
         return self.until is None or now < self.until
 
 
+def _size(value: Any) -> int:
+    """What an answer weighs against the byte budget: a body its length, anything else nothing."""
+    return len(value) if isinstance(value, (bytes, bytearray)) else 0
+
+
 class _Pending:
     """An answer being computed: the other askers wait for it."""
 
@@ -84,13 +90,16 @@ class AnswerCache:
 
     Keys are ``(state key, question)``. Concurrent askers of a missing answer wait for the one computing it (a
     burst of identical requests costs one query); an error is passed to them and nothing is kept.
-    ``max_entries`` 0 keeps nothing (every answer is computed).
+    ``max_entries`` 0 keeps nothing (every answer is computed). Answers that are bytes (whole response bodies)
+    also count against ``max_bytes``: the least recently used go first, and a body larger than that is not kept.
     """
 
-    def __init__(self, max_entries: int = DEFAULT_ENTRIES) -> None:
+    def __init__(self, max_entries: int = DEFAULT_ENTRIES, *, max_bytes: int = DEFAULT_BYTES) -> None:
         if max_entries < 0:
             raise ValueError("max_entries must be >= 0")
         self.max_entries = int(max_entries)
+        self.max_bytes = int(max_bytes)
+        self._bytes = 0
         self._entries: OrderedDict[Hashable, Any] = OrderedDict()
         self._pending: dict[Hashable, _Pending] = {}
         self._lock = threading.Lock()
@@ -132,11 +141,14 @@ class AnswerCache:
             pending.done.set()
             raise
         pending.value = value
+        size = _size(value)
         with self._lock:
             del self._pending[key]
-            self._entries[key] = value
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+            if size <= self.max_bytes:
+                self._entries[key] = value
+                self._bytes += size
+            while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
+                self._bytes -= _size(self._entries.popitem(last=False)[1])
         pending.done.set()
         return value
 
@@ -144,11 +156,12 @@ class AnswerCache:
         """Drop every answer kept for another state than ``state_key``."""
         with self._lock:
             for key in [k for k in self._entries if k[0] != state_key]:
-                del self._entries[key]
+                self._bytes -= _size(self._entries.pop(key))
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._bytes = 0
 
 
 def _holds(retention: Any) -> tuple[str, ...]:

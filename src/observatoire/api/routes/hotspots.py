@@ -9,10 +9,11 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Response
 
 from observatoire.analytics.places import cell_counts, kde_cells, masked_gi_star, query_cell_counts, query_placed
-from observatoire.api.deps import CityDep, GridsDep, StoreDep
+from observatoire.api.deps import CityDep, GridCache, GridsDep, StoreDep, StoreReader
 from observatoire.api.models import HotspotParameters, Hotspots, Period
 from observatoire.api.params import CELL_M_DESCRIPTION, CountFilters, count_filters
 from observatoire.api.routes.cells import check_filter_sources, filters_echo, finite_list, grid_info
+from observatoire.city.profile import CityProfile
 from observatoire.errors import InputError
 from observatoire.event.schema import ATTRIBUTES
 
@@ -55,6 +56,14 @@ def hotspots(
                          f"({KDE_MAX_CELLS_PER_BANDWIDTH * cell_m:g}): use a coarser grid for a wider kernel")
     if not set(filters.sources) <= set(ATTRIBUTES):     # registered sources need no scan of the store
         check_filter_sources(store, filters)
+    # The body is kept per store state, parameters and role (the Gi* statistics and the JSON of every cell are
+    # most of the cost); the route still runs for each request, so each is checked and audited.
+    return Response(store.respond(lambda: _body(city, store, grids, filters, method, cell_m, alpha, bandwidth_m,
+                                                seed)), media_type="application/json")
+
+
+def _body(city: CityProfile, store: StoreReader, grids: GridCache, filters: CountFilters, method: str,
+          cell_m: float, alpha: float, bandwidth_m: float, seed: int) -> bytes:
     cells = grids.cells(cell_m)
     cgrid = cells.cgrid
     grid = cgrid.grid
@@ -99,4 +108,4 @@ def hotspots(
     # per cell; the polygons are the grid's, built once (GridCache.cells).
     envelope["features"] = [{"type": "Feature", "id": c, "properties": p, "geometry": g}
                             for c, p, g in zip(ids, props, cells.geometries, strict=True)]
-    return Response(orjson.dumps(envelope), media_type="application/json")
+    return orjson.dumps(envelope)
