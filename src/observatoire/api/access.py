@@ -80,8 +80,9 @@ class AuditNote:
     recipient: str | None = None
 
 
-def audit_note() -> AuditNote:
-    """A fresh :class:`AuditNote` for this request (FastAPI caches it: one per request)."""
+async def audit_note() -> AuditNote:
+    """A fresh :class:`AuditNote` for this request (FastAPI caches it: one per request). Async: a plain function
+    would cost every request a trip through the thread pool."""
     return AuditNote()
 
 

@@ -60,8 +60,10 @@ def _published(request: Request, release_id: str, name: str | None = None) -> No
 
 
 @router.get("/api/v1/public/releases/{release_id}", response_model=ReleaseDocument, responses=NOT_FOUND)
-def release(request: Request, release_id: str) -> Response:
+async def release(request: Request, release_id: str) -> Response:
     """One release: its manifest (mechanism, parameters, privacy loss, code version) and its tables."""
+    # Async: the document is read once per release and kept (ReleaseArchive), so the usual answer is from memory
+    # and needs no trip through the thread pool (the public map's route under load: bench/load.py).
     _published(request, release_id)
     # As published, made once per release (ReleaseArchive.document): the numbers are never drawn again.
     return Response(_archive(request).document(release_id), media_type="application/json")
