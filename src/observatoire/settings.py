@@ -56,6 +56,9 @@ class Settings:
     # Public releases (immutable, apart from the store) and the release gate's configuration.
     releases_dir: Path = Path("var/releases")
     release_path: Path | None = None                 # None: the packaged release/release.toml
+    # The audits' configuration (area groups, flag band, need): a deployment's own file, else the packaged
+    # audits/audits.toml (Marseille's illustrative groups).
+    audits_path: Path | None = None
     # OpenID Connect: when an issuer is configured, "Log in with ..." is offered beside local accounts.
     oidc_issuer: str | None = None
     oidc_client_id: str | None = None
@@ -128,6 +131,8 @@ class Settings:
             env["releases_dir"] = Path(v)
         if v := os.environ.get("OBSERVATOIRE_RELEASE_CONFIG"):
             env["release_path"] = Path(v)
+        if v := os.environ.get("OBSERVATOIRE_AUDITS"):
+            env["audits_path"] = Path(v)
         if v := os.environ.get("OBSERVATOIRE_TRUSTED_PROXIES"):
             env["trusted_proxies"] = tuple(x.strip() for x in v.split(",") if x.strip())
         if v := os.environ.get("OBSERVATOIRE_OIDC_ISSUER"):
@@ -191,6 +196,12 @@ class Settings:
         from observatoire.governance.retention import Retention
 
         return Retention(dict(self.retention_days), self.holds())
+
+    def audit_config(self):  # -> AuditConfig
+        """The audits' configuration (``audits_path``, else the packaged ``audits/audits.toml``)."""
+        from observatoire.audits.config import load_audit_config
+
+        return load_audit_config(self.audits_path)
 
     def release_config(self):  # -> ReleaseConfig
         """The release gate's configuration (``release_path``, else the packaged ``release/release.toml``)."""

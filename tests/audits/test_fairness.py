@@ -228,3 +228,43 @@ def test_the_route_iterates_the_table(monkeypatch: pytest.MonkeyPatch, audit_cli
     assert [x["measure"] for x in audit["ratios"]] == [m.name for m in MEASURES] + ["per_10000"]
     for group in audit["groups"]:
         assert {m.column for m in (*MEASURES, EXTRA)} <= set(group)   # the new measure's column too
+
+
+def _clustered(rng: np.random.Generator, zones_per_group: int = 8, units_per_zone: int = 40) -> dict:
+    """A fair allocation (true ratio 1 on both measures) whose exposure varies by zone: each zone's units share a
+    log-normal factor of sd 0.4 (its commander's habits), on top of unit noise."""
+    n_zones = 2 * zones_per_group
+    zone = np.repeat(np.arange(n_zones), units_per_zone)
+    group = np.where(zone < zones_per_group, "a", "b").astype(object)
+    residents = rng.uniform(300, 3000, zone.size)
+    need = rng.poisson(residents * 0.01).astype(float)
+    exposure = residents * 0.01 * np.exp(rng.normal(-0.08, 0.4, n_zones))[zone] * np.exp(rng.normal(-0.02, 0.2,
+                                                                                                    zone.size))
+    return {"group": group, "residents": residents, "need": need, "exposure": exposure, "zone": zone}
+
+
+def test_resampling_areas_covers_the_truth_where_resampling_units_does_not() -> None:
+    """Units of one zone share its variation: the unit bootstrap's intervals are far too narrow (they miss the
+    truth most of the time), the area bootstrap's cover it about as often as they claim."""
+    rng = np.random.default_rng(2024)
+    covered = {"units": 0, "areas": 0}
+    reps = 60
+    for _ in range(reps):
+        d = _clustered(rng)
+        for how in covered:
+            audit = exposure_audit(d["group"], d["residents"], d["exposure"], d["need"], reference="a", rng=rng,
+                                   n_boot=300, cluster=d["zone"] if how == "areas" else None)
+            row = next(r for r in audit.ratios if r.measure == "per_resident")
+            covered[how] += row.ci_low <= 1.0 <= row.ci_high
+            assert audit.resampled == how
+    assert covered["units"] / reps < 0.6 and covered["areas"] / reps >= 0.85, covered
+
+
+def test_an_area_across_two_groups_or_a_group_of_one_area_is_refused() -> None:
+    args = (["a", "a", "b", "b"], [1, 1, 1, 1], [1, 1, 1, 1], [1, 1, 1, 1])
+    with pytest.raises(InputError, match="units in 2 groups"):
+        exposure_audit(*args, reference="a", rng=np.random.default_rng(0), n_boot=10, cluster=[1, 2, 2, 3])
+    with pytest.raises(InputError, match="at least two areas per group; b has 1"):
+        exposure_audit(*args, reference="a", rng=np.random.default_rng(0), n_boot=10, cluster=[1, 2, 3, 3])
+    audit = exposure_audit(*args, reference="a", rng=np.random.default_rng(0), n_boot=10, cluster=[1, 2, 3, 4])
+    assert audit.resampled == "areas" and dict(audit.areas) == {"a": 2, "b": 2}

@@ -68,6 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.router.add_event_handler("shutdown", app.state.tally.flush)
     app.state.releases = settings.releases()
     app.state.release_config = settings.release_config()
+    app.state.audit_config = settings.audit_config()      # the deployment's area groups (OBSERVATOIRE_AUDITS)
     app.state.public_reports = OrderedDict()              # the public control reports built today (routes/public.py)
     add_error_handlers(app)                               # api/errors.py: each failure for what it is
     for router in (health.router, meta.router, zones.router, hotspots.router, forecasts.router, indicators.router,

@@ -499,14 +499,15 @@ class Provenance(BaseModel):
 class FairnessAllocation(BaseModel):
     """The allocation audited; the forecast's own parameters for allocation=forecast."""
 
-    kind: Literal["forecast", "hotspots"]
+    kind: Literal["forecast", "hotspots", "patrols"]
     method: str
-    cells: int
-    k: float
-    cell_m: float
-    date: str = Field(description="Allocation date, YYYY-MM-DD")
-    selected: list[int] = Field(description="The cells selected")
-    training: Literal["all", "independent"]
+    cells: int | None = Field(None, description="Cells selected (forecast, hotspots)")
+    k: float | None = None
+    cell_m: float | None = None
+    date: str = Field(description="Allocation date, YYYY-MM-DD (patrols: the first day after the period audited)")
+    selected: list[int] | None = Field(None, description="The cells selected (forecast, hotspots)")
+    training: Literal["all", "independent"] | None = None
+    patrol_hours: float | None = Field(None, description="allocation=patrols: the patrol hours of the period")
     horizon_days: int | None = None
     train_days: int | None = None
     max_train_events: int | None = None
@@ -562,6 +563,10 @@ class ExposureAudit(BaseModel):
     band: list[float]
     level: float
     bootstrap_replicates: int
+    resampled: Literal["units", "areas"] = Field(
+        description="What the bootstrap resamples within each group: the zones (areas), whose units share their "
+                    "zone's policy and reporting, or the units themselves")
+    areas: dict[str, int] = Field(default_factory=dict, description="Zones resampled per group")
     flag_rule: str
     flagged: bool
 

@@ -25,8 +25,15 @@ A new measure is one :class:`Measure` line in :data:`MEASURES` and one known-val
 case in ``tests/audits/test_fairness.py`` (a test fails while a measure has none);
 the route and the control report iterate the table.
 
-Intervals: stratified percentile bootstrap over units (units resampled with
-replacement within each group, ``n_boot`` replicates from the ``rng`` given).
+Intervals: stratified percentile bootstrap, ``n_boot`` replicates from the ``rng``
+given, resampling with replacement within each group either the units or, when
+``cluster`` is given, whole **areas** (each area's units together: the zones, for
+grid units). Units of one zone share its exposure policy, its residents' density
+and its reporting: resampled one by one they look independent and the intervals
+come out far too narrow (in a clustered simulation on Marseille's grid pieces,
+95 % intervals covered the truth 52 % of the time and a fair allocation was
+flagged 7.5 % of the time). The API and the report resample zones; the answer
+says which (``resampled``).
 
 **Flag rule**: a ratio is flagged when its whole confidence interval lies
 outside the band ``[0.8, 1.25]`` (``ci_low > 1.25`` or ``ci_high < 0.8``).
@@ -292,6 +299,8 @@ class FairnessAudit:
     n_boot: int
     flag_rule: str = "flagged when the whole confidence interval lies outside the band"
     measures: tuple[Measure, ...] = MEASURES       # the measures computed, in order (what readers iterate)
+    resampled: str = "units"                        # what the bootstrap draws: "units" or "areas"
+    areas: Mapping[str, int] = field(default_factory=dict)   # areas per group (resampled="areas")
 
     def flagged(self, measure: str | None = None) -> bool:
         return any(r.flagged for r in self.ratios if measure is None or r.measure == measure)
@@ -339,6 +348,7 @@ def exposure_audit(
     level: float = 0.95,
     n_boot: int = 1000,
     measures: Sequence[Measure] = MEASURES,
+    cluster: Sequence[Any] | np.ndarray | None = None,
 ) -> FairnessAudit:
     """Exposure per resident and per unit of need (each of ``measures``) by area group, with disparity ratios.
 
@@ -355,6 +365,9 @@ def exposure_audit(
         Source of the bootstrap draws.
     measures
         The rates compared (default :data:`MEASURES`: per resident, per unit of need).
+    cluster
+        The area of each unit (e.g. its zone): the bootstrap then resamples areas, not units. Each area must lie
+        in one group, and each group hold at least two areas.
 
     Returns
     -------
@@ -365,7 +378,8 @@ def exposure_audit(
     Raises
     ------
     InputError
-        Shapes differ, negative or non-finite values, the reference group is absent, fewer than two groups.
+        Shapes differ, negative or non-finite values, the reference group is absent, fewer than two groups, an
+        area across two groups or a group of one area.
 
     Examples
     --------
@@ -404,12 +418,35 @@ def exposure_audit(
                              need=sums.need, rates={ms.column: _finite(point[lab][ms.name] * ms.scale)
                                                     for ms in measures}))
 
+    # What the bootstrap draws: the units, or the areas (each area's sums as one draw).
+    areas: dict[str, int] = {}
+    if cluster is not None:
+        c = np.asarray(cluster, dtype=object)
+        if c.shape != g.shape:
+            raise InputError(f"cluster must have one value per unit ({g.size}), got shape {c.shape}")
+        keys, inverse = np.unique(c.astype(str), return_inverse=True)
+        area_group = np.empty(keys.size, dtype=object)
+        for k in range(keys.size):
+            in_k = set(g[inverse == k].tolist())
+            if len(in_k) != 1:
+                raise InputError(f"the area {str(keys[k])[:40]!r} has units in {len(in_k)} groups: "
+                                 "an area must lie in one group")
+            area_group[k] = in_k.pop()
+        bg = area_group
+        bexp, bres, bneed = (np.bincount(inverse, weights=a, minlength=keys.size) for a in (exp, res, need_arr))
+        areas = {lab: int(np.sum(area_group == lab)) for lab in labels}
+        few = {lab: n for lab, n in areas.items() if n < 2}
+        if few:
+            raise InputError("an interval by resampling areas needs at least two areas per group; "
+                             + ", ".join(f"{lab} has {n}" for lab, n in few.items()))
+    else:
+        bg, bexp, bres, bneed = g, exp, res, need_arr
     # Stratified bootstrap: per group, B replicate sums of exposure, residents and need.
     boot: dict[str, Sums] = {}
     for lab in labels:
-        idx_g = np.flatnonzero(g == lab)
+        idx_g = np.flatnonzero(bg == lab)
         draw = idx_g[rng.integers(0, idx_g.size, size=(n_boot, idx_g.size))]
-        boot[lab] = Sums(exp[draw].sum(axis=1), res[draw].sum(axis=1), need_arr[draw].sum(axis=1))
+        boot[lab] = Sums(bexp[draw].sum(axis=1), bres[draw].sum(axis=1), bneed[draw].sum(axis=1))
     alpha = 1.0 - level
     ratios = []
     for lab in labels:
@@ -426,7 +463,8 @@ def exposure_audit(
                 continue
             low, high = (float(q) for q in np.quantile(reps, [alpha / 2, 1 - alpha / 2]))
             ratios.append(RatioRow(lab, reference, name, float(ratio), low, high, low > band[1] or high < band[0]))
-    return FairnessAudit(rows, ratios, band, level, int(n_boot), measures=measures)
+    return FairnessAudit(rows, ratios, band, level, int(n_boot), measures=measures,
+                         resampled="areas" if cluster is not None else "units", areas=areas)
 
 
 def accuracy_by_group(

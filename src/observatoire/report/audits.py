@@ -7,7 +7,7 @@ parameters fixed here and printed in the report:
 - fairness: the allocation is the cells the historical-average forecast trained on the period selects
   (5 % of the city's area, 250 m cells, the forecast's seven days after the period); the need is the
   configured independently reported incidents of the period; ratios against the reference area group
-  with stratified bootstrap intervals.
+  with bootstrap intervals that resample whole arrondissements within each group.
 - feedback loop: concentration across zones (Gini of rates per resident) of directed discoveries against
   independent reports, over windows of a twelfth of the period (at least one day); the alarm is the
   one-sided permutation test of an upward trend.
@@ -66,7 +66,7 @@ def fairness(events: Any, city: CityProfile, config: AuditConfig, period: Period
                                                categories=config.need_categories,
                                                discoveries=config.need_discovery))
     return exposure_audit(group, units.residents, exposure, need, reference=config.groups.reference, rng=rng_boot,
-                          band=config.band, level=config.level, n_boot=config.bootstrap)
+                          band=config.band, level=config.level, n_boot=config.bootstrap, cluster=units.zone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +141,7 @@ def fairness_section(events: Any, city: CityProfile, config: AuditConfig, period
         title, source, about,
         table(["groupe", "unités", "habitants", "exposition (km² sélectionnés)", "besoin (faits)",
                *(m.heading for m in audit.measures)], groups),
-        table(["rapport", "mesure", "valeur", f"IC {fr.percent(audit.level, 0)} (bootstrap, "
+        table(["rapport", "mesure", "valeur", f"IC {fr.percent(audit.level, 0)} (bootstrap des arrondissements, "
                f"{fr.integer(audit.n_boot)} tirages)", "signalé"], ratios),
         chart(uri, "Rapports d'exposition entre groupes d'arrondissements avec leurs intervalles de confiance"),
         text("Conclusion : " + ("au moins un rapport sort de la bande, l'allocation doit être examinée."

@@ -73,7 +73,6 @@ def public_sections(settings: Any, period: Period) -> list[dict[str, Any]]:
 
 def restricted_sections(settings: Any, period: Period, now: datetime) -> list[dict[str, Any]]:
     """The sections only the restricted version has: from the store, the audit log and governance files."""
-    from observatoire.audits.config import load_audit_config
     from observatoire.evaluation.plans import list_plans
     from observatoire.governance.audit import RETENTION_DAYS
     from observatoire.report.auditlog import access_section, in_period, purges_section
@@ -85,7 +84,7 @@ def restricted_sections(settings: Any, period: Period, now: datetime) -> list[di
 
     city = settings.city()
     events = settings.store(city).events()
-    audit_config = load_audit_config()
+    audit_config = settings.audit_config()
     log = settings.audit_log()
     entries = in_period(log.entries(), period)
     return [volumes_section(events, period),

@@ -27,7 +27,7 @@ from observatoire.api.params import DateText, count_filters, parse_date
 from observatoire.api.routes.cells import check_filter_sources, finite
 from observatoire.api.routes.forecasts import (HORIZON_DESCRIPTION, MAX_HORIZON_DAYS, MAX_TRAIN_DESCRIPTION,
                                                MAX_TRAIN_EVENTS, ServiceDep, check_training_cap)
-from observatoire.audits.config import AuditConfig, area_groups, load_audit_config
+from observatoire.audits.config import AuditConfig, area_groups, load_audit_config, zone_cuts
 from observatoire.audits.fairness import (Units, accuracy_by_group, exposure_audit, grid_units, need_on_grid,
                                           place_on_units)
 from observatoire.audits.feedback_loop import discoveries_by_window, feedback_monitor
@@ -120,6 +120,7 @@ def _audit_dict(audit: Any) -> dict[str, Any]:
         "groups": [g.as_dict() for g in audit.groups],
         "ratios": [vars(r) for r in audit.ratios],
         "band": list(audit.band), "level": audit.level, "bootstrap_replicates": audit.n_boot,
+        "resampled": audit.resampled, "areas": dict(audit.areas),
         "flag_rule": "a ratio is flagged when its whole confidence interval lies outside the band",
         "flagged": audit.flagged(),
     }
@@ -133,8 +134,9 @@ def fairness(
     store: StoreDep,
     grids: GridsDep,
     service: ServiceDep,
-    allocation: Annotated[Literal["forecast", "hotspots"], Query(
-        description="forecast: a method's top-k cells; hotspots: the Gi* hot cells")] = "forecast",
+    allocation: Annotated[Literal["forecast", "hotspots", "patrols"], Query(
+        description="forecast: a method's top-k cells; hotspots: the Gi* hot cells; patrols: the patrol hours "
+                    "the store's patrol records give each zone")] = "forecast",
     method: Annotated[str, Query(description="Forecast method (allocation=forecast)")] = "historical_average",
     end: Annotated[DateText | None, Query(description="Allocation date YYYY-MM-DD (UTC); default: one horizon "
                                                       "before the day after the last event")] = None,
@@ -162,6 +164,8 @@ def fairness(
     when those days are in the data.
     """
     config = _config(request)
+    if allocation == "patrols":
+        return _patrol_fairness(city, store, config, parse_date("end", end), train_days, seed)
     if allocation == "forecast":
         service.validate(method, horizon_days=horizon_days, train_days=train_days, training=training)
         check_training_cap(service, method, max_train_events)
@@ -218,7 +222,7 @@ def fairness(
         events, cgrid, start=first, end=stop, categories=config.need_categories, discoveries=config.need_discovery))
     need = place_on_units(units, cell, zone_ids)
     audit = exposure_audit(group, units.residents, exposure, need, reference=config.groups.reference, rng=rng_boot,
-                           band=config.band, level=config.level, n_boot=config.bootstrap)
+                           band=config.band, level=config.level, n_boot=config.bootstrap, cluster=units.zone)
     accuracy = None
     window_observed = stop + timedelta(days=horizon_days) <= data_end
     if allocation == "forecast" and window_observed and scores is not None:
@@ -237,12 +241,67 @@ def fairness(
                        "selected": [int(c) for c in chosen], **described},
         "need": {"period": _period(first, stop), "discovery": list(config.need_discovery),
                  "categories": list(config.need_categories), "events": float(need.sum())},
-        "groups_by": {"indicator": config.groups.indicator, "cuts": list(config.groups.cuts),
+        "groups_by": {"indicator": config.groups.indicator, "cuts": list(zone_cuts(city, config.groups)),
                       "labels": list(config.groups.labels), "reference": config.groups.reference,
                       "zones": zone_group},
         "exposure_unit": "selected km²",
         "audit": _audit_dict(audit),
         "accuracy": accuracy,
+        "seed": seed,
+    })
+
+
+def _patrol_fairness(city: CityProfile, store: Any, config: AuditConfig, end: date | None, train_days: int,
+                     seed: int) -> Fairness:
+    """Patrol hours per resident and per unit of independently measured need, by area group, zone by zone.
+
+    Unlike a selection of cells (where choosing the top cells concentrates attention where need is high even when
+    the choice is unbiased), hours are proportional: an allocation in proportion to need has a per-need ratio of 1,
+    and one that gives a group ``f`` times its share of need per unit of need has ratio ``f``.
+    """
+    patrols = store.store.reference("patrols")
+    if patrols is None:
+        raise InputError("the store holds no patrol records (source patrols): there is no patrol allocation to audit")
+    if end is None:
+        last = store.query(lambda _e: patrols.aggregate(last=patrols.shift_start.max()).to_pyarrow())["last"][0]
+        if last.as_py() is None:
+            raise InputError("the patrol records are empty: there is no patrol allocation to audit")
+        end = last.as_py().astimezone(UTC).date() + timedelta(days=1)
+    first = end - timedelta(days=train_days)
+    lo, hi = _day(first), _day(end)
+
+    def hours(_events: Any) -> dict[str, float]:
+        t = patrols.filter((patrols.shift_start >= lo) & (patrols.shift_start < hi))
+        out = t.group_by("zone_id").aggregate(hours=t.patrol_hours.sum()).to_pyarrow()
+        return dict(zip(out["zone_id"].to_pylist(), out["hours"].to_pylist()))
+
+    def need(events: Any) -> dict[str, int]:
+        kept = filter_events(events, start=first, end=end, categories=list(config.need_categories),
+                             discoveries=list(config.need_discovery))
+        out = kept.group_by("zone_id").aggregate(n=kept.count()).to_pyarrow()
+        return {z: int(n) for z, n in zip(out["zone_id"].to_pylist(), out["n"].to_pylist()) if z is not None}
+
+    by_zone = store.query(hours)
+    if not sum(by_zone.values()):
+        raise InputError(f"no patrol hours between {first} and {end}: there is no patrol allocation to audit")
+    needs = store.query(need)
+    zone_group = area_groups(city, config.groups)
+    zones = [z.zone_id for z in city.zones]
+    audit = exposure_audit([zone_group[z] for z in zones], [z.population for z in city.zones],
+                           [float(by_zone.get(z) or 0.0) for z in zones], [float(needs.get(z, 0)) for z in zones],
+                           reference=config.groups.reference, rng=np.random.default_rng(seed).spawn(4)[2],
+                           band=config.band, level=config.level, n_boot=config.bootstrap, cluster=zones)
+    return Fairness.model_validate({
+        "allocation": {"kind": "patrols", "method": "patrol_hours", "date": end.isoformat(),
+                       "patrol_hours": float(sum(by_zone.values()))},
+        "need": {"period": _period(first, end), "discovery": list(config.need_discovery),
+                 "categories": list(config.need_categories), "events": float(sum(needs.values()))},
+        "groups_by": {"indicator": config.groups.indicator, "cuts": list(zone_cuts(city, config.groups)),
+                      "labels": list(config.groups.labels), "reference": config.groups.reference,
+                      "zones": zone_group},
+        "exposure_unit": "patrol hours",
+        "audit": _audit_dict(audit),
+        "accuracy": None,
         "seed": seed,
     })
 
