@@ -91,6 +91,11 @@ def _ingest(paths: list[Path], source: str | None, settings: Settings, replace_r
                       "committed" if r.committed else "already in store",
                       ", ".join(f"{k} {v:,}" for k, v in sorted(r.reasons.items())))
     console.print(table)
+    for r in reports:
+        if r.past_retention:
+            console.print(f"{r.stored_as}: {r.admitted:,} admitted, of which {r.past_retention:,} already past "
+                          f"the retention of {r.source} and invisible to every query (removed by the next purge "
+                          "unless a legal hold covers them)")
 
 
 def _serve(settings: Settings, host: str, port: int, purge_every_h: float = 24.0,

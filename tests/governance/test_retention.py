@@ -174,3 +174,35 @@ def test_api_counts_drop_expired_records_at_expiry(tmp_path: Path, city: CityPro
         assert after == expected and after["mains_courantes"] == 324 and after["verbalisations"] < 240
         zones = client.get("/api/v1/zones", params={"source": "verbalisations"}).json()
         assert sum(f["properties"]["count"] for f in zones["features"]) <= expected["verbalisations"]
+
+
+def test_records_past_their_retention_when_ingested_are_reported_not_silently_hidden(tmp_path: Path) -> None:
+    """A file whose records are all older than their retention is admitted, stored and at once invisible: the
+    ingest says so (terminal and audit entry), and /api/v1/meta still lists the source with its hidden count."""
+    import os
+    import subprocess
+    import sys
+
+    from observatoire.api.app import create_app
+
+    sample = Path(__file__).parents[2] / "docs" / "samples" / "verbalisations_sample.csv"   # January 2025
+    (tmp_path / "retention.toml").write_text("[days]\nverbalisations = 30\n")
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("OBSERVATOIRE_")},
+           "OBSERVATOIRE_HOME": str(tmp_path / "home"), "OBSERVATOIRE_RETENTION": str(tmp_path / "retention.toml"),
+           "COLUMNS": "200"}
+    done = subprocess.run([sys.executable, "-m", "observatoire.cli", "ingest", str(sample)], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    said = " ".join(done.stderr.split())
+    assert "15 admitted, of which 15 already past the retention of verbalisations and invisible" in said, said
+    settings = Settings.from_env(home=tmp_path / "home", retention_path=tmp_path / "retention.toml",
+                                 secure_cookies=False)
+    [entry] = [e for e in settings.audit_log().entries() if e["action"] == "ingest"]
+    assert entry["detail"]["admitted"] == 15 and entry["detail"]["past_retention"] == 15
+    from observatoire.auth.service import Auth
+
+    _, secret = Auth.from_settings(settings).tokens.issue("retention-test", "analyst", issued_by="test", days=1)
+    with TestClient(create_app(settings)) as client:
+        answer = client.get("/api/v1/meta", headers={"Authorization": f"Bearer {secret}"})
+        sources = {s["source"]: s for s in answer.json()["sources"]}
+    assert sources["verbalisations"]["events"] == 0 and sources["verbalisations"]["past_retention"] == 15

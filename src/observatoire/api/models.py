@@ -66,7 +66,9 @@ class CityInfo(BaseModel):
 class SourceInfo(BaseModel):
     source: str
     label_fr: str
-    events: int
+    events: int = Field(description="Events visible to queries")
+    past_retention: int = Field(0, description="Events stored but past their retention (hidden from every query "
+                                               "unless held, removed by the next purge)")
 
 
 class CategoryInfo(BaseModel):

@@ -47,6 +47,9 @@ class FileReport:
     dropped_fields: dict[str, str] = field(default_factory=dict)
     reasons: dict[str, int] = field(default_factory=dict)
     stored_as: str = ""               # the name the store and the audit log know the file by (stored_name)
+    # Admitted events already past their retention when ingested: stored, but hidden from every query at once
+    # (unless a legal hold covers them) and removed by the next purge. Said, never silent.
+    past_retention: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +59,7 @@ class _Prepared:
     batch: Batch
     already: dict[str, Any] | None         # the manifest entry when this exact file is already in the store
     dropped: dict[str, str]
+    past_retention: int = 0                # admitted events whose retention ended before ``now``
 
 
 def file_sha256(path: Path) -> str:
@@ -143,7 +147,8 @@ def ingest(
         if audit is not None:
             audit.record("ingest", actor=actor, role=role, dataset=_dataset(item), filters=filters, rows=r.admitted,
                          detail={"batch_id": r.batch_id, "rows_read": r.rows_read, "admitted": r.admitted,
-                                 "quarantined": r.quarantined, "committed": r.committed})
+                                 "quarantined": r.quarantined, "committed": r.committed,
+                                 "past_retention": r.past_retention})
     if progress:
         progress("done", n * 2, n * 2)
     return reports
@@ -240,7 +245,10 @@ def _prepare(path: Path, source: Source, *, store: Store, city: CityProfile, gat
                              f"+ {quarantine.num_rows} quarantined")
     batch = Batch(batch_id, source.name, name, digest, rows_read, events=events, quarantine=quarantine,
                   reference=out.reference)
-    return _Prepared(path, source, batch, None, admitted.dropped)
+    past = 0
+    if events is not None and events.num_rows and now is not None:
+        past = int(pc.sum(pc.less(events["retention_until"], pa.scalar(now.astimezone(UTC).date()))).as_py() or 0)
+    return _Prepared(path, source, batch, None, admitted.dropped, past)
 
 
 def _report(item: _Prepared, result: CommitResult | None) -> FileReport:
@@ -258,4 +266,4 @@ def _report(item: _Prepared, result: CommitResult | None) -> FileReport:
         reasons["duplicate_event"] = reasons.get("duplicate_event", 0) + result.duplicates
     return FileReport(str(item.path), item.source.name, b.batch_id, b.rows_read,
                       result.events + result.reference_rows, result.quarantined, result.committed,
-                      item.dropped, reasons, b.source_file)
+                      item.dropped, reasons, b.source_file, min(item.past_retention, result.events))

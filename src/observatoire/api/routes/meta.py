@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import ibis.expr.types as ir
 import pyarrow as pa
@@ -34,6 +34,18 @@ def _holdings(events: ir.Table) -> _Holdings:
                      last.date().isoformat() if last is not None else None)
 
 
+def _sources(manifest: Any, visible: dict[str, int]) -> list[SourceInfo]:
+    """Each source with events stored: visible, and stored but past retention (so none vanishes without a word)."""
+    stored: dict[str, int] = {}
+    for b in manifest.batches.values():
+        n = int(b.get("events", 0)) - int((b.get("purged") or {}).get("events", 0))
+        if n:
+            stored[b["source"]] = stored.get(b["source"], 0) + n
+    return [SourceInfo(source=s, label_fr=SOURCE_LABELS_FR.get(s, s), events=int(visible.get(s, 0)),
+                       past_retention=max(0, stored.get(s, 0) - int(visible.get(s, 0))))
+            for s in [*visible, *sorted(set(stored) - set(visible))]]
+
+
 @router.get("/meta", response_model=Meta)
 def meta(city: CityDep, store: StoreDep) -> Meta:
     """City name and attribution, sources and categories with their row counts, months present."""
@@ -43,8 +55,8 @@ def meta(city: CityDep, store: StoreDep) -> Meta:
     return Meta(
         city=CityInfo(name=city.name, attribution=city.attribution, timezone=city.timezone,
                       zones=len(city.zones), population=city.population),
-        sources=[SourceInfo(source=s, label_fr=SOURCE_LABELS_FR.get(s, s), events=n)
-                 for s, n in zip(held.sources["source"].to_pylist(), held.sources["events"].to_pylist())],
+        sources=_sources(store.store.manifest(), dict(zip(held.sources["source"].to_pylist(),
+                                                          held.sources["events"].to_pylist()))),
         categories=[CategoryInfo(code=c.code, label_fr=c.label_fr, label_en=c.label_en, kind=c.kind,
                                  events=by_category.get(c.code, 0)) for c in CATEGORIES],
         months=MonthRange(first=held.months[0] if held.months else None,
