@@ -139,3 +139,23 @@ def test_routes_and_cli_give_the_same_document_in_each_format(settings: Settings
     assert result.exit_code == 0, result.output
     written = json.loads(out.read_text(encoding="utf-8"))
     assert [s["key"] for s in written["sections"]] == [s["key"] for s in body["sections"]]
+
+
+def test_a_group_column_declared_lawful_is_listed_with_its_legal_basis_in_the_register_and_the_aipd(
+        settings: Settings, tmp_path: Path) -> None:
+    """A deployment that keeps a stop record's group column (with its legal basis under [stops.lawful]) says so in
+    both documents; the packaged policy keeps none, and says nothing of the kind."""
+    import dataclasses
+
+    packaged = (Path(__file__).parents[2] / "src" / "observatoire" / "gate" / "policies.toml").read_text("utf-8")
+    basis = "Loi n° 0000-00, art. 1 (exemple)"
+    city = tmp_path / "city_policies.toml"
+    city.write_text(packaged.replace('perceived_origin = "drop"',
+                                     'perceived_origin = { action = "keep:vocabulary", values = ["a", "b"] }')
+                    .replace("[stops.lawful]\n", f'[stops.lawful]\nperceived_origin = "{basis}"\n'), "utf-8")
+    before = {kind: _text(document(settings, kind)) for kind in ("register", "aipd")}
+    declared = dataclasses.replace(settings, policy_path=city)
+    for kind in ("register", "aipd"):
+        text = " ".join(_text(document(declared, kind)).split())
+        assert "perceived_origin" in text and basis in text, kind
+        assert basis not in before[kind] and "colonne de groupe" not in before[kind]   # dropped: never stored

@@ -82,8 +82,11 @@ def _sources(settings: Any) -> list[dict[str, Any]]:
     from observatoire.gate.policy import completeness, load_policies
     from observatoire.sources.registry import load_sources
 
+    from observatoire.audits.stops import declared_group_columns
+
     policies = load_policies(settings.policy_path)
     registered = load_sources()
+    lawful = declared_group_columns(settings.policy_path) if "stops" in policies.sources else {}
     gaps = completeness(policies, registered)
     retention = dict(settings.retention_days)
     out = []
@@ -109,6 +112,9 @@ def _sources(settings: Any) -> list[dict[str, Any]]:
             "label": source.descriptor.label if source is not None else None,
             "discovery": source.descriptor.discovery if source is not None else None,
             "policy_gaps": gaps.get(name, []) if source is not None else [],
+            # group columns (perceived origin, age band, sex) the deployment declares it lawfully keeps, with the
+            # legal basis it gives ([stops.lawful]): column -> basis
+            "lawful_group_columns": lawful if name == "stops" else {},
         })
     return out
 

@@ -66,6 +66,9 @@ def _measures(source: dict[str, Any]) -> str:
         parts.append("lu puis jamais stocké : " + ", ".join(f["drop"]))
     if f.get("refuse"):
         parts.append("refusé (ligne mise en quarantaine) : " + ", ".join(f["refuse"]))
+    if source.get("lawful_group_columns"):
+        parts.append("colonnes de groupe conservées pour les audits d'équité, déclarées licites : " + ", ".join(
+            f"{c} (base légale : {basis})" for c, basis in sorted(source["lawful_group_columns"].items())))
     coarse = [x for x in ({"hour": "temps à l'heure", "day": "temps au jour"}.get(source["coarsen_time"] or ""),
                           "lieu à la zone" if source["coarsen_place"] else None) if x]
     if coarse:
@@ -110,7 +113,10 @@ def _source_rows(snap: Snapshot) -> list[list[str]]:
     for s in _event_sources(snap):
         meta = snap.processing["sources"].get(s["name"], {})
         kept = s["fields"].get("keep", []) + s["fields"].get("scrub", [])
-        rows.append([s["name"], _or_dpo(meta.get("label")), s["kind"] or "-", ", ".join(kept) or "-",
+        lawful = s.get("lawful_group_columns") or {}
+        described = ", ".join(f"{f} (colonne de groupe, base légale : {lawful[f]})" if f in lawful else f
+                              for f in kept)
+        rows.append([s["name"], _or_dpo(meta.get("label")), s["kind"] or "-", described or "-",
                      _days(s["retention_days"])])
     return rows
 
