@@ -113,6 +113,18 @@ def test_the_injected_disparity_is_flagged(biased: TestClient) -> None:
     assert veil["primary"]["ci_low"] < -np.log(1.5) < veil["primary"]["ci_high"]
     assert [w["key"] for w in veil["sensitivity"]] == ["inter_twilight", "narrow", "wide", "dst_30_days"]
     assert all(g["ci_low"] <= g["rate"] <= g["ci_high"] for g in body["search_rate"]["groups"])
+    # Stops per 1,000 residents by area group: the hand computation from the groups' sums, zones resampled.
+    area = body["stops_per_resident"]
+    groups = {g["group"]: g for g in area["groups"]}
+    assert sum(g["exposure"] for g in groups.values()) == body["stops"]
+    assert sum(g["residents"] for g in groups.values()) == pytest.approx(870_731, rel=0.01)
+    [ratio] = area["ratios"]
+    more, less = groups["more_deprived"], groups["less_deprived"]
+    assert ratio["measure"] == "per_resident" and ratio["ratio"] == pytest.approx(
+        (more["exposure"] / more["residents"]) / (less["exposure"] / less["residents"]))
+    assert ratio["ci_low"] <= ratio["ratio"] <= ratio["ci_high"]
+    assert more["exposure_per_1000"] == pytest.approx(1000 * more["exposure"] / more["residents"])
+    assert area["resampled"] == "areas" and area["areas"] == {"less_deprived": 11, "more_deprived": 5}
 
 
 def test_no_injected_disparity_is_not_flagged(fair: TestClient) -> None:

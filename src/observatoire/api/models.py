@@ -545,7 +545,8 @@ class ExposureGroup(BaseModel):
     exposure: float
     need: float
     exposure_per_1000: float | None
-    exposure_per_need: float | None
+    exposure_per_need: float | None = Field(None, description="Absent when the audit has no per-need measure "
+                                                              "(stops per resident)")
 
 
 class ExposureRatio(BaseModel):
@@ -750,6 +751,9 @@ class StopAuditResult(BaseModel):
     search_rate: StopRateTest
     hit_rate: StopRateTest
     veil_of_darkness: StopVeil
+    stops_per_resident: ExposureAudit | None = Field(None, description=(
+        "group_column=area_group: stops per 1,000 residents by area group and their ratio to the reference, "
+        "with intervals that resample zones; descriptive (stops also follow incidents), not part of 'flagged'"))
     flagged: bool = Field(description="Some estimable test is flagged")
     conclusive: bool = Field(description="The primary veil-of-darkness window was estimable (the rate tests always "
                                          "are, or the request is refused); false: see its note")

@@ -28,7 +28,7 @@ from observatoire.api.routes.cells import check_filter_sources, finite
 from observatoire.api.routes.forecasts import (HORIZON_DESCRIPTION, MAX_HORIZON_DAYS, MAX_TRAIN_DESCRIPTION,
                                                MAX_TRAIN_EVENTS, ServiceDep, check_training_cap)
 from observatoire.audits.config import AuditConfig, area_groups, load_audit_config, zone_cuts
-from observatoire.audits.fairness import (Units, accuracy_by_group, exposure_audit, grid_units, need_on_grid,
+from observatoire.audits.fairness import (MEASURES, Units, accuracy_by_group, exposure_audit, grid_units, need_on_grid,
                                           place_on_units)
 from observatoire.audits.feedback_loop import discoveries_by_window, feedback_monitor
 from observatoire.audits.provenance import provenance_counts, provenance_matrix
@@ -528,6 +528,17 @@ def stops(
     consistent = (all(r["disparity"] == primary["disparity"] for r in estimable)
                   if primary["estimable"] and len(estimable) >= 2 else None)
 
+    per_resident = None
+    if group_column == "area_group":      # stops per 1,000 residents by area group, zones resampled
+        zones = [z.zone_id for z in city.zones]
+        counts = dict(zip(*np.unique(np.array(table["zone_id"].to_pylist(), dtype=object).astype(str),
+                                     return_counts=True)))
+        area = exposure_audit([zone_group[z] for z in zones], [z.population for z in city.zones],
+                              [float(counts.get(z, 0)) for z in zones], np.zeros(len(zones)), reference=ref,
+                              rng=np.random.default_rng(0), band=config.band, level=config.level,
+                              n_boot=config.bootstrap, measures=MEASURES[:1], cluster=zones)
+        per_resident = _audit_dict(area)
+
     def rate_dict(test: Any, question: str) -> dict[str, Any]:
         return {"question": question, "groups": [vars(g) for g in test.groups],
                 "comparisons": [vars(c) for c in test.comparisons], "level": test.level,
@@ -543,6 +554,7 @@ def stops(
                                     "the reference?"),
         "veil_of_darkness": {"target": tgt, "location": {"lat": lat, "lon": lon}, "timezone": city.timezone,
                              "primary": primary, "sensitivity": rows, "consistent": consistent},
+        "stops_per_resident": per_resident,
         "flagged": bool(search.flagged or hits.flagged or bool(primary["disparity"])),
         "conclusive": bool(primary["estimable"]),
     })
