@@ -20,6 +20,7 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
     ("pii_work.py", ["--passes", "1"]),
     ("feedback_loop_power.py", ["2"]),
     ("evaluation_coverage.py", ["--reps", "2"]),
+    ("fairness_calibration.py", ["--reps", "2"]),
     ("fuzz.py", ["--cases", "20", "--sources", "patrols,cctv_events", "--full-every", "10"]),
     ("query_latency.py", ["--events", "100000", "--repeat", "2"]),   # the NER timings only (the instruction count takes minutes)
 ])

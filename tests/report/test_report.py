@@ -189,7 +189,7 @@ def test_restricted_pdf_has_every_control_section(pdf_text: dict[str, str]) -> N
     assert "Version restreinte" in text
     for heading in PUBLIC_ONLY + RESTRICTED_ONLY:
         assert heading in text
-    for figure in ("operational_analysis", "data_subject_request", "non authentifié", "100,0 %", "IC 95 % (bootstrap",
+    for figure in ("operational_analysis", "data_subject_request", "non authentifié", "100,0 %", "IC 95 % (jackknife",
                    "Pente de l'écart", "hold-", "ev-"):
         assert figure in text
 

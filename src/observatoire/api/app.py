@@ -71,9 +71,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.audit_config = settings.audit_config()      # the deployment's area groups (OBSERVATOIRE_AUDITS)
     app.state.public_reports = OrderedDict()              # the public control reports built today (routes/public.py)
     add_error_handlers(app)                               # api/errors.py: each failure for what it is
-    for router in (health.router, meta.router, zones.router, hotspots.router, forecasts.router, indicators.router,
-                   alerts.router, rules.router, events.router, audit.router, audits.router, evaluations.router,
-                   regulator.router, auth.router, public.router, pages.router):
+    # The public edge first: routes are matched in order, and the public map is what the most callers ask for
+    # (every router's prefix is its own, so the order changes no match).
+    for router in (public.router, health.router, meta.router, zones.router, hotspots.router, forecasts.router,
+                   indicators.router, alerts.router, rules.router, events.router, audit.router, audits.router,
+                   evaluations.router, regulator.router, auth.router, pages.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=static_dir()), name="static")
     app.add_middleware(SecurityHeaders)

@@ -567,9 +567,11 @@ class ExposureAudit(BaseModel):
     level: float
     bootstrap_replicates: int
     resampled: Literal["units", "areas"] = Field(
-        description="What the bootstrap resamples within each group: the zones (areas), whose units share their "
-                    "zone's policy and reporting, or the units themselves")
-    areas: dict[str, int] = Field(default_factory=dict, description="Zones resampled per group")
+        description="The independent draws of the interval: the zones (areas), whose units share their zone's "
+                    "policy and reporting, or the units themselves")
+    areas: dict[str, int] = Field(default_factory=dict, description="Zones per group (resampled=areas)")
+    interval: str = Field("percentile bootstrap", description="percentile bootstrap (units) or area jackknife (t): "
+                                                             "the delete-one-zone jackknife of the log ratio")
     flag_rule: str
     flagged: bool
 

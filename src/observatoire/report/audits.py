@@ -7,7 +7,7 @@ parameters fixed here and printed in the report:
 - fairness: the allocation is the cells the historical-average forecast trained on the period selects
   (5 % of the city's area, 250 m cells, the forecast's seven days after the period); the need is the
   configured independently reported incidents of the period; ratios against the reference area group
-  with bootstrap intervals that resample whole arrondissements within each group.
+  with intervals over arrondissements (the delete-one-arrondissement jackknife, Student quantiles).
 - feedback loop: concentration across zones (Gini of rates per resident) of directed discoveries against
   independent reports, over windows of a twelfth of the period (at least one day); the alarm is the
   one-sided permutation test of an upward trend.
@@ -141,8 +141,8 @@ def fairness_section(events: Any, city: CityProfile, config: AuditConfig, period
         title, source, about,
         table(["groupe", "unités", "habitants", "exposition (km² sélectionnés)", "besoin (faits)",
                *(m.heading for m in audit.measures)], groups),
-        table(["rapport", "mesure", "valeur", f"IC {fr.percent(audit.level, 0)} (bootstrap des arrondissements, "
-               f"{fr.integer(audit.n_boot)} tirages)", "signalé"], ratios),
+        table(["rapport", "mesure", "valeur", f"IC {fr.percent(audit.level, 0)} (jackknife des "
+               "arrondissements, loi de Student)", "signalé"], ratios),
         chart(uri, "Rapports d'exposition entre groupes d'arrondissements avec leurs intervalles de confiance"),
         text("Conclusion : " + ("au moins un rapport sort de la bande, l'allocation doit être examinée."
                                 if audit.flagged() else "aucun rapport ne sort de la bande.")),

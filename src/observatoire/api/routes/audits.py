@@ -120,7 +120,7 @@ def _audit_dict(audit: Any) -> dict[str, Any]:
         "groups": [g.as_dict() for g in audit.groups],
         "ratios": [vars(r) for r in audit.ratios],
         "band": list(audit.band), "level": audit.level, "bootstrap_replicates": audit.n_boot,
-        "resampled": audit.resampled, "areas": dict(audit.areas),
+        "resampled": audit.resampled, "areas": dict(audit.areas), "interval": audit.interval,
         "flag_rule": "a ratio is flagged when its whole confidence interval lies outside the band",
         "flagged": audit.flagged(),
     }
