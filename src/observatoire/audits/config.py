@@ -5,8 +5,8 @@ packaged default) and passed down; nothing is read at import time.
 
 Area groups cut one covariate of the city profile either at fixed ``cuts`` or at ``quantiles`` of the zones'
 values (``quantiles = 3``: tertiles, each group about a third of the zones). A group must hold at least
-:data:`MIN_ZONES_PER_GROUP` zones: its intervals resample zones (``audits/fairness.py``), and fewer than that
-cannot carry an interval, so the audit is refused rather than flagged.
+:data:`MIN_ZONES_PER_GROUP` zones: its intervals treat zones as the independent draws (``audits/fairness.py``),
+and fewer than that cannot carry an interval, so the audit is refused rather than flagged.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from observatoire.city.profile import CityProfile
 from observatoire.configfile import read_toml
 from observatoire.errors import InputError
 
-MIN_ZONES_PER_GROUP = 3     # zones an area group needs for its interval (the bootstrap resamples zones)
+MIN_ZONES_PER_GROUP = 3     # zones an area group needs for its interval (the zones are its independent draws)
 
 
 @dataclass(frozen=True, slots=True)

@@ -157,8 +157,8 @@ def fairness(
 
     Units are grid cells cut by zones; residents are spread evenly over their zone; need is the
     configured independent events of the ``train_days`` before ``end`` (a zone-only event is spread over
-    its zone). Ratios against the reference group with stratified bootstrap intervals; flagged when the
-    whole interval lies outside the band. For a forecast, the allocation is the one ``/api/v1/forecasts``
+    its zone). Ratios against the reference group with intervals over zones (delete-one-zone jackknife,
+    Student quantiles); flagged when the whole interval lies outside the band. For a forecast, the allocation is the one ``/api/v1/forecasts``
     publishes for the same method, ``end``, horizon, training window, ``k``, cell size, cap, seed, filters
     and training set (the forecasting service's); hit rate and PAI per group on ``[end, end + horizon)``
     when those days are in the data.
