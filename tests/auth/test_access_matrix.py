@@ -62,6 +62,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/tokens"): {"admin", "auditor"},
     ("POST", "/api/v1/tokens"): {"admin"},
     ("DELETE", "/api/v1/tokens/{token_id}"): {"admin"},
+    ("GET", "/controle/equite"): {"analyst", "supervisor", "dpo", "auditor"},
     ("GET", "/api/v1/register"): EVERYONE,
     ("GET", "/api/v1/aipd"): EVERYONE,
     ("POST", "/api/v1/evaluations"): {"supervisor"},

@@ -74,6 +74,7 @@ ACCESS: dict[tuple[str, str], Requirement] = {
     # the public edge: releases only (release/, docs/release.md), never the store; every answer audited
     ("GET", "/public"): Requirement(roles=PUBLIC),
     ("GET", "/public/methodologie"): Requirement(roles=PUBLIC),
+    ("GET", "/controle/equite"): Requirement(roles=EVENTS),      # its figures come from the audit routes
     ("GET", "/api/v1/public/releases"): Requirement(roles=PUBLIC, dataset="releases"),
     ("GET", "/api/v1/public/releases/{release_id}"): Requirement(roles=PUBLIC, dataset="releases"),
     ("GET", "/api/v1/public/releases/{release_id}/{name}"): Requirement(roles=PUBLIC, dataset="releases"),

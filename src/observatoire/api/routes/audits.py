@@ -262,12 +262,17 @@ def _patrol_fairness(city: CityProfile, store: Any, config: AuditConfig, end: da
     patrols = store.store.reference("patrols")
     if patrols is None:
         raise InputError("the store holds no patrol records (source patrols): there is no patrol allocation to audit")
+    span = store.query(lambda _e: patrols.aggregate(first=patrols.shift_start.min(),
+                                                    last=patrols.shift_start.max()).to_pyarrow())
+    if span["last"][0].as_py() is None:
+        raise InputError("the patrol records are empty: there is no patrol allocation to audit")
     if end is None:
-        last = store.query(lambda _e: patrols.aggregate(last=patrols.shift_start.max()).to_pyarrow())["last"][0]
-        if last.as_py() is None:
-            raise InputError("the patrol records are empty: there is no patrol allocation to audit")
-        end = last.as_py().astimezone(UTC).date() + timedelta(days=1)
-    first = end - timedelta(days=train_days)
+        end = span["last"][0].as_py().astimezone(UTC).date() + timedelta(days=1)
+    # The period audited starts no earlier than the patrol records do (days before them are not days of no patrol).
+    records_start = span["first"][0].as_py().astimezone(UTC).date()
+    if end <= records_start:
+        raise InputError(f"the patrol records start on {records_start}: there is no patrol allocation before {end}")
+    first = max(end - timedelta(days=train_days), records_start)
     lo, hi = _day(first), _day(end)
 
     def hours(_events: Any) -> dict[str, float]:

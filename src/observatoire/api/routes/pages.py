@@ -38,6 +38,12 @@ def static_page(name: str) -> HTMLResponse:
     return HTMLResponse(html)
 
 
+@router.get("/controle/equite", response_class=HTMLResponse, include_in_schema=False)
+def fairness_page() -> HTMLResponse:
+    """The fairness control page for auditors, the DPO and the control committee (it reads /api/v1/audits/*)."""
+    return static_page("equite.html")
+
+
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def index() -> HTMLResponse:
     """The staff map page (anonymous visitors are sent on to the public portal, ``/public``)."""
