@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-from conftest import add_role_accounts, governance_settings, wait_until
+from fastapi.testclient import TestClient
+
+from conftest import add_role_accounts, governance_settings, login_as, wait_until
 from observatoire.api.app import create_app
 from observatoire.city.profile import CityProfile
 from test_browser import CHROMIUM, base_url, browser  # noqa: F401  (fixtures)
@@ -35,10 +37,6 @@ def app(tmp_path_factory: pytest.TempPathFactory, city: CityProfile) -> FastAPI:
 
 def test_an_auditor_reads_each_audit_in_french_with_its_interval_and_its_history(
         base_url: str, browser: Any, browser_login: Any, app: FastAPI) -> None:
-    from fastapi.testclient import TestClient
-
-    from conftest import login_as
-
     page = browser.new_page()
     watch = Watch(page)
     browser_login(page, base_url, role="auditor")

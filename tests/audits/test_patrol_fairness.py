@@ -194,3 +194,64 @@ def test_on_the_simulated_city_the_patrol_flag_follows_the_injected_over_deploym
     assert r.status_code == 200, r.text
     row = _per_need(r.json())
     assert row["ci_low"] <= factor <= row["ci_high"] and row["flagged"] is flagged, row
+
+
+# -- a selection of cells against the selection need alone would make ---------------------------------------------
+def _points_store(root: Path, city: CityProfile, directed_boost: float, seed: int) -> ParquetStore:
+    """A year of located events: independent reports spread over each zone in proportion to its need (population
+    × exp(2 × deprivation)), and as many directed discoveries again whose zones are weighted ``directed_boost``
+    times more in the "more_deprived" group (where attention is sent beyond need)."""
+    import shapely
+
+    rng = np.random.default_rng(seed)
+    groups = area_groups(city, load_audit_config().groups)
+    zones = list(city.zones)
+    need = np.array([z.population * np.exp(2 * z.covariates["deprivation"]) for z in zones])
+    boost = np.array([directed_boost if groups[z.zone_id] == "more_deprived" else 1.0 for z in zones])
+    rows = []
+    for discovery, weight in (("independent", need), ("directed", need * boost)):
+        counts = rng.multinomial(3000, weight / weight.sum())
+        for z, n in zip(zones, counts):
+            x0, y0, x1, y1 = z.geometry.bounds
+            pts: list = []
+            while len(pts) < n:
+                cand = shapely.points(rng.uniform(x0, x1, 4 * n + 8), rng.uniform(y0, y1, 4 * n + 8))
+                pts += [p for p in cand[shapely.contains(z.geometry, cand)]][: n - len(pts)]
+            for p in pts:
+                occurred = START + timedelta(seconds=int(rng.integers(365 * 86400)))
+                rows.append({
+                    "event_id": "mains_courantes:" + hashlib.sha256(f"{len(rows)}".encode()).hexdigest()[:24],
+                    "source": "mains_courantes", "category": "violence", "occurred_at": occurred,
+                    "time_precision": "minute", "reported_at": occurred, "lon": p.x, "lat": p.y,
+                    "location_precision_m": 10.0, "zone_id": z.zone_id, "h3_r9": None, "h3_r8": None,
+                    "h3_r7": None, "discovery": discovery, "attributes": None, "pseudonyms": None,
+                    "batch_id": "t-mc", "source_file": "mc.csv", "source_row": len(rows) + 1,
+                    "ingested_at": datetime(2025, 3, 1, tzinfo=UTC), "retention_until": date(2030, 1, 1),
+                    "month": occurred.strftime("%Y-%m")})
+    events = pa.Table.from_pylist(rows, schema=EVENT_SCHEMA)
+    store = ParquetStore(root, zone_ids=city.zone_ids)
+    store.commit(Batch(batch_id="t-mc", source="mains_courantes", source_file="mc.csv", file_sha256="2" * 64,
+                       rows_read=events.num_rows, events=events))
+    return store
+
+
+@pytest.mark.parametrize("boost, training, flagged", [(4.0, "all", True), (1.0, "all", False),
+                                                      (4.0, "independent", False)])
+def test_a_cell_selection_is_flagged_against_need_only_when_it_goes_beyond_need(
+        tmp_path: Path, city: CityProfile, boost: float, training: str, flagged: bool) -> None:
+    """Top cells chosen from all discoveries, where directed attention is sent 4 times beyond need to the deprived
+    zones, are flagged against the cells need alone would choose; chosen from independent reports only, or with no
+    directed excess, they are not (although the raw per-need ratio of any top-cell selection favours high need)."""
+    store = _points_store(tmp_path / "store", city, boost, seed=5)
+    with _client(store, city) as client:
+        r = client.get("/api/v1/audits/fairness", params={"method": "historical_average", "cell_m": 1000, "k": 0.1,
+                                                          "train_days": 300, "training": training,
+                                                          "end": "2024-12-01"})
+    assert r.status_code == 200, r.text
+    against = r.json()["against_need_allocation"]
+    [row] = against["audit"]["ratios"]
+    raw = next(x for x in r.json()["audit"]["ratios"] if x["measure"] == "per_need")
+    assert row["measure"] == "per_need" and row["flagged"] is flagged, row
+    if not flagged:     # the raw per-need ratio favours high need (about 2) where the comparator's is about 1
+        assert raw["ratio"] > 1.5 and 0.8 < row["ratio"] < 1.25, (raw, row)
+    assert against["audit"]["resampled"] == "areas" and against["cells"] == len(r.json()["allocation"]["selected"])

@@ -544,7 +544,7 @@ class ExposureGroup(BaseModel):
     residents: float
     exposure: float
     need: float
-    exposure_per_1000: float | None
+    exposure_per_1000: float | None = Field(None, description="Absent when the audit has no per-resident measure")
     exposure_per_need: float | None = Field(None, description="Absent when the audit has no per-need measure "
                                                               "(stops per resident)")
 
@@ -596,6 +596,16 @@ class Accuracy(BaseModel):
     window: Period
 
 
+class NeedAllocationAudit(BaseModel):
+    """A selection of cells against the same number of cells chosen by independent need alone."""
+
+    cells: int = Field(description="Cells of the need-driven selection (as many as the allocation's)")
+    explanation: str
+    audit: ExposureAudit = Field(description="exposure: the allocation's km²; need: the need-driven selection's km² "
+                                             "(the per_need ratio is the allocation's share over the need-driven "
+                                             "one's, group against reference: 1 when they agree)")
+
+
 class Fairness(BaseModel):
     """Exposure to an allocation per resident and per unit of independently measured need, by area group."""
 
@@ -604,6 +614,9 @@ class Fairness(BaseModel):
     groups_by: GroupsBy
     exposure_unit: str
     audit: ExposureAudit
+    against_need_allocation: NeedAllocationAudit | None = Field(None, description=(
+        "allocation=forecast|hotspots: choosing the top cells concentrates exposure where need is high even when "
+        "the choice is unbiased, so the allocation is also compared with the selection need alone would make"))
     accuracy: Accuracy | None = Field(description="Hit rate and PAI per group when the allocation's window is "
                                                   "in the data (allocation=forecast)")
     seed: int

@@ -223,6 +223,14 @@ def fairness(
     need = place_on_units(units, cell, zone_ids)
     audit = exposure_audit(group, units.residents, exposure, need, reference=config.groups.reference, rng=rng_boot,
                            band=config.band, level=config.level, n_boot=config.bootstrap, cluster=units.zone)
+    # The comparator a selection of cells needs: as many cells, chosen by the independent need alone.
+    need_cells = np.bincount(units.cell, weights=need, minlength=grid.n_cells)
+    by_need = np.zeros(grid.n_cells)
+    by_need[np.argsort(-need_cells, kind="stable")[:len(chosen)]] = 1.0
+    need_allocation = exposure_audit(group, units.residents, exposure, units.from_cells(by_need) * cell_m ** 2 / 1e6,
+                                     reference=config.groups.reference, rng=rng_boot, band=config.band,
+                                     level=config.level, n_boot=config.bootstrap, measures=MEASURES[1:],
+                                     cluster=units.zone)
     accuracy = None
     window_observed = stop + timedelta(days=horizon_days) <= data_end
     if allocation == "forecast" and window_observed and scores is not None:
@@ -246,6 +254,13 @@ def fairness(
                       "zones": zone_group},
         "exposure_unit": "selected km²",
         "audit": _audit_dict(audit),
+        "against_need_allocation": {
+            "cells": int(len(chosen)),
+            "explanation": "the allocation's selected km² per group against those of the same number of cells "
+                           "ranked by independently reported need alone: a ratio of 1 means the allocation "
+                           "favours no group beyond what need alone would; flagged when its whole interval "
+                           "leaves the band",
+            "audit": _audit_dict(need_allocation)},
         "accuracy": accuracy,
         "seed": seed,
     })
