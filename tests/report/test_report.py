@@ -13,7 +13,7 @@ import dataclasses
 import html as html_lib
 import re
 import subprocess
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +51,7 @@ PLAN_TITLE = "Patrouilles pédestres dans trois arrondissements"
 PUBLIC_ONLY = ("Publications de la période", "Série mensuelle de la ville", "Par arrondissement, mois par mois",
                "Budget de confidentialité", "Règles d'alerte (registre)",
                "Registre des algorithmes et analyse d'impact")
-RESTRICTED_ONLY = ("Volumes par source", "Alertes levées et faux positifs", "Équité des lieux",
+RESTRICTED_ONLY = ("Volumes par source", "Alertes levées et faux positifs", "Équité des lieux", "Patrouilles et besoin",
                    "Boucle de rétroaction", "Évaluations enregistrées", "Accès aux données", "Conservation et purges",
                    "Gels juridiques")
 
@@ -90,6 +90,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict:
     store = ParquetStore(root / "store", zone_ids=city.zone_ids)
     store.commit(Batch(batch_id="report-mc", source="mains_courantes", source_file="mains_courantes.csv",
                        file_sha256="0" * 64, rows_read=events.num_rows, events=events))
+    from observatoire.sources.patrols import PATROL_SCHEMA
+
+    shifts = [{"shift_start": datetime(2024, 10, 1, 6, tzinfo=UTC) + timedelta(days=d),
+               "shift_end": datetime(2024, 10, 1, 14, tzinfo=UTC) + timedelta(days=d), "shift": "matin",
+               "zone_id": z.zone_id, "officers": 4, "patrol_hours": 32.0} for d in range(92) for z in city.zones]
+    patrols = pa.Table.from_pylist(shifts, schema=PATROL_SCHEMA)         # 92 days × 16 zones × 32 h = 47,104 h
+    store.commit(Batch(batch_id="report-patrols", source="patrols", source_file="patrols.csv", file_sha256="1" * 64,
+                       rows_read=patrols.num_rows, reference=patrols))
     settings = governance_settings(root, store_dir=root / "store", releases_dir=root / "releases")
     _quarter_entries(settings, settings.store(city))
     for month in ("2024-10", "2024-11"):          # December stays unpublished
@@ -207,6 +215,9 @@ def test_restricted_tables_hold_the_control_figures(world: dict, html: dict[str,
     assert any(r[1] == PLAN_TITLE and r[-1] == "en cours" for r in rows)
     assert any(r[1:4] == ["mains_courantes", "13203", "toute période"] and r[-1] == "en vigueur" for r in rows)
     assert any(r[0] == "plus défavorisés / moins défavorisés" and r[3].startswith("[") for r in rows)
+    text = " ".join(_plain(html_lib.unescape(re.sub(r"<[^>]+>", " ", html["restricted"]))).split())
+    assert "47 104 heures de patrouille" in text, "the patrol audit of the quarter"
+    assert any(r[1] == "par fait signalé" and r[3].startswith("[") and r[4] in ("oui", "non") for r in rows)
 
 
 def test_no_free_text_or_login_in_the_report(pdf_text: dict[str, str], html: dict[str, str]) -> None:

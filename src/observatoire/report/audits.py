@@ -149,6 +149,48 @@ def fairness_section(events: Any, city: CityProfile, config: AuditConfig, period
     )
 
 
+def patrols_section(patrols: Any, events: Any, city: CityProfile, config: AuditConfig,
+                    period: Period) -> dict[str, Any]:
+    """The patrol audit of the period as a section: hours per resident and per reported fact, by area group."""
+    from observatoire.audits.patrols import patrol_audit
+
+    source = ("relevés de patrouille (source patrols) et faits signalés indépendamment de la période ; "
+              "audits/patrols.py, configuration de l'audit de la ville")
+    title = "Patrouilles et besoin"
+    about = text(
+        "Les heures de patrouille de chaque groupe d'arrondissements sont rapportées aux faits signalés "
+        "indépendamment (appels, admissions hospitalières) : un rapport de 1 entre groupes veut dire des "
+        "patrouilles proportionnées au besoin. Un rapport est signalé quand tout son intervalle de confiance à "
+        f"{fr.percent(config.level, 0)} sort de la bande [{fr.number(config.band[0])} ; "
+        f"{fr.number(config.band[1])}] ; l'intervalle traite chaque arrondissement comme un tirage indépendant "
+        "(jackknife, loi de Student). Le signal porte sur des lieux, jamais sur des personnes ; un quartier qui "
+        "signale moins voit son besoin sous-estimé.")
+    try:
+        result = patrol_audit(patrols, events, city, config, end=period.end, days=period.days,
+                              rng=seeded_streams(SEED)[2])
+    except InputError as exc:
+        return section(title, source, about, text(f"Audit non calculable : {exc}."))
+    audit = result.audit
+    groups = [[_group(g.group), fr.integer(g.units), fr.integer(round(g.residents)), fr.number(g.exposure, 0),
+               fr.number(g.need, 0), fr.number(g.rates["exposure_per_need"], 2)] for g in audit.groups]
+    ratios = [[f"{_group(r.group)} / {_group(r.reference)}", r.measure.replace("per_resident", "par habitant")
+               .replace("per_need", "par fait signalé"), fr.number(r.ratio), fr.interval(r.ci_low, r.ci_high),
+               "oui" if r.flagged else "non"] for r in audit.ratios]
+    return section(
+        title, source, about,
+        text(f"Période auditée : du {fr.day(result.start)} au {fr.day(result.end)} (exclu) ; "
+             f"{fr.integer(round(result.hours))} heures de patrouille, {fr.integer(result.need_events)} faits "
+             "signalés indépendamment."),
+        table(["groupe", "arrondissements", "habitants", "heures de patrouille", "faits signalés",
+               "heures par fait"], groups),
+        table(["rapport", "mesure", "valeur", f"IC {fr.percent(audit.level, 0)} (jackknife des arrondissements, "
+               "loi de Student)", "signalé"], ratios),
+        text("Conclusion : " + ("les heures de patrouille par fait signalé diffèrent entre groupes au-delà de la "
+                                "bande : l'allocation doit être examinée." if audit.flagged("per_need") else
+                                "pas d'écart d'heures par fait signalé au-delà de la bande.")),
+    )
+
+
 def feedback_loop_section(events: Any, city: CityProfile, config: AuditConfig, period: Period) -> dict[str, Any]:
     """The feedback-loop monitor as a section: windows, trend, p-value and alarm, a chart."""
     source = ("événements de l'entrepôt sur la période ; moniteur de boucle de rétroaction "

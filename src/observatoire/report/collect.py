@@ -76,20 +76,22 @@ def restricted_sections(settings: Any, period: Period, now: datetime) -> list[di
     from observatoire.evaluation.plans import list_plans
     from observatoire.governance.audit import RETENTION_DAYS
     from observatoire.report.auditlog import access_section, in_period, purges_section
-    from observatoire.report.audits import fairness_section, feedback_loop_section
+    from observatoire.report.audits import fairness_section, feedback_loop_section, patrols_section
     from observatoire.report.evaluations import evaluations_section
     from observatoire.report.holds import holds_section
     from observatoire.report.rules import alerts_section
     from observatoire.report.volumes import volumes_section
 
     city = settings.city()
-    events = settings.store(city).events()
+    store = settings.store(city)
+    events = store.events()
     audit_config = settings.audit_config()
     log = settings.audit_log()
     entries = in_period(log.entries(), period)
     return [volumes_section(events, period),
             alerts_section(settings, events, [z.zone_id for z in city.zones], period),
             fairness_section(events, city, audit_config, period),
+            patrols_section(store.reference("patrols"), events, city, audit_config, period),
             feedback_loop_section(events, city, audit_config, period),
             evaluations_section(list_plans(settings.evaluations_dir), now),
             access_section(entries, log.verify()),

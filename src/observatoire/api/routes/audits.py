@@ -31,6 +31,7 @@ from observatoire.audits.config import AuditConfig, area_groups, load_audit_conf
 from observatoire.audits.fairness import (MEASURES, Units, accuracy_by_group, exposure_audit, grid_units, need_on_grid,
                                           place_on_units)
 from observatoire.audits.feedback_loop import discoveries_by_window, feedback_monitor
+from observatoire.audits.patrols import patrol_audit
 from observatoire.audits.provenance import provenance_counts, provenance_matrix
 from observatoire.audits.stops import check_group_column, stop_audit
 from observatoire.audits.urn import city_urn, two_zone_urn
@@ -268,59 +269,20 @@ def fairness(
 
 def _patrol_fairness(city: CityProfile, store: Any, config: AuditConfig, end: date | None, train_days: int,
                      seed: int) -> Fairness:
-    """Patrol hours per resident and per unit of independently measured need, by area group, zone by zone.
-
-    Unlike a selection of cells (where choosing the top cells concentrates attention where need is high even when
-    the choice is unbiased), hours are proportional: an allocation in proportion to need has a per-need ratio of 1,
-    and one that gives a group ``f`` times its share of need per unit of need has ratio ``f``.
-    """
+    """Patrol hours per resident and per unit of independently measured need, by area group (audits/patrols.py)."""
     patrols = store.store.reference("patrols")
-    if patrols is None:
-        raise InputError("the store holds no patrol records (source patrols): there is no patrol allocation to audit")
-    span = store.query(lambda _e: patrols.aggregate(first=patrols.shift_start.min(),
-                                                    last=patrols.shift_start.max()).to_pyarrow())
-    if span["last"][0].as_py() is None:
-        raise InputError("the patrol records are empty: there is no patrol allocation to audit")
-    if end is None:
-        end = span["last"][0].as_py().astimezone(UTC).date() + timedelta(days=1)
-    # The period audited starts no earlier than the patrol records do (days before them are not days of no patrol).
-    records_start = span["first"][0].as_py().astimezone(UTC).date()
-    if end <= records_start:
-        raise InputError(f"the patrol records start on {records_start}: there is no patrol allocation before {end}")
-    first = max(end - timedelta(days=train_days), records_start)
-    lo, hi = _day(first), _day(end)
-
-    def hours(_events: Any) -> dict[str, float]:
-        t = patrols.filter((patrols.shift_start >= lo) & (patrols.shift_start < hi))
-        out = t.group_by("zone_id").aggregate(hours=t.patrol_hours.sum()).to_pyarrow()
-        return dict(zip(out["zone_id"].to_pylist(), out["hours"].to_pylist()))
-
-    def need(events: Any) -> dict[str, int]:
-        kept = filter_events(events, start=first, end=end, categories=list(config.need_categories),
-                             discoveries=list(config.need_discovery))
-        out = kept.group_by("zone_id").aggregate(n=kept.count()).to_pyarrow()
-        return {z: int(n) for z, n in zip(out["zone_id"].to_pylist(), out["n"].to_pylist()) if z is not None}
-
-    by_zone = store.query(hours)
-    if not sum(by_zone.values()):
-        raise InputError(f"no patrol hours between {first} and {end}: there is no patrol allocation to audit")
-    needs = store.query(need)
-    zone_group = area_groups(city, config.groups)
-    zones = [z.zone_id for z in city.zones]
-    audit = exposure_audit([zone_group[z] for z in zones], [z.population for z in city.zones],
-                           [float(by_zone.get(z) or 0.0) for z in zones], [float(needs.get(z, 0)) for z in zones],
-                           reference=config.groups.reference, rng=np.random.default_rng(seed).spawn(4)[2],
-                           band=config.band, level=config.level, n_boot=config.bootstrap, cluster=zones)
+    result = store.query(lambda events: patrol_audit(patrols, events, city, config, end=end, days=train_days,
+                                                     rng=np.random.default_rng(seed).spawn(4)[2]))
     return Fairness.model_validate({
-        "allocation": {"kind": "patrols", "method": "patrol_hours", "date": end.isoformat(),
-                       "patrol_hours": float(sum(by_zone.values()))},
-        "need": {"period": _period(first, end), "discovery": list(config.need_discovery),
-                 "categories": list(config.need_categories), "events": float(sum(needs.values()))},
+        "allocation": {"kind": "patrols", "method": "patrol_hours", "date": result.end.isoformat(),
+                       "patrol_hours": result.hours},
+        "need": {"period": _period(result.start, result.end), "discovery": list(config.need_discovery),
+                 "categories": list(config.need_categories), "events": float(result.need_events)},
         "groups_by": {"indicator": config.groups.indicator, "cuts": list(zone_cuts(city, config.groups)),
                       "labels": list(config.groups.labels), "reference": config.groups.reference,
-                      "zones": zone_group},
+                      "zones": result.zone_group},
         "exposure_unit": "patrol hours",
-        "audit": _audit_dict(audit),
+        "audit": _audit_dict(result.audit),
         "accuracy": None,
         "seed": seed,
     })
