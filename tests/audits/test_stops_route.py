@@ -199,6 +199,18 @@ def test_a_group_column_is_refused_by_default(tmp_path: Path, stop_city: CityPro
     store = ParquetStore(tmp_path / "store", zone_ids=stop_city.zone_ids)
     [report] = ingest([_with_groups(tmp_path)], store=store, city=stop_city, sources=load_sources(), gate=stop_gate,
                       source_name="stops", now=NOW)
+    assert report.admitted == 0 and report.quarantined == 400 and report.reasons == {"refused_field": 400}
+    quarantined = store.quarantine().to_pyarrow()
+    assert set(quarantined["detail"].to_pylist()) == {"field perceived_origin must never be sent"}
+    assert store.events().count().to_pyarrow().as_py() == 0
+    assert not any(v in str(quarantined.to_pylist()) for v in ('"a"', "'a'", "'b'"))     # the values nowhere
+    # An export that cannot leave the column out: the deployment drops it (read, never stored).
+    dropping = tmp_path / "dropping.toml"
+    dropping.write_text(PACKAGED.read_text(encoding="utf-8").replace('perceived_origin = "refuse"',
+                                                                     'perceived_origin = "drop"'), encoding="utf-8")
+    store = ParquetStore(tmp_path / "store2", zone_ids=stop_city.zone_ids)
+    [report] = ingest([_with_groups(tmp_path)], store=store, city=stop_city, sources=load_sources(),
+                      gate=Gate(load_policies(dropping), stop_gate.keyring, None), source_name="stops", now=NOW)
     assert report.admitted == 400 and report.dropped_fields.get("perceived_origin") == "drop"
     attrs = store.events().to_pyarrow()["attributes"].to_pylist()
     assert all(a["stops"]["perceived_origin"] is None for a in attrs)        # never stored
@@ -209,7 +221,7 @@ def test_a_group_column_is_refused_by_default(tmp_path: Path, stop_city: CityPro
 
 def _city_policy(tmp_path: Path, basis: str | None) -> Path:
     text = PACKAGED.read_text(encoding="utf-8").replace(
-        'perceived_origin = "drop"', 'perceived_origin = { action = "keep:vocabulary", values = ["a", "b"] }')
+        'perceived_origin = "refuse"', 'perceived_origin = { action = "keep:vocabulary", values = ["a", "b"] }')
     if basis is not None:
         text = text.replace("[stops.lawful]\n", f'[stops.lawful]\nperceived_origin = "{basis}"\n')
     path = tmp_path / "city_policies.toml"

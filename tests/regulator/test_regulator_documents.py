@@ -150,7 +150,7 @@ def test_a_group_column_declared_lawful_is_listed_with_its_legal_basis_in_the_re
     packaged = (Path(__file__).parents[2] / "src" / "observatoire" / "gate" / "policies.toml").read_text("utf-8")
     basis = "Loi n° 0000-00, art. 1 (exemple)"
     city = tmp_path / "city_policies.toml"
-    city.write_text(packaged.replace('perceived_origin = "drop"',
+    city.write_text(packaged.replace('perceived_origin = "refuse"',
                                      'perceived_origin = { action = "keep:vocabulary", values = ["a", "b"] }')
                     .replace("[stops.lawful]\n", f'[stops.lawful]\nperceived_origin = "{basis}"\n'), "utf-8")
     before = {kind: _text(document(settings, kind)) for kind in ("register", "aipd")}
@@ -158,4 +158,4 @@ def test_a_group_column_declared_lawful_is_listed_with_its_legal_basis_in_the_re
     for kind in ("register", "aipd"):
         text = " ".join(_text(document(declared, kind)).split())
         assert "perceived_origin" in text and basis in text, kind
-        assert basis not in before[kind] and "colonne de groupe" not in before[kind]   # dropped: never stored
+        assert basis not in before[kind] and "colonne de groupe" not in before[kind]   # refused: never stored

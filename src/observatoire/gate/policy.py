@@ -56,6 +56,7 @@ ROLE_ACTIONS: Mapping[str, frozenset[str]] = MappingProxyType({
     "identifier": frozenset({"pseudonymise", "drop", "refuse"}),
     "free_text": frozenset({"scrub", "drop", "refuse"}),
     "forbidden": frozenset({"refuse"}),
+    "group": frozenset({"refuse", "keep", "drop"}),
 })
 
 

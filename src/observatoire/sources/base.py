@@ -40,8 +40,10 @@ EXTRA = "__extra"  # JSON Lines: comma-separated paths of keys the source does n
 #   identifier  a direct identifier of a person (a plate, an officer's number, an author): pseudonymised or dropped
 #   free_text   text that may contain personal data: scrubbed, or dropped
 #   forbidden   a field the export must never carry (an image, a face, a follower list): the row is refused
-Role = Literal["key", "data", "identifier", "free_text", "forbidden"]
-ROLES: tuple[str, ...] = ("key", "data", "identifier", "free_text", "forbidden")
+#   group       a person's group (perceived origin, age band, sex: statistics mostly unlawful in France): a row
+#               carrying one is refused, unless the deployment keeps it with a legal basis (or chooses to drop it)
+Role = Literal["key", "data", "identifier", "free_text", "forbidden", "group"]
+ROLES: tuple[str, ...] = ("key", "data", "identifier", "free_text", "forbidden", "group")
 
 # How a source's incidents come to be known, for the evaluation plans (evaluation/plans.py): an outcome must be
 # recorded independently of the deployment it evaluates.

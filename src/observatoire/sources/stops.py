@@ -6,8 +6,9 @@ or the vehicle was searched, whether the search found something, and what follow
 ``warning``, ``citation``, ``arrest``, ``other``). The outcome fields go into the events' attributes; the
 stop audits (``/api/v1/audits/stops``, ``audits/stops.py``) read them.
 
-Optional **group columns** (``perceived_origin``, ``age_band``, ``sex``) are read so that the gate can act on
-them, and the packaged policy drops them: they are never stored. A deployment that may lawfully hold one
+Optional **group columns** (``perceived_origin``, ``age_band``, ``sex``, role ``group``) are read so that the
+gate can act on them, and the packaged policy refuses them: a row that carries a value in one is quarantined
+(``refused_field``) and nothing of it is stored. A deployment that may lawfully hold one
 declares it in its own policies file, with its legal basis (docs/stops.md, "Group columns"): the column is
 then kept as a closed vocabulary and the audit may group by it. In France such statistics are mostly
 unlawful; the audits then work on area groups alone (the area group of the stop's zone).
@@ -78,7 +79,7 @@ class Stops:
         fields={"stop_id": "key", "occurred_at": "data", "longitude": "data", "latitude": "data", "zone": "data",
                 "reason": "data", "initiated": "data", "person_searched": "data", "vehicle_searched": "data",
                 "found": "data", "outcome": "data", "officer": "identifier",
-                "perceived_origin": "data", "age_band": "data", "sex": "data"},
+                "perceived_origin": "group", "age_band": "group", "sex": "group"},
         attributes=pa.struct([
             pa.field("reason", pa.string()),             # traffic | identity_check | suspicion | call_for_service...
             pa.field("initiated", pa.string()),          # dispatch | self
