@@ -280,3 +280,38 @@ def test_when_a_plugin_is_registered_then_the_routes_serve_it(
         audited = fresh.get("/api/v1/audits/fairness", params=QUERY | {"method": "counts_plus_one"})
         assert audited.status_code == 200, audited.text
         assert audited.json()["allocation"]["selected"] == [f["id"] for f in r.json()["features"]]
+
+
+# --------------------------------------------------------------------------- never before the data
+
+
+def test_when_the_training_window_reaches_before_the_data_then_it_starts_with_the_data(
+        client: TestClient, store: ParquetStore) -> None:
+    """Days before the first event are not days without incidents: a 365-day window ending on 1 December 2024
+    over data that start on 1 January 2024 trains from the data's first day, in the forecast and in every
+    backtest origin (an ETAS fit over the empty month would read it as quiet time)."""
+    first = data_extent(store.events()).first.date()
+    assert first <= date(2024, 1, 2)
+    r = client.get("/api/v1/forecasts", params=QUERY | {"origins": 2, "train_days": 365})
+    assert r.status_code == 200, r.text
+    assert r.json()["training"]["start"] == first.isoformat()        # not 2023-12-02
+
+
+def test_the_backtest_never_trains_before_the_data_start() -> None:
+    from observatoire.analytics.evaluate import rolling_origin_backtest
+    from observatoire.analytics.forecast.grid import EventArrays
+
+    starts: list[float] = []
+
+    def recording(train: Any, grid: Any, *, start: float, end: float, horizon: float, rng: Any) -> np.ndarray:
+        starts.append(start)
+        return train.counts(4).astype(float)
+
+    events = EventArrays.in_cells(np.arange(100.0), np.arange(100) % 4)
+    rolling_origin_backtest(recording, events, None, np.ones(4), [60.0, 80.0], 10.0, 0.5, np.random.default_rng(0),
+                            train_window=70.0, data_start=0.0)
+    assert starts == [0.0, 10.0]          # 60 - 70 < 0: clipped to the data; 80 - 70 = 10
+    starts.clear()
+    rolling_origin_backtest(recording, events, None, np.ones(4), [60.0], 10.0, 0.5, np.random.default_rng(0),
+                            train_window=70.0)
+    assert starts[0] == -10.0                   # without data_start, the window as given

@@ -365,12 +365,14 @@ def rolling_origin_backtest(
     method: str = "forecast",
     baseline_method: str = "baseline",
     study_area: Any = None,
+    data_start: Any = None,
 ) -> pa.Table:
     """Rolling-origin evaluation of a forecaster beside a naive baseline.
 
     For each ``origin`` the forecaster is fitted on the events with
     ``start <= t < origin``, where ``start = origin - train_window`` (the
-    earliest event time when ``train_window`` is None), and called as
+    earliest event time when ``train_window`` is None), but never before ``data_start`` when given (time
+    before the data is not time without events), and called as
     ``forecaster.fit_predict(train_events, grid, start=start, end=origin, horizon=horizon, rng=rng)``;
     its scores are evaluated (:func:`evaluate`) on the events with
     ``origin <= t < origin + horizon``. The baseline is run the same way on
@@ -410,6 +412,8 @@ def rolling_origin_backtest(
         The cells the evaluation is about (e.g. a grid's cells inside the city): the selection,
         ``a / A``, ``N`` and ``n*`` are taken over these cells only, as if the others did not exist;
         the forecasters still see and score the whole grid. Default: every cell.
+    data_start : object, optional
+        The start of the data (comparable with ``events.t``): no training window starts before it.
 
     Returns
     -------
@@ -432,6 +436,8 @@ def rolling_origin_backtest(
     earliest = times.min() if times.size else None
     for origin, origin_rng in zip(origins, rng.spawn(len(origins)), strict=True):
         start = earliest if train_window is None else origin - train_window
+        if data_start is not None and start is not None and start < data_start:
+            start = data_start
         train = events.select(_window(times, start, origin))
         future = _window(times, origin, origin + horizon)
         observed = EventArrays.in_cells(np.zeros(int(future.sum())), cells[future]).counts(n_cells)[study]

@@ -100,6 +100,14 @@ class AllocationSpec:
     sources: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     training: str = "all"
+    # The first day of the data (the filters' first located event): no training window starts before it, since
+    # days before the data are not days without incidents. None: the windows are taken as given.
+    data_start: date | None = None
+
+    @property
+    def data_start_day(self) -> float | None:
+        """``data_start`` on the allocation's axis (days since ``end``), or None."""
+        return None if self.data_start is None else float((self.data_start - self.end).days)
 
     @property
     def reference(self) -> datetime:
@@ -296,7 +304,7 @@ class ForecastService:
     def spec(
         self, method: str, *, end: date, horizon_days: int, train_days: int, k: float, cell_m: float, seed: int,
         max_train_events: int | None = None, sources: Sequence[str] = (), categories: Sequence[str] = (),
-        training: str = "all",
+        training: str = "all", data_start: date | None = None,
     ) -> AllocationSpec:
         """The spec of an allocation, with the method's declared training cap (unless given) and settings."""
         self.validate(method, horizon_days=horizon_days, train_days=train_days, training=training)
@@ -305,7 +313,7 @@ class ForecastService:
             method=method, end=end, horizon_days=int(horizon_days), train_days=int(train_days), k=float(k),
             cell_m=float(cell_m), max_train_events=int(max_train_events or defaults.max_train_events),
             settings=tuple(sorted(defaults.settings.items())), seed=int(seed), sources=tuple(sources),
-            categories=tuple(categories), training=training)
+            categories=tuple(categories), training=training, data_start=data_start)
 
     def model(self, spec: AllocationSpec) -> CappedForecaster:
         """The method of ``spec`` built with its settings, trained on at most its cap of events."""
@@ -336,6 +344,8 @@ class ForecastService:
             raise InputError("the events must be placed on the allocation's time axis (days since its date)")
         rng_fit, rng_select = seeded_streams(spec.seed)[:2]
         start, horizon = -float(spec.train_days), float(spec.horizon_days)
+        if spec.data_start_day is not None:            # never before the data
+            start = max(start, spec.data_start_day)
         events = placed.events
         train = events.select((events.t >= start) & (events.t < 0.0))
         forecast = self.model(spec).fit_predict(train, grid, start=start, end=0.0, horizon=horizon, rng=rng_fit)
@@ -384,7 +394,7 @@ class ForecastService:
         table = rolling_origin_backtest(
             self.model(spec), placed.events, grid, np.ones(grid.n_cells), origin_days, h, spec.k, rng_backtest,
             train_window=float(spec.train_days), baseline=build_forecaster(self.forecasters, BASELINE),
-            method=spec.method, baseline_method=BASELINE, study_area=grid.active)
+            method=spec.method, baseline_method=BASELINE, study_area=grid.active, data_start=spec.data_start_day)
         dates = [spec.end + timedelta(days=int(o)) for o in origin_days]
         rows = [BacktestRow(dates[i // 2], r["method"], r["hit_rate"], r["pai"], r["pei"], r["area_share"],
                             int(r["n_events"])) for i, r in enumerate(table.to_pylist())]

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Query, Request
 
 from observatoire.analytics.counts import filter_events
 from observatoire.analytics.evaluate import evaluate
+from observatoire.analytics.forecast.service import data_extent
 from observatoire.analytics.places import cell_counts, masked_gi_star, query_placed
 from observatoire.api.deps import CityDep, GridsDep, StoreDep
 from observatoire.api.models import (CityUrn, Fairness, FeedbackLoop, Filters, Period, Provenance, ProvenanceZone,
@@ -174,18 +175,17 @@ def fairness(
     check_filter_sources(store, filters)
     discoveries = ["independent"] if training == "independent" else None
 
-    def latest(events: Any) -> Any:
-        kept = filter_events(events, sources=filters.sources or None, categories=filters.categories or None,
-                             discoveries=discoveries)
-        return kept.aggregate(last=kept.occurred_at.max()).to_pyarrow()["last"][0].as_py()
-
-    last = store.query(latest)
-    if last is None:
-        raise InputError("no event matches the filters: there is no allocation to audit")
-    data_end = last.date() + timedelta(days=1)
+    cgrid = grids.get(cell_m)
+    # The located events' first and last days, as /forecasts reads them (the same spec gives the same cells).
+    extent = store.query(lambda events: data_extent(
+        events, sources=filters.sources or None, categories=filters.categories or None,
+        discoveries=tuple(discoveries) if discoveries else None,
+        store=store.store if training == "all" else None, cgrid=cgrid))
+    if extent.last is None or extent.first is None:
+        raise InputError("no event with a place matches the filters: there is no allocation to audit")
+    data_end = extent.last.date() + timedelta(days=1)
     stop = parse_date("end", end) or (data_end - timedelta(days=horizon_days))
     first = stop - timedelta(days=train_days)
-    cgrid = grids.get(cell_m)
     units = _units(request, city, cgrid, cell_m)
     zone_group = area_groups(city, config.groups)
     group = units.groups(zone_group)
@@ -194,7 +194,7 @@ def fairness(
     if allocation == "forecast":
         spec = service.spec(method, end=stop, horizon_days=horizon_days, train_days=train_days, k=k, cell_m=cell_m,
                             seed=seed, max_train_events=max_train_events, sources=filters.sources,
-                            categories=filters.categories, training=training)
+                            categories=filters.categories, training=training, data_start=extent.first.date())
         placed = service.place(store.query, cgrid, spec, start=first, end=stop + timedelta(days=horizon_days))
     else:
         placed = store.query(lambda events: query_placed(

@@ -177,7 +177,7 @@ def forecasts(
                                 origins=origins, origin_step_days=origin_step_days, training=training)
     spec = service.spec(method, end=stop, horizon_days=horizon_days, train_days=train_days, k=k, cell_m=cell_m,
                         seed=seed, max_train_events=max_train_events, sources=filters.sources,
-                        categories=filters.categories, training=training)
+                        categories=filters.categories, training=training, data_start=extent.first.date())
     cgrid = cgrid or grids.get(cell_m)
     run = service.forecast(store.query, cgrid, spec, origins=origins, origin_step_days=origin_step_days,
                            fingerprint=extent.fingerprint)
