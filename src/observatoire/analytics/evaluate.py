@@ -42,7 +42,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pyarrow as pa
 
-from observatoire.analytics.forecast.grid import EventArrays, Forecast, Forecaster
+from observatoire.analytics.forecast.grid import EventArrays, Forecast, Forecaster, Grid
 from observatoire.errors import InputError
 
 __all__ = [
@@ -411,7 +411,9 @@ def rolling_origin_backtest(
     study_area : array_like of bool, shape (n_cells,), optional
         The cells the evaluation is about (e.g. a grid's cells inside the city): the selection,
         ``a / A``, ``N`` and ``n*`` are taken over these cells only, as if the others did not exist;
-        the forecasters still see and score the whole grid. Default: every cell.
+        the forecasters still see and score the whole grid. Default: the mask of ``grid`` when it is a
+        masked :class:`~observatoire.analytics.forecast.grid.Grid` (so ``k`` is a share of the study
+        area, never of the bounding box), else every cell.
     data_start : object, optional
         The start of the data (comparable with ``events.t``): no training window starts before it.
 
@@ -428,6 +430,8 @@ def rolling_origin_backtest(
     _check_k(k)
     if len(origins) == 0:
         raise InputError("origins must hold at least one forecast origin")
+    if study_area is None and isinstance(grid, Grid) and grid.mask is not None and grid.n_cells == n_cells:
+        study_area = grid.active          # a masked grid's study area is its mask (k is a share of it)
     study = np.ones(n_cells, dtype=bool) if study_area is None else np.asarray(study_area, dtype=bool)
     if study.shape != (n_cells,) or not study.any():
         raise InputError(f"study_area must be a boolean mask of shape ({n_cells},) keeping at least one cell")
