@@ -72,7 +72,8 @@ def test_the_page_is_for_the_roles_that_may_read_the_audits(base_url: str, brows
                                                              browser_login: Any) -> None:
     page = browser.new_page()
     response = page.goto(f"{base_url}/controle/equite")
-    assert response is not None and response.status in (401, 303) or "login" in page.url
+    assert response is not None and (response.status == 401 or "login" in page.url), (response, page.url)
+    assert "Contrôle de l'équité" not in page.content()        # nothing of the page for an anonymous visitor
     browser_login(page, base_url, role="operator")
     response = page.goto(f"{base_url}/controle/equite")
     assert response is not None and response.status == 403

@@ -29,12 +29,12 @@ Intervals: with ``cluster`` (the area of each unit: its zone, for grid units), t
 **areas** are the independent draws: the stratified delete-one-area jackknife of the
 log ratio, with Student quantiles on the areas' degrees of freedom (``K_g + K_r − 2``).
 Units of one zone share its deployment policy, its residents' density and its
-reporting: counted as independent, the intervals come out far too narrow (in a
-clustered simulation on Marseille's grid pieces, 95 % intervals covered the truth
-52 % of the time and a fair allocation was flagged 7.5 % of the time). With few areas
-per group (Marseille: 11 and 5 arrondissements) a percentile bootstrap of the areas
-still under-covers (84–88 % in ``bench/fairness_calibration.py``), the jackknife-t
-much less. Without ``cluster``: the stratified percentile bootstrap over units
+reporting: counted as independent, the intervals come out far too narrow (an outside
+review's clustered simulation on Marseille's grid pieces: 95 % intervals covered the
+truth 52 % of the time; ``tests/audits/test_fairness.py``: 16 of 60 against 57 of 60
+over zones). With few areas per group (Marseille: 11 and 5 arrondissements) the
+jackknife-t is used rather than a percentile bootstrap of the areas, which needs many
+(its coverage: ``bench/fairness_calibration.py``). Without ``cluster``: the stratified percentile bootstrap over units
 (``n_boot`` replicates from the ``rng`` given), right only for independent units.
 The API and the report give the zones; the answer says which (``resampled``,
 ``interval``).
